@@ -1,0 +1,107 @@
+"""One error hierarchy: every mistake a user can make is a TensorlangError that formats itself."""
+
+from __future__ import annotations
+
+import difflib
+
+from .source import Span
+
+
+class TensorlangError(Exception):
+    """A mistake in a program, its data, a checkpoint or the command line."""
+
+    kind = "error"
+
+    def __init__(self, message: str, span: Span | None = None, hint: str | None = None,
+                 notes: tuple[tuple[str, Span | None], ...] = ()):
+        super().__init__(message)
+        self.message = message
+        self.span = span
+        self.hint = hint
+        self.notes = tuple(notes)
+
+    @property
+    def line(self) -> int | None:
+        """1-based line of the mistake, where it has a place in the source."""
+        return self.span.line if self.span else None
+
+    @property
+    def column(self) -> int | None:
+        """1-based column of the mistake, where it has a place in the source."""
+        return self.span.column if self.span else None
+
+    def format(self) -> str:
+        """`FILE:LINE:COL: error: MESSAGE`, the source line with a caret, notes and a hint."""
+        head = f"{self.span.where}: " if self.span else ""
+        out = [f"{head}{self.kind}: {self.message}"]
+        if self.span:
+            snip = self.span.snippet()
+            if snip:
+                out.append(snip)
+        for text, span in self.notes:
+            out.append(f"{span.where}: note: {text}" if span else f"note: {text}")
+            if span and span.snippet():
+                out.append(span.snippet())
+        if self.hint:
+            out.append(f"hint: {self.hint}")
+        return "\n".join(out)
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+class ParseError(TensorlangError):
+    """The text is not a tensorlang program."""
+
+
+class NameError_(TensorlangError):
+    """A name is undefined, defined twice, or names the wrong kind of thing."""
+
+
+class ShapeError(TensorlangError):
+    """Shapes or dtypes do not fit an op."""
+
+
+class ProgramError(TensorlangError):
+    """A statically wrong data/train/evaluate block or other program-level mistake."""
+
+
+class DataError(TensorlangError):
+    """Data files or fed arrays are missing, corrupt or do not fit their placeholders."""
+
+
+class CheckpointError(TensorlangError):
+    """A checkpoint is missing, corrupt, or does not match the graph's variables."""
+
+
+class RuntimeNumericsError(TensorlangError):
+    """A value became NaN or Inf during execution."""
+
+
+class UsageError(TensorlangError):
+    """A mistake on the command line."""
+
+
+class OpError(Exception):
+    """Raised by a shape rule without a place; lowering adds the span and re-raises ShapeError."""
+
+
+def did_you_mean(name: str, candidates) -> str | None:
+    """A `did you mean "x"?` hint for the closest candidate, or None."""
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    return f'did you mean "{close[0]}"?' if close else None
+
+
+class Warning_:
+    """A located warning (disconnected parameters and the like); printed, never raised."""
+
+    def __init__(self, message: str, span: Span | None = None, notes=()):
+        self.message = message
+        self.span = span
+        self.notes = tuple(notes)
+
+    def format(self) -> str:
+        """Same layout as an error, with `warning:`."""
+        e = TensorlangError(self.message, self.span, notes=self.notes)
+        e.kind = "warning"
+        return e.format()
