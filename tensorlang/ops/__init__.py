@@ -1,0 +1,18 @@
+"""The op registry, filled by importing every family module (one record per op)."""
+
+from . import (  # noqa: F401  (importing a family registers its ops)
+    broadcast,
+    conv,
+    creation,
+    elementwise,
+    linalg,
+    nn,
+    recurrent,
+    reduce,
+    shape,
+    sorting,
+    sources,
+)
+from .registry import REGISTRY, OpDef, Param, defop
+
+__all__ = ["REGISTRY", "OpDef", "Param", "defop"]

@@ -1,0 +1,142 @@
+"""The op record and the registry: an op is defined once, with its signature, shape rule, NumPy
+kernel, gradient rule and doc. Everything else (lowering, autodiff, executor, printer, renderer,
+generated tests) is generic over REGISTRY.
+
+A signature reads like the language: `"x, axis: axes = None, keepdims: bool = false"`.
+A parameter without a kind is a tensor input; `tensors` is a list of tensor inputs; the other
+kinds are compile-time attributes: int, float, bool, str, axes (None, an int or a list of ints),
+axis (an int), shape (a list of dims, -1 allowed), dtype (a dtype name), index (basic-index
+items, internal), any (a constant value).
+
+Contracts:
+- `infer(types, **attrs) -> TensorType`: the shape rule; raises errors.OpError(detail).
+- `prepare(types, **attrs) -> dict` (optional): normalizes attributes once types are known
+  (negative axes made positive, defaults that depend on the input); its result is what `infer`,
+  `kernel` and `grad` receive and what the node stores.
+- `kernel(*arrays, **attrs) -> np.ndarray`: the NumPy implementation; must return exactly the
+  inferred dtype and shape. Attributes holding symbolic dims are made concrete before the call.
+- `grad(b, node, g) -> tuple`: builds gradient nodes with the Builder `b` (graph.Builder),
+  returning one entry per tensor input: a Node, or None for no gradient.
+- `cases(rng) -> list[(arrays, attrs)]`: concrete inputs inside the op's domain, for the tests
+  generated from the registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+REQUIRED = object()
+ATTR_KINDS = ("int", "float", "bool", "str", "axes", "axis", "shape", "dtype", "index", "any",
+              "number")
+TENSOR_KINDS = ("tensor", "tensors")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of an op: its name, kind and default (REQUIRED when it has none)."""
+
+    name: str
+    kind: str = "tensor"
+    default: Any = REQUIRED
+
+    @property
+    def is_tensor(self) -> bool:
+        """True for tensor inputs (`tensor` or `tensors`)."""
+        return self.kind in TENSOR_KINDS
+
+
+@dataclass(frozen=True)
+class OpDef:
+    """One op: everything the compiler, executor and autodiff know about it."""
+
+    name: str
+    params: tuple[Param, ...]
+    infer: Callable
+    kernel: Callable | None
+    doc: str
+    family: str
+    grad: Callable | None = None
+    differentiable: bool = True  # False: the op stops gradients (argmax, comparisons, floor...)
+    prepare: Callable | None = None
+    cases: Callable | None = None
+    promote: tuple[int, ...] | None = None  # inputs that share a dtype (weak literals adapt);
+    # () means all inputs, None means number literals keep their own dtype
+    symbol: str | None = None  # infix spelling for messages and the printer (`+`, `@`)
+    internal: bool = False  # not callable by name from a .tl file (constants, placeholders...)
+    tags: frozenset = field(default_factory=frozenset)
+
+    @property
+    def tensor_params(self) -> tuple[Param, ...]:
+        """The tensor inputs, in order."""
+        return tuple(p for p in self.params if p.is_tensor)
+
+    @property
+    def attr_params(self) -> tuple[Param, ...]:
+        """The compile-time attributes, in order."""
+        return tuple(p for p in self.params if not p.is_tensor)
+
+    @property
+    def variadic(self) -> bool:
+        """True when the op takes a list of tensors (concat, stack)."""
+        return any(p.kind == "tensors" for p in self.params)
+
+    def signature(self) -> str:
+        """The signature as a user reads it: `sum(x, axis = None, keepdims = false)`."""
+        parts = []
+        for p in self.params:
+            s = p.name if p.kind in ("tensor",) else (f"[{p.name}...]" if p.kind == "tensors"
+                                                     else p.name)
+            if p.default is not REQUIRED:
+                d = p.default
+                d = "false" if d is False else "true" if d is True else d
+                s += f" = {d}"
+            parts.append(s)
+        return f"{self.name}({', '.join(parts)})"
+
+
+REGISTRY: dict[str, OpDef] = {}
+
+
+def parse_signature(sig: str) -> tuple[Param, ...]:
+    """Params from `"x, axis: axes = None, keepdims: bool = false"`."""
+    out = []
+    for part in filter(None, (p.strip() for p in sig.split(","))):
+        default: Any = REQUIRED
+        if "=" in part:
+            part, dtext = (s.strip() for s in part.split("=", 1))
+            default = _literal(dtext)
+        name, _, kind = (s.strip() for s in part.partition(":"))
+        kind = kind or "tensor"
+        if kind not in ATTR_KINDS + TENSOR_KINDS:
+            raise ValueError(f"unknown parameter kind {kind!r} in {sig!r}")
+        out.append(Param(name, kind, default))
+    return tuple(out)
+
+
+def _literal(text: str) -> Any:
+    table = {"None": None, "none": None, "true": True, "false": False}
+    if text in table:
+        return table[text]
+    if text.startswith('"'):
+        return text.strip('"')
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def defop(name: str, sig: str, *, infer: Callable, kernel: Callable | None, doc: str,
+          family: str, **extra) -> OpDef:
+    """Define and register one op; a second definition of the same name is a bug."""
+    if name in REGISTRY:
+        raise ValueError(f"op {name!r} is defined twice")
+    op = OpDef(name, parse_signature(sig), infer, kernel, doc, family, **extra)
+    REGISTRY[name] = op
+    return op
+
+
+def get(name: str) -> OpDef:
+    """The op record for a name (KeyError when there is none)."""
+    return REGISTRY[name]

@@ -1,0 +1,130 @@
+"""Dtypes, tensor types, NumPy promotion with weakly typed literals, and broadcasting of dims."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import dims as D
+from .errors import OpError
+
+DTYPES = ("f16", "f32", "f64", "i32", "i64", "u8", "bool")
+NUMPY = {"f16": np.float16, "f32": np.float32, "f64": np.float64, "i32": np.int32,
+         "i64": np.int64, "u8": np.uint8, "bool": np.bool_}
+_FROM_NUMPY = {np.dtype(v): k for k, v in NUMPY.items()}
+FLOATS = ("f16", "f32", "f64")
+INTS = ("i32", "i64", "u8")
+DEFAULT_FLOAT = "f32"
+
+
+def np_dtype(dtype: str) -> np.dtype:
+    """The NumPy dtype of a tensorlang dtype name."""
+    return np.dtype(NUMPY[dtype])
+
+
+def from_numpy(dt) -> str:
+    """The tensorlang dtype name of a NumPy dtype (OpError when there is none)."""
+    dt = np.dtype(dt)
+    if dt in _FROM_NUMPY:
+        return _FROM_NUMPY[dt]
+    kinds = {"f": "f64", "i": "i64", "u": "i64", "b": "bool"}
+    if dt.kind in kinds:
+        return kinds[dt.kind]
+    raise OpError(f"arrays of dtype {dt} have no tensorlang dtype")
+
+
+def is_float(dtype: str) -> bool:
+    """True for f16, f32, f64."""
+    return dtype in FLOATS
+
+
+@dataclass(frozen=True, slots=True)
+class TensorType:
+    """dtype and shape (ints and symbolic Dims); weak marks an untyped number literal."""
+
+    dtype: str
+    shape: tuple
+    weak: bool = False
+
+    @property
+    def rank(self) -> int:
+        """Number of dims."""
+        return len(self.shape)
+
+    @property
+    def volume(self):
+        """Number of elements, an int or a symbolic Dim."""
+        return D.volume(self.shape)
+
+    def with_dtype(self, dtype: str) -> TensorType:
+        """The same shape with another dtype (and strong)."""
+        return TensorType(dtype, self.shape)
+
+    def with_shape(self, shape) -> TensorType:
+        """The same dtype with another shape."""
+        return TensorType(self.dtype, tuple(shape), self.weak)
+
+    def __str__(self) -> str:
+        return f"{self.dtype}{D.shape_str(self.shape)}"
+
+
+def scalar(dtype: str) -> TensorType:
+    """A rank-0 type."""
+    return TensorType(dtype, ())
+
+
+def promote(*types: TensorType) -> str:
+    """NumPy's promotion for strong operands; weak literals take the strong operands' dtype,
+    except that a float literal with integer tensors gives the default float (f32)."""
+    strong = [t.dtype for t in types if not t.weak]
+    weak = [t.dtype for t in types if t.weak]
+    if strong:
+        out = strong[0]
+        for d in strong[1:]:
+            out = from_numpy(np.promote_types(NUMPY[out], NUMPY[d]))
+        if any(is_float(w) for w in weak) and not is_float(out):
+            out = DEFAULT_FLOAT
+        return out
+    out = weak[0]
+    for d in weak[1:]:
+        out = from_numpy(np.promote_types(NUMPY[out], NUMPY[d]))
+    return out
+
+
+def broadcast_shapes(*shapes) -> tuple:
+    """NumPy broadcasting over symbolic dims; OpError when sizes cannot be proved to fit."""
+    rank = max((len(s) for s in shapes), default=0)
+    out = []
+    for i in range(-rank, 0):
+        dim = 1
+        for s in shapes:
+            if len(s) < -i:
+                continue
+            d = s[i]
+            if D.equal(dim, 1):
+                dim = d
+            elif D.equal(d, 1) or D.equal(d, dim):
+                continue
+            else:
+                raise OpError(f"dims {D.dim_str(dim)} and {D.dim_str(d)} do not broadcast")
+        out.append(dim)
+    return tuple(out)
+
+
+def normalize_axis(axis: int, rank: int) -> int:
+    """A non-negative axis; OpError when out of range."""
+    if not -rank <= axis < rank:
+        raise OpError(f"axis {axis} is out of range for rank {rank}")
+    return axis % rank if rank else 0
+
+
+def normalize_axes(axis, rank: int) -> tuple[int, ...]:
+    """None (all), an int or a list of ints, as a sorted tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(rank))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    out = tuple(sorted(normalize_axis(a, rank) for a in axes))
+    if len(set(out)) != len(out):
+        raise OpError(f"repeated axis in {list(axes)}")
+    return out
