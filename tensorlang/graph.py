@@ -157,10 +157,11 @@ class Builder:
         self._named: set[int] = {n.id for n in self.names.values()}
 
     # -- the one way to make a node -------------------------------------------------------------
-    def add(self, op: str, inputs: Sequence[Node] = (), attrs: Mapping | None = None, *,
+    def add(self, op: str, inputs: Sequence = (), attrs: Mapping | None = None, *,
             span: Span | None = None, scope: str | None = None, name: str | None = None,
             type: TensorType | None = None) -> Node:
-        """A new node of `op`, typed by the op's shape rule (ShapeError at `span` on a mismatch)."""
+        """A new node of `op`, typed by the op's shape rule (ShapeError at `span` on a mismatch).
+        Inputs are Nodes or literals (numbers, bools, arrays), which become constants."""
         opdef = REGISTRY[op]
         span = span or self.span
         inputs = self._materialize_weak(opdef, list(inputs), span)
@@ -178,18 +179,25 @@ class Builder:
         self.nodes.append(node)
         return node
 
-    def _materialize_weak(self, opdef: OpDef, inputs: list[Node], span: Span) -> list[Node]:
-        """Number literals take the dtype of the operands they meet (`x * 2` stays f32)."""
-        if opdef.promote is None:
+    def _materialize_weak(self, opdef: OpDef, inputs: list, span: Span) -> list[Node]:
+        """Number literals (raw Python numbers, bools or arrays among the inputs) become
+        constants; in ops that promote, they take the dtype of the tensors they meet
+        (`x * 2` stays f32)."""
+        raw = [i for i, x in enumerate(inputs) if not isinstance(x, Node)]
+        if not raw:
             return inputs
-        idx = [i for i in (opdef.promote or range(len(inputs))) if i < len(inputs)]
-        group = [inputs[i].type for i in idx]
-        if not any(t.weak for t in group) or all(t.weak for t in group):
-            return inputs
-        target = promote(*group)
-        for i in idx:
-            if inputs[i].type.weak:
-                inputs[i] = self.constant(inputs[i].attrs["value"], target, span=span)
+        weak = {i: weak_type(inputs[i]) for i in raw}
+        types = [weak[i] if i in weak else x.type for i, x in enumerate(inputs)]
+        target: dict[int, str] = {i: t.dtype for i, t in weak.items()}
+        if opdef.promote is not None:
+            idx = [i for i in (opdef.promote or range(len(inputs))) if i < len(inputs)]
+            group = [types[i] for i in idx]
+            if not all(t.weak for t in group):
+                dt = promote(*group)
+                target.update({i: dt for i in idx if i in weak})
+        for i in raw:
+            inputs[i] = self.constant(inputs[i], target[i], weak=types[i].weak and all(
+                types[j].weak for j in range(len(types))), span=span)
         return inputs
 
     # -- conveniences ---------------------------------------------------------------------------
@@ -232,6 +240,14 @@ class Builder:
     def fail(self, message: str, span: Span | None = None, hint: str | None = None):
         """Raise a located TensorlangError."""
         raise TensorlangError(message, span or self.span, hint=hint)
+
+
+def weak_type(value) -> TensorType:
+    """The type of a literal: bools are strong; ints and floats are weak (i64, f32)."""
+    arr = np.asarray(value)
+    if arr.dtype == np.bool_:
+        return TensorType("bool", arr.shape)
+    return TensorType("f32" if arr.dtype.kind == "f" else "i64", arr.shape, True)
 
 
 def _np(dtype: str):

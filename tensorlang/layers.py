@@ -1,0 +1,117 @@
+"""Layer instantiation: bind a call's arguments to a layer's parameters, match shape patterns
+(`x: [..., In]`) at the call site, and lower the body under the instance's scope (`h.W`)."""
+
+from __future__ import annotations
+
+from . import dims as D
+from . import syntax as S
+from .errors import ProgramError, ShapeError
+from .graph import Node
+
+MAX_DEPTH = 64
+
+
+def instantiate(lw, layer: S.LayerDef, args, kwargs, span, name: str | None):
+    """Lower one call of `layer` inside GraphLowering `lw`; returns the layer's value."""
+    params = [p.name for p in layer.params]
+    bound = lw.bind_args(f"{layer.name}({', '.join(params)})", params, args, kwargs, span)
+    scope_name = lw.scope.qualify(name) if name else lw.fresh_scope(layer.name)
+    values: dict = {}
+    for p in layer.params:
+        if p.name in bound:
+            v = lw.value(bound[p.name])
+        elif p.default is not None:
+            v = _default(lw, p)
+        else:
+            raise ProgramError(f'{layer.name}: missing argument "{p.name}"', span,
+                               notes=((f"{layer.name} is defined here", layer.span),))
+        if p.pattern is not None:
+            where = bound[p.name].span if p.name in bound else span
+            node = lw.tensor(v, where)
+            _match(layer, p, node, values, where)
+            v = node
+        values[p.name] = v
+    if lw.depth >= MAX_DEPTH:
+        raise ProgramError(f"layers nest deeper than {MAX_DEPTH} (is {layer.name} recursive?)",
+                           span)
+    from .lower import Scope
+    saved = lw.b.scope, lw.b.span
+    lw.scopes.append(Scope(scope_name, dict(values), is_layer=True))
+    lw.b.scope = scope_name
+    lw.depth += 1
+    try:
+        result = None
+        for stmt in layer.body:
+            out = lw.statement(stmt)
+            if out is not None:
+                result = out
+                break
+        if result is None:
+            raise ProgramError(f"layer {layer.name} has no return statement", layer.span)
+        return result
+    finally:
+        lw.depth -= 1
+        lw.scopes.pop()
+        lw.b.scope, lw.b.span = saved
+
+
+def _default(lw, p: S.LayerParam):
+    """A parameter's default, evaluated where the layer is defined (lets and functions only)."""
+    saved = lw.scopes
+    lw.scopes = [saved[0].__class__("", {}, is_layer=True)]
+    try:
+        return lw.value(p.default)
+    finally:
+        lw.scopes = saved
+
+
+def _match(layer: S.LayerDef, p: S.LayerParam, node: Node, values: dict, span) -> None:
+    """Match a tensor argument against `[..., In]`: bind new names, check known ones."""
+    pat = p.pattern
+    shape = node.type.shape
+    written = "[" + ", ".join(_show(d) for d in pat.dims) + "]"
+    if pat.dtype and pat.dtype != node.dtype:
+        raise ShapeError(f"{layer.name}: {p.name} must be {pat.dtype}{written}, got {node.type}",
+                         span, notes=((f"{layer.name} is defined here", layer.span),))
+    dims = list(pat.dims)
+    ell = [i for i, d in enumerate(dims) if isinstance(d, S.EllipsisLit)]
+    fixed = len(dims) - len(ell)
+    if (not ell and len(shape) != fixed) or len(shape) < fixed:
+        raise ShapeError(f"{layer.name}: {p.name} must match {written}, got {node.type} "
+                         f"(rank {len(shape)})", span,
+                         notes=((f"{layer.name} is defined here", layer.span),))
+    if ell:
+        k = ell[0]
+        tail = len(dims) - k - 1
+        pairs = list(zip(dims[:k], shape[:k])) + list(
+            zip(dims[k + 1:], shape[len(shape) - tail:] if tail else ()))
+    else:
+        pairs = list(zip(dims, shape))
+    for d, actual in pairs:
+        if isinstance(d, S.Name):
+            known = values.get(d.id)
+            if known is None:
+                values[d.id] = actual
+                continue
+            want = known
+        elif isinstance(d, S.Number):
+            want = d.value
+        else:
+            continue
+        if not D.equal(want, actual):
+            raise ShapeError(f"{layer.name}: {p.name} must match {written}, got {node.type}: "
+                             f"{_show(d)} is {D.dim_str(want)}, not {D.dim_str(actual)}", span,
+                             notes=((f"{layer.name} is defined here", layer.span),))
+
+
+def _show(d) -> str:
+    if isinstance(d, S.EllipsisLit):
+        return "..."
+    if isinstance(d, S.Name):
+        return d.id
+    if isinstance(d, S.Number):
+        return str(d.value)
+    if isinstance(d, S.Unknown):
+        return "?"
+    return "_"
+

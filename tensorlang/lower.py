@@ -1,0 +1,475 @@
+"""Syntax -> Graph: names in order, single assignment, scopes, layer instantiation, op calls
+bound to their signatures, and compile-time values. Every node gets the span of the text it came
+from and is typed as it is built (by graph.Builder)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import consteval as C
+from . import dims as D
+from . import syntax as S
+from .autodiff import gradients
+from .errors import NameError_, ProgramError, ShapeError, did_you_mean
+from .graph import Builder, Graph, Node, weak_type
+from .initializers import INITIALIZERS, PARAMS
+from .ops import REGISTRY
+from .ops.registry import REQUIRED
+from .types import DEFAULT_FLOAT, DTYPES, TensorType, np_dtype
+
+BINOPS = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "%": "mod",
+          "//": "floor_divide", "**": "power", "@": "matmul", "==": "equal", "!=": "not_equal",
+          "<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equal"}
+BUILTIN_FUNCS = ("identity", "grad")
+
+
+@dataclass
+class Scope:
+    """Where names are looked up: a layer instance's locals, or the graph's top level."""
+
+    prefix: str  # "" at graph level, "h" or "h.inner" inside layers
+    locals: dict = field(default_factory=dict)
+    is_layer: bool = False
+
+    def qualify(self, name: str) -> str:
+        """The graph-wide name of a local name."""
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+
+class GraphLowering:
+    """Lowers one `graph` block (and the layers it instantiates) into a Graph."""
+
+    def __init__(self, gdef: S.GraphDef, lets: dict, layers: dict):
+        self.gdef = gdef
+        self.lets = lets
+        self.layers = layers
+        self.b = Builder(gdef.name)
+        self.b.graph_span = self.b.span = gdef.span
+        self.scopes = [Scope("")]
+        self.dims: dict[str, D.Dim] = {}
+        self.fresh: Counter = Counter()
+        self.depth = 0
+
+    @property
+    def scope(self) -> Scope:
+        """The innermost scope."""
+        return self.scopes[-1]
+
+    def lower(self) -> Graph:
+        """The whole graph."""
+        for stmt in self.gdef.body:
+            self.statement(stmt)
+        self.b.dims = list(self.dims)
+        return self.b.finish()
+
+    # ------------------------------------------------------------------ statements
+    def statement(self, s) -> Node | None:
+        """Lower one statement; returns the value of a `return`."""
+        self.b.span = s.span
+        if isinstance(s, S.Let):
+            self.define(s.name, self.value(s.value), s.span)
+        elif isinstance(s, S.Placeholder):
+            self.placeholder(s)
+        elif isinstance(s, S.Variable):
+            self.variable(s)
+        elif isinstance(s, S.Constant):
+            self.constant(s)
+        elif isinstance(s, S.Assign):
+            self.define(s.name, self.value(s.value, name=s.name), s.span)
+        elif isinstance(s, S.Return):
+            if not self.scope.is_layer:
+                raise ProgramError("return belongs in a layer, not in a graph", s.span)
+            return self.node(s.value)
+        return None
+
+    def define(self, name: str, value, span) -> None:
+        """Bind a name in the current scope (nodes also get their graph-wide name)."""
+        sc = self.scope
+        if name in sc.locals:
+            first = sc.locals[name]
+            where = first.span if isinstance(first, Node) else None
+            raise NameError_(f'"{name}" is already defined', span,
+                             notes=((f'"{name}" was first defined here', where),) if where else ())
+        if isinstance(value, Node):
+            value = self.b.bind(sc.qualify(name), value, span)
+        sc.locals[name] = value
+
+    def type_of(self, t: S.TypeExpr, what: str, concrete: bool = False) -> TensorType:
+        """A TensorType from a written type; symbolic dim names become Dims of this graph."""
+        dims = []
+        for d in t.dims:
+            if isinstance(d, S.EllipsisLit):
+                raise ProgramError("`...` belongs in layer parameter patterns", d.span)
+            v = self.dim(d)
+            if concrete and isinstance(v, D.Dim):
+                raise ShapeError(f"{what} must have a concrete shape, but dim {v} is symbolic",
+                                 d.span, hint="declare its size with a number or a let constant")
+            dims.append(v)
+        return TensorType(t.dtype or DEFAULT_FLOAT, tuple(dims))
+
+    def dim(self, e) -> int | D.Dim:
+        """One dim: a number, a let/pattern name, `?`, a new symbolic name, or arithmetic."""
+        if isinstance(e, S.Number) and isinstance(e.value, int):
+            if e.value < 0:
+                raise ShapeError(f"a dim cannot be negative ({e.value})", e.span)
+            return e.value
+        if isinstance(e, S.Unknown):
+            return D.Dim.unknown()
+        if isinstance(e, S.Name):
+            v = self.lookup_static(e.id)
+            if v is None:
+                return self.dims.setdefault(e.id, D.Dim.sym(e.id))
+            if isinstance(v, D.Dim) or (isinstance(v, int) and not isinstance(v, bool)):
+                return v
+            raise ShapeError(f'the dim "{e.id}" is {C.describe(v)}, not an integer', e.span)
+        if isinstance(e, S.BinOp) and e.op in ("+", "-", "*", "//"):
+            return C.binary(e.op, self.dim(e.left), self.dim(e.right), e.span)
+        if isinstance(e, S.UnaryOp) and e.op == "-":
+            return -self.dim(e.operand)
+        raise ShapeError("a dim must be an integer, a name, `?` or an integer expression",
+                         e.span)
+
+    def lookup_static(self, name: str):
+        """A compile-time value bound to name in the current scope or as a let, else None."""
+        v = self.scope.locals.get(name)
+        if v is not None and C.is_static(v):
+            return v
+        return self.lets.get(name)
+
+    def placeholder(self, s: S.Placeholder) -> None:
+        t = self.type_of(s.type, f'placeholder "{s.name}"')
+        if self.scope.is_layer:
+            raise ProgramError("placeholders belong in graphs, not layers", s.span)
+        default = None
+        if s.default is not None:
+            default = self.literal_array(s.default, t.dtype)
+            if default.ndim != t.rank or any(isinstance(d, int) and d != n
+                                             for d, n in zip(t.shape, default.shape)):
+                raise ShapeError(f'the default of placeholder "{s.name}" has shape '
+                                 f"{list(default.shape)}, which does not fit {t}", s.default.span)
+        node = self.b.add("placeholder", (), {"default": default}, type=t, span=s.span,
+                          name=self.scope.qualify(s.name))
+        self.define(s.name, node, s.span)
+
+    def variable(self, s: S.Variable) -> None:
+        name = self.scope.qualify(s.name)
+        t = self.type_of(s.type, f'variable "{name}"', concrete=True)
+        init = self.initializer(s.init, t)
+        node = self.b.add("variable", (), {"init": init, "trainable": not s.frozen}, type=t,
+                          span=s.span, name=name)
+        self.define(s.name, node, s.span)
+
+    def initializer(self, e, t: TensorType) -> tuple:
+        """("literal", array) or (initializer name, ((key, value), ...))."""
+        if isinstance(e, S.Call) and isinstance(e.func, S.Name) and e.func.id in INITIALIZERS:
+            name, params = e.func.id, PARAMS[e.func.id]
+            kw = dict(params)
+            names = list(params)
+            if len(e.args) > len(names):
+                raise ProgramError(f"{name}() takes at most {len(names)} arguments", e.span)
+            for p, a in zip(names, e.args):
+                kw[p] = C.to_number(self.value(a), a.span, f"{name}'s {p}")
+            for k in e.kwargs:
+                if k.name not in params:
+                    raise ProgramError(f'{name}() has no argument "{k.name}"', k.span,
+                                       hint=did_you_mean(k.name, params) or
+                                       f"it takes: {', '.join(params) or 'no arguments'}")
+                kw[k.name] = C.to_number(self.value(k.value), k.span, f"{name}'s {k.name}")
+            missing = [k for k, v in kw.items() if v is None]
+            if missing:
+                raise ProgramError(f"{name}() needs {', '.join(missing)}", e.span)
+            return (name, tuple(kw.items()))
+        if isinstance(e, (S.Number, S.ListExpr, S.UnaryOp, S.Bool)):
+            arr = self.literal_array(e, t.dtype)
+            try:
+                np.broadcast_to(arr, t.shape)
+            except ValueError:
+                raise ShapeError(f"the initial value has shape {list(arr.shape)}, which does "
+                                 f"not fit {t}", e.span) from None
+            return ("literal", arr)
+        fname = e.func.id if isinstance(e, S.Call) and isinstance(e.func, S.Name) else None
+        raise ProgramError("a variable's initial value is an initializer call like "
+                           "glorot_uniform() or a tensor literal", e.span,
+                           hint=did_you_mean(fname, INITIALIZERS) if fname else
+                           f"initializers: {', '.join(INITIALIZERS)}")
+
+    def literal_array(self, e, dtype: str) -> np.ndarray:
+        """A tensor literal (number or nested list) as an array of dtype."""
+        v = self.value(e)
+        if not C.is_static(v) or isinstance(v, (str, D.Dim, C.Func)):
+            raise ProgramError(f"expected a tensor literal, not {C.describe(v)}", e.span)
+        try:
+            arr = np.array(v, dtype=np_dtype(dtype))
+        except (ValueError, TypeError):
+            raise ProgramError("a tensor literal must be a rectangular list of numbers",
+                               e.span) from None
+        arr.flags.writeable = False
+        return arr
+
+    def constant(self, s: S.Constant) -> None:
+        v = self.value(s.value)
+        if isinstance(v, Node):
+            from .execute import evaluate_constant
+            arr = evaluate_constant(v, s.value.span)
+        else:
+            arr = self.literal_array(s.value, (s.type.dtype or DEFAULT_FLOAT) if s.type else
+                                     DEFAULT_FLOAT)
+        if s.type is not None:
+            t = self.type_of(s.type, f'constant "{s.name}"', concrete=True)
+            if arr.shape != tuple(t.shape):
+                raise ShapeError(f'constant "{s.name}" has shape {list(arr.shape)}, not the '
+                                 f"declared {t}", s.value.span)
+            arr = arr.astype(np_dtype(t.dtype))
+        node = self.b.constant(arr, None if s.type is None else s.type.dtype or DEFAULT_FLOAT,
+                               span=s.span, name=self.scope.qualify(s.name))
+        self.define(s.name, node, s.span)
+
+    # ------------------------------------------------------------------ expressions
+    def node(self, e) -> Node:
+        """The value of an expression as a graph node (literals become constants)."""
+        return self.tensor(self.value(e), e.span)
+
+    def tensor(self, v, span) -> Node:
+        """A value as a Node: literals become constants of their own (weak) dtype."""
+        v = self.as_node(v, span)
+        if isinstance(v, Node):
+            return v
+        t = weak_type(v)
+        return self.b.constant(v, t.dtype, weak=t.weak, span=span)
+
+    def as_node(self, v, span):
+        """A value as an op input: a Node, or a literal that the Builder makes a weakly typed
+        constant (`x * 2` stays f32)."""
+        if isinstance(v, Node):
+            return v
+        if isinstance(v, (bool, int, float)):
+            return v  # a literal: the Builder gives it the dtype of the tensors it meets
+        if isinstance(v, tuple) and v and all(isinstance(x, Node) for x in v):
+            raise ProgramError("a list of tensors is not a tensor here: use stack([...]) or "
+                               "concat([...])", span)
+        if isinstance(v, tuple) and C.is_static(v) and not _has(v, (str, D.Dim, C.Func)):
+            try:
+                arr = np.array(v)
+            except ValueError:
+                arr = None
+            if arr is None or arr.dtype == object:
+                raise ProgramError("a tensor literal must be a rectangular list of numbers", span)
+            return arr
+        raise ProgramError(f"expected a tensor, not {C.describe(v)}", span)
+
+    def value(self, e, name: str | None = None):
+        """The value of an expression: a Node or a compile-time value."""
+        self.b.span = e.span
+        if isinstance(e, S.Number):
+            return e.value
+        if isinstance(e, S.Bool):
+            return e.value
+        if isinstance(e, S.String):
+            return e.value
+        if isinstance(e, S.Name):
+            return self.name(e)
+        if isinstance(e, S.ListExpr):
+            return tuple(self.value(x) for x in e.items)
+        if isinstance(e, S.UnaryOp):
+            v = self.value(e.operand)
+            if e.op == "+":
+                return v
+            if isinstance(v, Node):
+                return self.b.add("neg", (v,), span=e.span)
+            return C.binary("-", 0, v, e.span) if not isinstance(v, float) else -v
+        if isinstance(e, S.BinOp):
+            return self.binop(e)
+        if isinstance(e, S.Call):
+            return self.call(e, name)
+        if isinstance(e, S.Attribute):
+            return self.attribute(e)
+        if isinstance(e, S.Index):
+            return self.index(e)
+        raise ProgramError(f"{type(e).__name__.lower()} is not allowed here", e.span)
+
+    def name(self, e: S.Name):
+        for sc in reversed(self.scopes):
+            if e.id in sc.locals:
+                return sc.locals[e.id]
+            if sc.is_layer:
+                break  # layers are closed: they see their parameters, locals and lets only
+        if e.id in self.lets:
+            return self.lets[e.id]
+        if e.id in self.dims:
+            return self.dims[e.id]
+        if e.id in REGISTRY and not REGISTRY[e.id].internal or e.id in self.layers \
+                or e.id in BUILTIN_FUNCS:
+            return C.Func(e.id, e.span)
+        if e.id in DTYPES:
+            return e.id
+        raise NameError_(f'"{e.id}" is not defined', e.span,
+                         hint=did_you_mean(e.id, self.visible_names()))
+
+    def visible_names(self) -> list[str]:
+        """Every name a did-you-mean may suggest here."""
+        out = list(self.lets) + list(self.dims)
+        for sc in reversed(self.scopes):
+            out += list(sc.locals)
+            if sc.is_layer:
+                break
+        return out
+
+    def binop(self, e: S.BinOp):
+        a, b = self.value(e.left), self.value(e.right)
+        if not isinstance(a, Node) and not isinstance(b, Node):
+            if isinstance(a, tuple) or isinstance(b, tuple):
+                a, b = self.as_node(a, e.left.span), self.as_node(b, e.right.span)
+            else:
+                return C.binary(e.op, a, b, e.span)
+        op = BINOPS[e.op]
+        return self.b.add(op, (self.as_node(a, e.left.span), self.as_node(b, e.right.span)),
+                          span=e.span)
+
+    def attribute(self, e: S.Attribute):
+        dotted = _dotted(e)
+        if dotted is not None:
+            for cand in (self.scope.qualify(dotted), dotted):
+                if cand in self.b.names and (self.scope.prefix == "" or cand.startswith(
+                        self.scope.prefix + ".")):
+                    return self.b.names[cand]
+        if e.attr == "T":
+            return self.b.add("transpose", (self.node(e.value),), {"axes": None}, span=e.span)
+        base = dotted.split(".")[0] if dotted else None
+        known = [n for n in self.b.names if base and n.startswith(base + ".")]
+        raise NameError_(f'"{dotted or e.attr}" is not defined', e.span,
+                         hint=did_you_mean(dotted, known) if dotted and known else
+                         "a dotted name refers to a layer's variable or node, like h.W")
+
+    def index(self, e: S.Index):
+        x = self.node(e.value)
+        items = []
+        for it in e.items:
+            if isinstance(it, S.Slice):
+                parts = [None if p is None else C.to_int(self.value(p), p.span, "a slice bound")
+                         for p in (it.start, it.stop, it.step)]
+                items.append(("slice", *parts))
+            elif isinstance(it, S.EllipsisLit):
+                items.append("...")
+            else:
+                v = self.value(it)
+                if isinstance(v, Node):
+                    raise ProgramError("indices in [...] are compile-time integers; gather by a "
+                                       "tensor of indices with take(x, indices, axis)", it.span)
+                items.append(C.to_int(v, it.span, "an index"))
+        return self.b.add("index", (x,), {"items": tuple(items)}, span=e.span)
+
+    # ------------------------------------------------------------------ calls
+    def call(self, e: S.Call, name: str | None = None):
+        f = self.value(e.func) if not isinstance(e.func, S.Name) else self.callee(e.func)
+        if not isinstance(f, C.Func):
+            raise ProgramError(f"{C.describe(f)} is not a function", e.func.span)
+        return self.apply(f.name, e.args, e.kwargs, e.span, name)
+
+    def callee(self, e: S.Name):
+        for sc in reversed(self.scopes):
+            v = sc.locals.get(e.id)
+            if isinstance(v, C.Func):
+                return v
+            if sc.is_layer:
+                break
+        if e.id in self.layers or e.id in BUILTIN_FUNCS or (
+                e.id in REGISTRY and not REGISTRY[e.id].internal):
+            return C.Func(e.id, e.span)
+        hint = did_you_mean(e.id, [n for n, op in REGISTRY.items() if not op.internal]
+                            + list(self.layers) + list(BUILTIN_FUNCS))
+        kind = "layer" if e.id[:1].isupper() else "op"
+        raise NameError_(f'unknown {kind} "{e.id}"', e.span, hint=hint)
+
+    def apply(self, fname: str, args, kwargs, span, name=None):
+        """Call an op, a layer, `grad` or `identity` with syntax arguments."""
+        if fname == "identity":
+            if len(args) != 1 or kwargs:
+                raise ProgramError("identity(x) takes exactly one argument", span)
+            return self.value(args[0])
+        if fname == "grad":
+            return self.grad(args, kwargs, span)
+        if fname in self.layers:
+            from .layers import instantiate
+            return instantiate(self, self.layers[fname], args, kwargs, span, name)
+        return self.call_op(fname, args, kwargs, span)
+
+    def bind_args(self, what: str, params: list, args, kwargs, span) -> dict:
+        """Match positional and keyword arguments to parameter names (the syntax nodes)."""
+        if len(args) > len(params):
+            raise ProgramError(f"{what} takes at most {len(params)} argument"
+                               f"{'s' if len(params) != 1 else ''}, got {len(args)}",
+                               args[len(params)].span)
+        bound = dict(zip(params, args))
+        for k in kwargs:
+            if k.name not in params:
+                raise ProgramError(f'{what} has no argument "{k.name}"', k.span,
+                                   hint=did_you_mean(k.name, params) or
+                                   f"its arguments are: {', '.join(params)}")
+            if k.name in bound:
+                raise ProgramError(f'{what} got "{k.name}" twice', k.span)
+            bound[k.name] = k.value
+        return bound
+
+    def call_op(self, opname: str, args, kwargs, span) -> Node:
+        op = REGISTRY[opname]
+        bound = self.bind_args(op.signature(), [p.name for p in op.params], args, kwargs, span)
+        inputs, attrs = [], {}
+        for p in op.params:
+            e = bound.get(p.name)
+            if e is None:
+                if p.default is REQUIRED:
+                    raise ProgramError(f'{op.signature()}: missing argument "{p.name}"', span)
+                if not p.is_tensor:
+                    attrs[p.name] = p.default
+                continue
+            if p.kind == "tensor":
+                inputs.append(self.as_node(self.value(e), e.span))
+            elif p.kind == "tensors":
+                v = self.value(e)
+                if not isinstance(v, tuple) or not v:
+                    raise ProgramError(f"{opname}: {p.name} must be a list of tensors like "
+                                       "[a, b]", e.span)
+                items = e.items if isinstance(e, S.ListExpr) else [e] * len(v)
+                inputs.extend(self.as_node(x, s.span) for x, s in zip(v, items))
+            else:
+                v = C.dtype_name(e) if p.kind == "dtype" else None
+                v = v if v is not None else self.value(e)
+                if isinstance(v, Node):
+                    raise ProgramError(f"{opname}: {p.name} is a compile-time value, not a "
+                                       "tensor", e.span)
+                attrs[p.name] = C.CONVERT[p.kind](v, e.span, f"{opname}'s {p.name}")
+        return self.b.add(opname, inputs, attrs, span=span)
+
+    def grad(self, args, kwargs, span) -> Node:
+        bound = self.bind_args("grad(y, x)", ["y", "x"], args, kwargs, span)
+        if len(bound) != 2:
+            raise ProgramError("grad(y, x) needs y and x", span)
+        y, x = self.node(bound["y"]), self.node(bound["x"])
+        self.b.span = span
+        return gradients(self.b, y, [x])[0]
+
+    def fresh_scope(self, layer: str) -> str:
+        """`Dense_1`, `Dense_2`... for layer calls without a name of their own."""
+        while True:
+            self.fresh[layer] += 1
+            cand = self.scope.qualify(f"{layer}_{self.fresh[layer]}")
+            if not any(n == cand or n.startswith(cand + ".") for n in self.b.names):
+                return cand
+
+
+def _dotted(e) -> str | None:
+    if isinstance(e, S.Name):
+        return e.id
+    if isinstance(e, S.Attribute):
+        base = _dotted(e.value)
+        return None if base is None else f"{base}.{e.attr}"
+    return None
+
+
+def _has(v, types) -> bool:
+    if isinstance(v, tuple):
+        return any(_has(x, types) for x in v)
+    return isinstance(v, types)

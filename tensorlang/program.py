@@ -1,0 +1,148 @@
+"""A whole compiled program: lets (with overrides), layers (the prelude and the user's), graphs,
+data blocks and checked run blocks. `compile` and `load` are the entry points."""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+
+from . import syntax as S
+from .datablocks import check_field, static
+from .errors import NameError_, ProgramError, UsageError, did_you_mean
+from .graph import Graph
+from .lower import GraphLowering
+from .parser import parse
+from .runblocks import RunSpec, check_run
+
+
+@functools.cache
+def prelude() -> S.Program:
+    """The standard layers (Dense, Conv2D, SimpleRNN), parsed once."""
+    text = resources.files("tensorlang").joinpath("prelude.tl").read_text(encoding="utf-8")
+    return parse(text, "<prelude>")
+
+
+def parse_override(text: str):
+    """A `--set NAME=VALUE` value: an int, a float, true/false, or else a string."""
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text, text)
+
+
+@dataclass
+class Program:
+    """A compiled program. `graphs[name]` are shape-checked Graphs; `run()` executes the
+    train/evaluate blocks in file order in one session per graph."""
+
+    syntax: S.Program
+    file: str
+    lets: dict
+    graphs: dict[str, Graph]
+    data: dict[str, S.DataDef]
+    runs: list[RunSpec]
+    warnings: list = field(default_factory=list)
+
+    @property
+    def base_dir(self) -> str:
+        """The folder data paths are relative to (the .tl file's)."""
+        return os.path.dirname(os.path.abspath(self.file)) if os.path.exists(self.file) \
+            else os.getcwd()
+
+    def run(self, **options):
+        """Execute the run blocks (what `tensorlang run` does); returns their results."""
+        from .runner import run_program
+        return run_program(self, **options)
+
+
+def compile(text: str, file: str = "<string>", overrides: dict | None = None) -> Program:
+    """Parse and compile a program's text."""
+    return compile_syntax(parse(text, file), file, overrides)
+
+
+def load(path: str, overrides: dict | None = None) -> Program:
+    """Read, parse and compile a .tl file."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except FileNotFoundError:
+        raise UsageError(f"no such file: {path}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"cannot read {path}: {e}") from None
+    return compile(text, path, overrides)
+
+
+def compile_syntax(prog: S.Program, file: str, overrides: dict | None = None) -> Program:
+    """Compile a parsed program."""
+    overrides = dict(overrides or {})
+    lets: dict = {}
+    let_spans: dict = {}
+    layers: dict = {ld.name: ld for ld in prelude().items if isinstance(ld, S.LayerDef)}
+    user_layers: dict = {}
+    graphs: dict[str, Graph] = {}
+    data: dict[str, S.DataDef] = {}
+    blocks: list[S.RunBlock] = []
+    spans: dict = {}
+    for item in prog.items:
+        if isinstance(item, S.Let):
+            _unique(item.name, item.span, let_spans, "let constant")
+            value = static(item.value, lets)
+            if item.name in overrides:
+                value = _override(item, value, overrides.pop(item.name))
+            lets[item.name] = value
+        elif isinstance(item, S.LayerDef):
+            if not item.name[:1].isupper():
+                raise ProgramError(f'layer names start with a capital letter: "{item.name}"',
+                                   item.span, hint=f'call it "{item.name[:1].upper()}'
+                                   f'{item.name[1:]}"; lower-case names are ops')
+            _unique(item.name, item.span, user_layers, "layer")
+            layers[item.name] = item
+        elif isinstance(item, S.GraphDef):
+            _unique(item.name, item.span, spans, "graph")
+            graphs[item.name] = GraphLowering(item, lets, layers).lower()
+        elif isinstance(item, S.DataDef):
+            _unique(item.name, item.span, data, "data block")
+            seen: dict = {}
+            for f in item.fields:
+                _unique(f.name, f.span, seen, "field")
+                check_field(f, lets)
+            data[item.name] = item
+        elif isinstance(item, S.RunBlock):
+            blocks.append(item)
+    if overrides:
+        name = next(iter(overrides))
+        raise UsageError(f'--set {name}: the program has no "let {name}"',
+                         hint=did_you_mean(name, lets) or
+                         (f"its let constants: {', '.join(lets)}" if lets else None))
+    runs = [check_run(b, graphs, data, lets) for b in blocks]
+    warnings = [w for g in graphs.values() for w in g.warnings]
+    return Program(prog, file, lets, graphs, data, runs, warnings)
+
+
+def _unique(name: str, span, seen: dict, what: str) -> None:
+    if name in seen:
+        first = seen[name]
+        first_span = getattr(first, "span", first)
+        raise NameError_(f'{what} "{name}" is already defined', span,
+                         notes=((f'"{name}" was first defined here', first_span),))
+    seen[name] = span
+
+
+def _override(item: S.Let, value, new):
+    if isinstance(new, str):
+        new = parse_override(new)
+    if isinstance(value, bool) != isinstance(new, bool) or (
+            isinstance(value, (int, float)) and not isinstance(new, (int, float))):
+        raise UsageError(f'--set {item.name}: "{new}" is not a {type(value).__name__} like the '
+                         f"value it replaces ({value})")
+    if isinstance(value, int) and isinstance(new, float) and not isinstance(value, bool):
+        if not new.is_integer():
+            raise UsageError(f"--set {item.name}: expected an integer, got {new}")
+        new = int(new)
+    if isinstance(value, str) and not isinstance(new, str):
+        new = str(new)
+    return new
