@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from . import dims as D
 from .errors import ShapeError, Warning_
-from .graph import Builder, Node
+from .graph import Builder, Graph, Node
 from .ops.common import fit
 from .types import is_float
 
@@ -106,3 +106,25 @@ def _warn_disconnected(b: Builder, y: Node, x: Node, anc: set[int], name=None) -
     else:
         b.warnings.append(Warning_(
             f'"{yname}" does not depend on "{xname}"; its gradient is zero', x.span))
+
+
+def backward(graph: Graph, y: str | Node, xs: Sequence[Node] | None = None) -> Graph:
+    """The graph with the gradient of y with respect to xs (default: the trainable variables)
+    appended; each gradient is named `grad(y)/x`."""
+    b = Builder(graph.name, graph)
+    y = graph.node(y) if isinstance(y, str) else y
+    xs = list(graph.trainable if xs is None else xs)
+    b.span = y.span
+    for x, g in zip(xs, gradients(b, y, xs, warn_name=lambda n: n.name or n.label())):
+        b.bind(f"grad({y.label()})/{x.label()}", g, x.span)
+    return b.finish()
+
+
+def training_graph(program, graph: Graph) -> Graph:
+    """The graph with the gradient of its (first) train block's loss, for `ir/graph --backward`."""
+    from .errors import UsageError
+    for spec in program.runs:
+        if spec.kind == "train" and spec.graph == graph.name:
+            return backward(graph, spec.minimize)
+    raise UsageError(f'--backward: no train block trains graph "{graph.name}", so there is no '
+                     "loss to differentiate")

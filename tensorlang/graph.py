@@ -154,6 +154,7 @@ class Builder:
         self.span: Span = graph.span if graph else UNKNOWN
         self.graph_span = self.span
         self.scope = ""
+        self.pin: Span | None = None  # when set, every new node gets this span (prelude layers)
         self._named: set[int] = {n.id for n in self.names.values()}
 
     # -- the one way to make a node -------------------------------------------------------------
@@ -163,7 +164,7 @@ class Builder:
         """A new node of `op`, typed by the op's shape rule (ShapeError at `span` on a mismatch).
         Inputs are Nodes or literals (numbers, bools, arrays), which become constants."""
         opdef = REGISTRY[op]
-        span = span or self.span
+        span = self.pin or span or self.span
         inputs = self._materialize_weak(opdef, list(inputs), span)
         attrs = dict(attrs or {})
         types = tuple(i.type for i in inputs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from . import dims as D
 from . import syntax as S
-from .errors import ProgramError, ShapeError
+from .errors import ProgramError, ShapeError, TensorlangError
 from .graph import Node
 
 MAX_DEPTH = 64
@@ -35,7 +35,9 @@ def instantiate(lw, layer: S.LayerDef, args, kwargs, span, name: str | None):
         raise ProgramError(f"layers nest deeper than {MAX_DEPTH} (is {layer.name} recursive?)",
                            span)
     from .lower import Scope
-    saved = lw.b.scope, lw.b.span
+    saved = lw.b.scope, lw.b.span, lw.b.pin
+    if layer.span.file == "<prelude>" and lw.b.pin is None:
+        lw.b.pin = span  # the standard layers' nodes point at the user's call
     lw.scopes.append(Scope(scope_name, dict(values), is_layer=True))
     lw.b.scope = scope_name
     lw.depth += 1
@@ -49,10 +51,28 @@ def instantiate(lw, layer: S.LayerDef, args, kwargs, span, name: str | None):
         if result is None:
             raise ProgramError(f"layer {layer.name} has no return statement", layer.span)
         return result
+    except TensorlangError as e:
+        raise _at_call_site(e, layer, span) from None
     finally:
         lw.depth -= 1
         lw.scopes.pop()
-        lw.b.scope, lw.b.span = saved
+        lw.b.scope, lw.b.span, lw.b.pin = saved
+
+
+def _at_call_site(e: TensorlangError, layer: S.LayerDef, call) -> TensorlangError:
+    """An error inside a layer's body, placed at the user's call: a prelude layer's inner line
+    becomes a note; a user layer's error keeps its line and notes the call."""
+    if getattr(e, "_placed", False):
+        return e
+    if e.span is not None and e.span.file == "<prelude>":
+        inner = e.span
+        e.span = call
+        e.notes = e.notes + ((f"inside the standard layer {layer.name}, at line {inner.line} "
+                              "of the prelude", None),)
+    else:
+        e.notes = e.notes + ((f"in the call of {layer.name} here", call),)
+    e._placed = True
+    return e
 
 
 def _default(lw, p: S.LayerParam):

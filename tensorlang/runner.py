@@ -1,0 +1,135 @@
+"""`tensorlang run`: execute the train/evaluate blocks in file order, one Session per graph."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+from . import checkpoint
+from . import dims as D
+from .data import check_same_length
+from .datablocks import load_field
+from .execute import Session
+from .runblocks import RunSpec
+
+EVAL_BATCH = 1024
+
+
+class Context:
+    """What the run blocks of one program share: sessions, loaded data, options, output."""
+
+    def __init__(self, program, seed=None, epochs=None, quiet=False, out=None,
+                 check_numerics=False, progress=None):
+        self.program = program
+        self.seed = seed
+        self.epochs = epochs
+        self.quiet = quiet
+        self.out = out or sys.stdout
+        self.check_numerics = check_numerics
+        self.progress = progress
+        self.sessions: dict[str, Session] = {}
+        self._data: dict[str, dict] = {}
+
+    def print(self, text: str = "") -> None:
+        """A line of output (suppressed by --quiet for progress-like lines only)."""
+        print(text, file=self.out, flush=True)
+
+    def session(self, spec: RunSpec) -> Session:
+        """The graph's session, made on first use (seeded by --seed, else the block's seed)."""
+        if spec.graph not in self.sessions:
+            seed = self.seed if self.seed is not None else (spec.seed or 0)
+            self.sessions[spec.graph] = Session(self.program.graphs[spec.graph], seed=seed)
+        return self.sessions[spec.graph]
+
+    def data(self, name: str) -> dict[str, np.ndarray]:
+        """The arrays of a data block, loaded once."""
+        if name not in self._data:
+            block = self.program.data[name]
+            fields = {f.name: (load_field(f, self.program.lets, self.program.base_dir), f.span)
+                      for f in block.fields}
+            check_same_length(fields, name, block.span)
+            self._data[name] = {k: v for k, (v, _) in fields.items()}
+        return self._data[name]
+
+    def path(self, p: str) -> str:
+        """A checkpoint path relative to the .tl file."""
+        return p if os.path.isabs(p) else os.path.join(self.program.base_dir, p)
+
+
+def batches(n: int, size: int | None, order=None):
+    """(start, stop) or index arrays covering n examples in batches of size (last one partial)."""
+    size = size or n
+    for start in range(0, n, size):
+        yield slice(start, min(start + size, n)) if order is None else order[start:start + size]
+
+
+def evaluate(ctx: Context, spec: RunSpec, data_name: str | None = None,
+             names: tuple[str, ...] | None = None, batch: int | None = None) -> dict:
+    """Report scalars averaged over the examples; show tensors gathered over the batches."""
+    sess = ctx.session(spec)
+    arrays = ctx.data(data_name or spec.data)
+    names = names if names is not None else spec.report
+    show = () if names is not spec.report and data_name else spec.show
+    fetch = list(dict.fromkeys(list(names) + list(show)))
+    n = len(next(iter(arrays.values())))
+    graph = sess.graph
+    batch_dims = {d for p in graph.placeholders if p.name in arrays and p.type.shape
+                  for d in [p.type.shape[0]] if isinstance(d, D.Dim)}
+    sums = {k: 0.0 for k in names}
+    shown: dict[str, list] = {k: [] for k in show}
+    for sl in batches(n, batch or spec.batch or EVAL_BATCH):
+        feed = {k: v[sl] for k, v in arrays.items()}
+        values = sess.run(fetch, feed, check_numerics=ctx.check_numerics)
+        count = len(next(iter(feed.values())))
+        got = dict(zip(fetch, values))
+        for k in names:
+            sums[k] += float(got[k]) * count
+        for k in show:
+            shown[k].append(got[k])
+    result = {k: sums[k] / n for k in names}
+    for k in show:
+        node = graph.node(k)
+        per_example = node.rank > 0 and node.type.shape[0] in batch_dims
+        result[k] = np.concatenate(shown[k]) if per_example else (
+            np.mean(shown[k], axis=0) if node.rank == 0 else shown[k][0])
+    return result
+
+
+def format_shown(name: str, value) -> str:
+    """`p = [[0.02], [0.97], ...]`, readable at any size."""
+    arr = np.asarray(value)
+    body = np.array2string(arr, precision=4, suppress_small=True, threshold=200, edgeitems=4,
+                           max_line_width=100, separator=", ")
+    pad = " " * (len(name) + 3)
+    return f"{name} = " + body.replace("\n", "\n" + pad)
+
+
+def run_evaluate(ctx: Context, spec: RunSpec) -> dict:
+    """An evaluate block: optionally load a checkpoint, then report and show."""
+    sess = ctx.session(spec)
+    if spec.load:
+        values = checkpoint.load(ctx.path(spec.load), sess.graph.variables, spec.spans["load"])
+        for k, v in values.items():
+            sess.assign(k, v)
+    result = evaluate(ctx, spec)
+    head = f"evaluate {spec.graph} on {spec.data}"
+    parts = [f"{k} {result[k]:.4f}" for k in spec.report]
+    ctx.print(head + (":  " + "  ".join(parts) if parts else ""))
+    for k in spec.show:
+        ctx.print(format_shown(k, result[k]))
+    return result
+
+
+def run_program(program, **options) -> list[dict]:
+    """Every run block in file order; returns each block's results."""
+    ctx = Context(program, **options)
+    results = []
+    for spec in program.runs:
+        if spec.kind == "train":
+            from .train import run_train
+            results.append(run_train(ctx, spec))
+        else:
+            results.append(run_evaluate(ctx, spec))
+    return results
