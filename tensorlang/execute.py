@@ -135,15 +135,22 @@ class Session:
         env: dict[str, int] = {}
         where: dict[str, str] = {}
         arrays: list = []
-        for slot, node in plan.placeholders:
+        slots = {node.id: slot for slot, node in plan.placeholders}
+        # every fed placeholder binds its dims, needed or not: a gradient such as
+        # grad(sum(x), x) = broadcast_to(1, [N, 3]) needs N without needing x itself
+        for node in self.graph.placeholders:
             if node.name in feed:
                 arr = _as_array(feed[node.name], node)
+            elif node.id not in slots:
+                continue
             elif node.attrs.get("default") is not None:
                 arr = node.attrs["default"]
             else:
                 raise DataError(f'placeholder "{node.name}" ({node.type}) is not fed',
                                 node.span)
-            arrays.append((slot, self._check_feed(node, arr, env, where)))
+            arr = self._check_feed(node, arr, env, where)
+            if node.id in slots:
+                arrays.append((slots[node.id], arr))
         missing = {s for s in D.symbols([d for n in plan.nodes for d in n.type.shape])} - set(env)
         for s in sorted(missing):
             if not s.startswith("?") and s.isidentifier():
