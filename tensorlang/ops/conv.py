@@ -1,1 +1,461 @@
-"""conv ops (being written)."""
+"""Convolution and pooling over [N, C, H, W]: conv2d, max_pool2d, avg_pool2d, and the internal
+adjoint ops their gradients are made of (each with its own vectorized kernel and gradient rule,
+so gradients of gradients work).
+
+conv2d padding: an int p (p zeros on every side), "valid" (the same as 0) or "same": the output
+is ceil(H / stride) x ceil(W / stride) (H x W at stride 1), padded like TensorFlow: the total
+max((out - 1) * stride + KH - H, 0) is split with the odd row/column at the bottom/right.
+Pooling has no padding: out = (H - size) // stride + 1, trailing rows/columns left over are
+ignored. max_pool2d routes its gradient to the first maximum of each window (row-major order).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .. import dims as D
+from ..errors import OpError
+from ..types import TensorType, is_float, promote
+from .common import float_of
+from .registry import defop
+
+# ------------------------------------------------------------------ sizes (symbolic or concrete)
+
+
+def out_dim(n, k, stride: int, padding):
+    """Output size of one spatial dim of size n for a window k (ints or Dims)."""
+    if padding == "same":
+        return D.floordiv(n + (stride - 1), stride)
+    p = 0 if padding == "valid" else padding
+    return D.floordiv(n + 2 * p - k, stride) + 1
+
+
+def pads(padding, n: int, k: int, stride: int) -> tuple[int, int]:
+    """(before, after) zeros along one concrete spatial dim of size n."""
+    if padding == "same":
+        total = max((-(-n // stride) - 1) * stride + k - n, 0)
+        return total // 2, total - total // 2
+    p = 0 if padding == "valid" else padding
+    return p, p
+
+
+def _check_rank4(t: TensorType, what: str) -> None:
+    if t.rank != 4:
+        raise OpError(f"{what} must be rank 4 [N, C, H, W], not {D.shape_str(t.shape)}")
+
+
+def _check_same(what: str, a, b) -> None:
+    if D.differ(a, b):
+        raise OpError(f"{what} {D.dim_str(a)} and {D.dim_str(b)} differ")
+
+
+def _spatial_out(h, w, kh, kw, stride, padding):
+    oh, ow = out_dim(h, kh, stride, padding), out_dim(w, kw, stride, padding)
+    for o, n, k, name in ((oh, h, kh, "height"), (ow, w, kw, "width")):
+        if D.is_const(o) and o < 1:
+            pad = f" padded with {padding}" if padding else ""
+            raise OpError(f"window {D.dim_str(k)} is larger than the {name} {D.dim_str(n)}{pad}")
+    return oh, ow
+
+
+def _float_result(*types) -> str:
+    dtype = promote(*types)
+    if not is_float(dtype):
+        raise OpError(f"needs float tensors, not {', '.join(t.dtype for t in types)}")
+    return dtype
+
+
+# ------------------------------------------------------------------ attributes, shapes
+def _sizes(attrs: dict) -> dict:
+    """The spatial size attributes of the internal ops (hw, khw) as hashable pairs."""
+    for key in ("hw", "khw"):
+        if key in attrs:
+            attrs[key] = tuple(attrs[key])
+            if len(attrs[key]) != 2:
+                raise OpError(f"{key} must hold 2 sizes, not {D.shape_str(attrs[key])}")
+    return attrs
+
+
+def _prepare_conv(types, stride=1, padding=0, **attrs):
+    if isinstance(stride, bool) or not isinstance(stride, int) or stride < 1:
+        raise OpError(f"stride must be a positive int, not {stride!r}")
+    if padding == "valid":
+        padding = 0
+    if padding != "same" and (isinstance(padding, bool) or not isinstance(padding, int)
+                              or padding < 0):
+        raise OpError(f'padding must be an int >= 0, "same" or "valid", not {padding!r}')
+    return _sizes({**attrs, "stride": stride, "padding": padding})
+
+
+def _conv_infer(types, stride, padding):
+    x, k = types
+    _check_rank4(x, "x")
+    if k.rank != 4:
+        raise OpError(f"the kernel must be rank 4 [F, C, KH, KW], not {D.shape_str(k.shape)}")
+    n, c, h, w = x.shape
+    f, kc, kh, kw = k.shape
+    if D.differ(c, kc):
+        raise OpError(f"x has {D.dim_str(c)} channels but the kernel expects {D.dim_str(kc)}")
+    oh, ow = _spatial_out(h, w, kh, kw, stride, padding)
+    return TensorType(_float_result(x, k), (n, f, oh, ow))
+
+
+def _grad_input_infer(types, hw, stride, padding):
+    g, k = types
+    _check_rank4(g, "the output gradient")
+    _check_same("filters", g.shape[1], k.shape[0])
+    for a, b in zip(_spatial_out(*hw, *k.shape[2:], stride, padding), g.shape[2:]):
+        _check_same("output sizes", a, b)
+    return TensorType(_float_result(g, k), (g.shape[0], k.shape[1], *hw))
+
+
+def _grad_kernel_infer(types, khw, stride, padding):
+    x, g = types
+    _check_rank4(x, "x")
+    _check_rank4(g, "the output gradient")
+    _check_same("batch sizes", x.shape[0], g.shape[0])
+    for a, b in zip(_spatial_out(*x.shape[2:], *khw, stride, padding), g.shape[2:]):
+        _check_same("output sizes", a, b)
+    return TensorType(_float_result(x, g), (g.shape[1], x.shape[1], *khw))
+
+
+# ------------------------------------------------------------------ conv2d: kernels
+def _padded(x, kh, kw, stride, padding):
+    """x with its zero border, and the output size it gives."""
+    h, w = x.shape[2:]
+    (t, b), (left, r) = pads(padding, h, kh, stride), pads(padding, w, kw, stride)
+    if t or b or left or r:
+        x = np.pad(x, ((0, 0), (0, 0), (t, b), (left, r)))
+    return x, out_dim(h, kh, stride, padding), out_dim(w, kw, stride, padding)
+
+
+def _windows(x, kh, kw, stride, oh, ow):
+    """[N, C, OH, OW, KH, KW]: a view of every window (no copy)."""
+    win = sliding_window_view(x, (kh, kw), axis=(2, 3))
+    return win[:, :, ::stride, ::stride][:, :, :oh, :ow]
+
+
+def _im2col(xp, kh, kw, stride, oh, ow):
+    """[C*KH*KW, N*OH*OW]: every window as a column; copied with OW innermost, which keeps the
+    copy sequential in memory (several times faster than putting the window innermost)."""
+    win = _windows(xp, kh, kw, stride, oh, ow).transpose(1, 4, 5, 0, 2, 3)
+    return np.ascontiguousarray(win).reshape(-1, xp.shape[0] * oh * ow)
+
+
+def _flat_g(g):
+    """[F, N*OH*OW]: the output gradient with the filters first."""
+    return np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(g.shape[1], -1)
+
+
+def _conv2d(x, k, stride=1, padding=0):
+    dt = np.result_type(x, k)
+    x, k = x.astype(dt, copy=False), k.astype(dt, copy=False)
+    f, _, kh, kw = k.shape
+    xp, oh, ow = _padded(x, kh, kw, stride, padding)
+    out = k.reshape(f, -1) @ _im2col(xp, kh, kw, stride, oh, ow)  # [F, N*OH*OW]
+    return np.ascontiguousarray(out.reshape(f, x.shape[0], oh, ow).transpose(1, 0, 2, 3))
+
+
+def _conv2d_grad_input(g, k, hw, stride=1, padding=0):
+    dt = np.result_type(g, k)
+    g, k = g.astype(dt, copy=False), k.astype(dt, copy=False)
+    (h, w), (f, c, kh, kw) = hw, k.shape
+    (t, b), (left, r) = pads(padding, h, kh, stride), pads(padding, w, kw, stride)
+    n, _, oh, ow = g.shape
+    cols = (k.reshape(f, -1).T @ _flat_g(g)).reshape(c, kh, kw, n, oh, ow)
+    dxp = np.zeros((c, n, h + t + b, w + left + r), dt)  # channels first, like cols
+    # col2im: one strided add per kernel offset (KH*KW slices), never per pixel
+    for i in range(kh):
+        for j in range(kw):
+            dxp[:, :, i:i + stride * (oh - 1) + 1:stride,
+                j:j + stride * (ow - 1) + 1:stride] += cols[:, i, j]
+    return np.ascontiguousarray(dxp[:, :, t:t + h, left:left + w].transpose(1, 0, 2, 3))
+
+
+def _conv2d_grad_kernel(x, g, khw, stride=1, padding=0):
+    dt = np.result_type(x, g)
+    x, g = x.astype(dt, copy=False), g.astype(dt, copy=False)
+    kh, kw = khw
+    xp, _, _ = _padded(x, kh, kw, stride, padding)
+    cols = _im2col(xp, kh, kw, stride, g.shape[2], g.shape[3])
+    return (_flat_g(g) @ cols.T).reshape(g.shape[1], x.shape[1], kh, kw)
+
+
+# ------------------------------------------------------------------ conv2d: gradient rules
+# conv2d is bilinear: y = A(k) x with A(k)^T = conv2d_grad_input(., k) and the pairing
+# <u, conv2d_grad_kernel(x, g)> = <g, conv2d(x, u)>, so the three ops close under grad.
+def _conv_attrs(n):
+    return {"stride": n.attrs["stride"], "padding": n.attrs["padding"]}
+
+
+def _g_conv2d(b, n, g):
+    x, k = n.inputs
+    a = _conv_attrs(n)
+    return (b.op("conv2d_grad_input", g, k, hw=tuple(x.type.shape[2:]), **a),
+            b.op("conv2d_grad_kernel", x, g, khw=tuple(k.type.shape[2:]), **a))
+
+
+def _g_conv2d_grad_input(b, n, u):
+    g, k = n.inputs
+    a = _conv_attrs(n)
+    return (b.op("conv2d", u, k, **a),
+            b.op("conv2d_grad_kernel", u, g, khw=tuple(k.type.shape[2:]), **a))
+
+
+def _g_conv2d_grad_kernel(b, n, u):
+    x, g = n.inputs
+    a = _conv_attrs(n)
+    return (b.op("conv2d_grad_input", g, u, hw=tuple(x.type.shape[2:]), **a),
+            b.op("conv2d", x, u, **a))
+
+
+# ------------------------------------------------------------------ conv2d: cases
+CONV_CASES = [  # x shape, kernel shape, stride, padding
+    ((2, 3, 5, 5), (4, 3, 3, 3), 2, 1),
+    ((1, 2, 6, 5), (3, 2, 3, 2), 1, "same"),
+    ((2, 1, 7, 6), (2, 1, 3, 3), 2, "same"),
+    ((1, 2, 4, 4), (1, 2, 4, 4), 1, "valid"),
+    ((2, 2, 5, 4), (3, 2, 2, 3), 1, 0),
+]
+
+
+def _conv_cases(rng):
+    return [([rng.normal(size=xs), rng.normal(size=ks)], {"stride": s, "padding": p})
+            for xs, ks, s, p in CONV_CASES]
+
+
+def _out_shape(xs, ks, s, p):
+    return (xs[0], ks[0], out_dim(xs[2], ks[2], s, p), out_dim(xs[3], ks[3], s, p))
+
+
+def _grad_input_cases(rng):
+    return [([rng.normal(size=_out_shape(xs, ks, s, p)), rng.normal(size=ks)],
+             {"hw": xs[2:], "stride": s, "padding": p}) for xs, ks, s, p in CONV_CASES[:4]]
+
+
+def _grad_kernel_cases(rng):
+    return [([rng.normal(size=xs), rng.normal(size=_out_shape(xs, ks, s, p))],
+             {"khw": ks[2:], "stride": s, "padding": p}) for xs, ks, s, p in CONV_CASES[:4]]
+
+
+_CONV = "stride: int = 1, padding: any = 0"
+defop("conv2d", f"x, k, {_CONV}", infer=_conv_infer, kernel=_conv2d, grad=_g_conv2d,
+      prepare=_prepare_conv, promote=(), family="conv", cases=_conv_cases,
+      doc='2-D cross-correlation of x [N, C, H, W] with k [F, C, KH, KW] (padding int, '
+          '"same" or "valid")')
+defop("conv2d_grad_input", f"g, k, hw: shape, {_CONV}", infer=_grad_input_infer,
+      kernel=_conv2d_grad_input, grad=_g_conv2d_grad_input, prepare=_prepare_conv,
+      promote=(), family="conv", internal=True, cases=_grad_input_cases,
+      doc="the gradient of conv2d with respect to x (its adjoint; col2im)")
+defop("conv2d_grad_kernel", f"x, g, khw: shape, {_CONV}", infer=_grad_kernel_infer,
+      kernel=_conv2d_grad_kernel, grad=_g_conv2d_grad_kernel, prepare=_prepare_conv,
+      promote=(), family="conv", internal=True, cases=_grad_kernel_cases,
+      doc="the gradient of conv2d with respect to k")
+
+
+# ------------------------------------------------------------------ pooling
+def _prepare_pool(types, size=2, stride=None, **attrs):
+    stride = size if stride is None else stride
+    for name, v in (("size", size), ("stride", stride)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise OpError(f"{name} must be a positive int, not {v!r}")
+    return _sizes({**attrs, "size": size, "stride": stride})
+
+
+def _pool_out(t: TensorType, size, stride):
+    _check_rank4(t, "x")
+    n, c, h, w = t.shape
+    return (n, c, *_spatial_out(h, w, size, size, stride, 0))
+
+
+def _max_pool_infer(types, size, stride):
+    if types[0].dtype == "bool":
+        raise OpError("needs a numeric tensor, not bool")
+    return TensorType(types[0].dtype, _pool_out(types[0], size, stride))
+
+
+def _avg_pool_infer(types, size, stride):
+    return TensorType(float_of(types[0]), _pool_out(types[0], size, stride))
+
+
+def _pool_grad_infer(types, size, stride):
+    x, g = types
+    _check_rank4(g, "the gradient")
+    for a, b in zip(_pool_out(x, size, stride), g.shape):
+        _check_same("pooled sizes", a, b)
+    return TensorType(g.dtype, x.shape)
+
+
+def _pick_infer(types, size, stride):
+    x, u = types
+    _check_rank4(u, "the gradient")
+    for a, b in zip(x.shape, u.shape):
+        _check_same("sizes", a, b)
+    return TensorType(u.dtype, _pool_out(x, size, stride))
+
+
+def _avg_grad_infer(types, hw, size, stride):
+    g = types[0]
+    _check_rank4(g, "the gradient")
+    for a, b in zip(_spatial_out(*hw, size, size, stride, 0), g.shape[2:]):
+        _check_same("pooled sizes", a, b)
+    return TensorType(g.dtype, (*g.shape[:2], *hw))
+
+
+def _at(x, i, j, stride, oh, ow):
+    """[N, C, OH, OW]: the cell at offset (i, j) of every window (a strided view)."""
+    return x[:, :, i:i + stride * (oh - 1) + 1:stride, j:j + stride * (ow - 1) + 1:stride]
+
+
+def _offsets(x, size, stride=None):
+    """(k, view) for each of the size*size window offsets, row-major. Pooling loops over these
+    offsets only: NumPy reduces a few large strided slices far faster than many tiny windows."""
+    stride = stride or size
+    oh, ow = (x.shape[2] - size) // stride + 1, (x.shape[3] - size) // stride + 1
+    for i in range(size):
+        for j in range(size):
+            yield i * size + j, _at(x, i, j, stride, oh, ow)
+
+
+def _max_pool2d(x, size=2, stride=None):
+    views = _offsets(x, size, stride)
+    out = next(views)[1].copy()
+    for _, v in views:
+        np.maximum(out, v, out=out)
+    return out
+
+
+def _avg_pool2d(x, size=2, stride=None):
+    x = x if x.dtype.kind == "f" else x.astype(np.float32)
+    views = _offsets(x, size, stride)
+    out = next(views)[1].copy()
+    for _, v in views:
+        out += v
+    return out / np.asarray(size * size, x.dtype)
+
+
+def _first_max(x, size, stride=None):
+    """[N, C, OH, OW]: the offset of each window's first maximum (later ties do not win)."""
+    top = _max_pool2d(x, size, stride)
+    where = np.zeros(top.shape, np.intp)
+    found = np.zeros(top.shape, bool)
+    for k, v in _offsets(x, size, stride):
+        hit = v == top
+        hit &= ~found
+        found |= hit
+        if k:
+            where += hit * k
+    return where
+
+
+def _spread(parts, shape, size, stride):
+    """The adjoint of taking windows: parts(k) [N, C, OH, OW] added back at offset k."""
+    out = None
+    for i in range(size):
+        for j in range(size):
+            p = parts(i * size + j)
+            if out is None:
+                out = np.zeros(shape, p.dtype)
+            _at(out, i, j, stride, *p.shape[2:])[...] += p
+    return out
+
+
+def _max_pool2d_grad(x, g, size=2, stride=None):
+    stride = stride or size
+    first = _first_max(x, size, stride)
+    zero = np.zeros((), g.dtype)
+    return _spread(lambda k: np.where(first == k, g, zero), x.shape, size, stride)
+
+
+def _max_pool2d_pick(x, u, size=2, stride=None):
+    first = _first_max(x, size, stride)
+    out = np.zeros(first.shape, u.dtype)
+    for k, v in _offsets(u, size, stride):
+        np.copyto(out, v, where=first == k)
+    return out
+
+
+def _avg_pool2d_grad(g, hw, size=2, stride=None):
+    stride = stride or size
+    share = g / np.asarray(size * size, g.dtype)
+    return _spread(lambda k: share, (*g.shape[:2], *hw), size, stride)
+
+
+def _pool_attrs(n):
+    return {"size": n.attrs["size"], "stride": n.attrs["stride"]}
+
+
+# max_pool2d_grad(x, .) and max_pool2d_pick(x, .) are adjoint linear maps for a fixed x (routing
+# and gathering at the first maximum); x only chooses the positions, so its gradient is zero.
+def _g_max_pool2d(b, n, g):
+    return (b.op("max_pool2d_grad", n.inputs[0], g, **_pool_attrs(n)),)
+
+
+def _g_max_pool2d_grad(b, n, u):
+    return None, b.op("max_pool2d_pick", n.inputs[0], u, **_pool_attrs(n))
+
+
+def _g_max_pool2d_pick(b, n, u):
+    return None, b.op("max_pool2d_grad", n.inputs[0], u, **_pool_attrs(n))
+
+
+def _g_avg_pool2d(b, n, g):
+    return (b.op("avg_pool2d_grad", g, hw=tuple(n.inputs[0].type.shape[2:]), **_pool_attrs(n)),)
+
+
+def _g_avg_pool2d_grad(b, n, u):
+    return (b.op("avg_pool2d", u, **_pool_attrs(n)),)
+
+
+POOL_CASES = [  # x shape, size, stride (None: stride = size)
+    ((2, 3, 4, 4), 2, None),
+    ((1, 2, 5, 7), 3, 2),
+    ((2, 1, 5, 5), 2, None),
+    ((1, 1, 3, 3), 3, 1),
+]
+
+
+def _pool_cases(rng):
+    return [([rng.normal(size=s)], {"size": k, "stride": st}) for s, k, st in POOL_CASES]
+
+
+def _pooled(s, k, st):
+    st = st or k
+    return (*s[:2], (s[2] - k) // st + 1, (s[3] - k) // st + 1)
+
+
+def _max_grad_cases(rng):
+    return [([rng.normal(size=s), rng.normal(size=_pooled(s, k, st))], {"size": k, "stride": st})
+            for s, k, st in POOL_CASES]
+
+
+def _pick_cases(rng):
+    return [([rng.normal(size=s), rng.normal(size=s)], {"size": k, "stride": st})
+            for s, k, st in POOL_CASES]
+
+
+def _avg_grad_cases(rng):
+    return [([rng.normal(size=_pooled(s, k, st))], {"hw": s[2:], "size": k, "stride": st})
+            for s, k, st in POOL_CASES]
+
+
+_POOL = "size: int = 2, stride: int = None"
+defop("max_pool2d", f"x, {_POOL}", infer=_max_pool_infer, kernel=_max_pool2d,
+      grad=_g_max_pool2d, prepare=_prepare_pool, family="conv", cases=_pool_cases,
+      doc="the maximum of each size x size window of x [N, C, H, W] (stride = size)")
+defop("avg_pool2d", f"x, {_POOL}", infer=_avg_pool_infer, kernel=_avg_pool2d,
+      grad=_g_avg_pool2d, prepare=_prepare_pool, family="conv", cases=_pool_cases,
+      doc="the mean of each size x size window of x [N, C, H, W] (stride = size)")
+defop("max_pool2d_grad", f"x, g, {_POOL}", infer=_pool_grad_infer, kernel=_max_pool2d_grad,
+      grad=_g_max_pool2d_grad, prepare=_prepare_pool, family="conv", internal=True,
+      cases=_max_grad_cases,
+      doc="g routed back to the first maximum of each window of x (max_pool2d's gradient)")
+defop("max_pool2d_pick", f"x, u, {_POOL}", infer=_pick_infer, kernel=_max_pool2d_pick,
+      grad=_g_max_pool2d_pick, prepare=_prepare_pool, family="conv", internal=True,
+      cases=_pick_cases, doc="u at the first maximum of each window of x (max_pool2d_grad's "
+                             "adjoint)")
+defop("avg_pool2d_grad", f"g, hw: shape, {_POOL}", infer=_avg_grad_infer,
+      kernel=_avg_pool2d_grad, grad=_g_avg_pool2d_grad, prepare=_prepare_pool, family="conv",
+      internal=True, cases=_avg_grad_cases,
+      doc="g spread evenly over each window (avg_pool2d's gradient)")

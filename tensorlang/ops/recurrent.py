@@ -1,1 +1,194 @@
-"""recurrent ops (being written)."""
+"""The Elman RNN: h_t = tanh(x_t @ Wx + h_{t-1} @ Wh + b), all states returned as [N, T, H].
+
+Its gradient is one backprop-through-time pass, the internal op `rnn_bptt`, whose single output
+is dA [N, T, H], the gradient with respect to the pre-activations of every step. That is the
+only sequential part; each input's gradient is then one contraction of dA (the rnn_grad_* ops;
+the bias takes dA itself, summed over N and T by autodiff), so one BPTT serves all five inputs.
+Second order through the RNN is not provided: the internal ops stop gradients (see below).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dims as D
+from ..errors import OpError
+from ..types import TensorType, is_float, promote
+from .registry import defop
+
+
+def _match(what: str, a, b) -> None:
+    if D.differ(a, b):
+        raise OpError(f"{what}: {D.dim_str(a)} and {D.dim_str(b)} differ")
+
+
+def _ranks(types, names, ranks) -> None:
+    for t, name, r in zip(types, names, ranks):
+        if t.rank != r:
+            raise OpError(f"{name} must have rank {r}, not {D.shape_str(t.shape)}")
+
+
+def _float(*types) -> str:
+    dtype = promote(*types)
+    if not is_float(dtype):
+        raise OpError(f"needs float tensors, not {', '.join(t.dtype for t in types)}")
+    return dtype
+
+
+def _rnn_infer(types):
+    x, h0, wx, wh, b = types
+    _ranks(types, ("x [N, T, D]", "h0 [N, H]", "Wx [D, H]", "Wh [H, H]", "b [H]"),
+           (3, 2, 2, 2, 1))
+    n, t, d = x.shape
+    h = wh.shape[1]
+    _match("batch sizes of x and h0", n, h0.shape[0])
+    _match("input sizes of x and Wx", d, wx.shape[0])
+    for what, other in (("h0", h0.shape[1]), ("Wx", wx.shape[1]), ("Wh rows", wh.shape[0]),
+                        ("b", b.shape[0])):
+        _match(f"state sizes of Wh and {what}", h, other)
+    return TensorType(_float(*types), (n, t, h))
+
+
+def _cast(*arrays):
+    dt = np.result_type(*arrays)
+    return [a.astype(dt, copy=False) for a in arrays]
+
+
+def _rnn(x, h0, wx, wh, b):
+    x, h, wx, wh, b = _cast(x, h0, wx, wh, b)
+    a = x @ wx + b  # the input part of every step in one matmul: [N, T, H]
+    for t in range(x.shape[1]):
+        a[:, t] += h @ wh
+        h = np.tanh(a[:, t], out=a[:, t])
+    return a
+
+
+def _rnn_bptt(hs, wh, g):
+    hs, wh, g = _cast(hs, wh, g)
+    da = np.empty_like(hs)
+    # carry = dA_{t+1} @ Wh^T, the gradient reaching h_t from step t + 1
+    carry = np.zeros((hs.shape[0], hs.shape[2]), hs.dtype)
+    for t in reversed(range(hs.shape[1])):
+        h = hs[:, t]
+        da[:, t] = (g[:, t] + carry) * (1 - h * h)
+        carry = da[:, t] @ wh.T
+    return da
+
+
+def _grad_x(da, wx):
+    da, wx = _cast(da, wx)
+    return da @ wx.T
+
+
+def _grad_h0(da, wh):
+    da, wh = _cast(da, wh)
+    return da[:, :1].sum(axis=1) @ wh.T  # dA_0 (zeros when T is 0)
+
+
+def _grad_wx(x, da):
+    x, da = _cast(x, da)
+    return np.tensordot(x, da, axes=([0, 1], [0, 1]))
+
+
+def _grad_wh(h0, hs, da):
+    h0, hs, da = _cast(h0, hs, da)  # the state entering step t is h0, then h_{t-1}
+    return h0.T @ da[:, :1].sum(axis=1) + np.tensordot(hs[:, :-1], da[:, 1:], axes=([0, 1], [0, 1]))
+
+
+def _g_rnn(b, n, g):
+    x, h0, wx, wh, _ = n.inputs
+    da = b.op("rnn_bptt", n, wh, g)
+    return (b.op("rnn_grad_x", da, wx), b.op("rnn_grad_h0", da, wh),
+            b.op("rnn_grad_Wx", x, da), b.op("rnn_grad_Wh", h0, n, da), da)
+
+
+# ------------------------------------------------------------------ shape rules of the helpers
+def _seq(t: TensorType, name: str):
+    if t.rank != 3:
+        raise OpError(f"{name} must be [N, T, H], not {D.shape_str(t.shape)}")
+    return t.shape
+
+
+def _bptt_infer(types):
+    hs, wh, g = types
+    _seq(hs, "the states")
+    for a, c in zip(hs.shape, _seq(g, "the gradient")):
+        _match("states and gradient", a, c)
+    _match("state sizes of the states and Wh", hs.shape[2], wh.shape[0])
+    return TensorType(_float(*types), hs.shape)
+
+
+def _grad_x_infer(types):
+    da, wx = types
+    n, t, h = _seq(da, "dA")
+    _match("state sizes of dA and Wx", h, wx.shape[1])
+    return TensorType(_float(*types), (n, t, wx.shape[0]))
+
+
+def _grad_h0_infer(types):
+    da, wh = types
+    n, _, h = _seq(da, "dA")
+    _match("state sizes of dA and Wh", h, wh.shape[1])
+    return TensorType(_float(*types), (n, wh.shape[0]))
+
+
+def _grad_wx_infer(types):
+    x, da = types
+    _match("steps of x and dA", _seq(x, "x")[1], _seq(da, "dA")[1])
+    return TensorType(_float(*types), (x.shape[2], da.shape[2]))
+
+
+def _grad_wh_infer(types):
+    h0, hs, da = types
+    _match("state sizes of h0 and the states", h0.shape[1], _seq(hs, "the states")[2])
+    return TensorType(_float(*types), (h0.shape[1], _seq(da, "dA")[2]))
+
+
+# ------------------------------------------------------------------ cases
+RNN_SIZES = [(2, 3, 2, 3), (1, 1, 1, 2), (3, 4, 3, 2)]  # N, T, D, H
+
+
+def _rnn_arrays(rng, n, t, d, h):
+    return {"x": rng.normal(size=(n, t, d)), "h0": 0.5 * rng.normal(size=(n, h)),
+            "Wx": 0.5 * rng.normal(size=(d, h)), "Wh": 0.5 * rng.normal(size=(h, h)),
+            "b": 0.1 * rng.normal(size=(h,)), "dA": rng.normal(size=(n, t, h)),
+            "hs": np.tanh(rng.normal(size=(n, t, h)))}
+
+
+def _cases_of(*names):
+    def cases(rng):
+        out = []
+        for sizes in RNN_SIZES:
+            a = _rnn_arrays(rng, *sizes)
+            out.append(([a[k] for k in names], {}))
+        return out
+    return cases
+
+
+def _bptt_cases(rng):
+    return [([a["hs"], a["Wh"], a["dA"]], {})
+            for a in (_rnn_arrays(rng, *s) for s in RNN_SIZES)]
+
+
+defop("rnn", "x, h0, Wx, Wh, b", infer=_rnn_infer, kernel=_rnn, grad=_g_rnn, promote=(),
+      family="recurrent", cases=_cases_of("x", "h0", "Wx", "Wh", "b"),
+      doc="Elman RNN over x [N, T, D]: every state h_t = tanh(x_t @ Wx + h_{t-1} @ Wh + b)")
+
+# The gradient helpers are first order only: differentiating them again would need an adjoint
+# recurrence for rnn_bptt (and shifted-in-time contractions), so they stop gradients, and
+# autodiff warns where a second derivative through an rnn would be cut.
+HELPERS = [
+    # name, signature, shape rule, kernel, case inputs, doc
+    ("rnn_bptt", "hs, Wh, g", _bptt_infer, _rnn_bptt, None,
+     "backprop through time: the gradient with respect to each step's pre-activation"),
+    ("rnn_grad_x", "dA, Wx", _grad_x_infer, _grad_x, ("dA", "Wx"), "dA @ Wx^T: rnn's dx"),
+    ("rnn_grad_h0", "dA, Wh", _grad_h0_infer, _grad_h0, ("dA", "Wh"), "dA_0 @ Wh^T: rnn's dh0"),
+    ("rnn_grad_Wx", "x, dA", _grad_wx_infer, _grad_wx, ("x", "dA"),
+     "sum over N, T of x_t^T dA_t: rnn's dWx"),
+    ("rnn_grad_Wh", "h0, hs, dA", _grad_wh_infer, _grad_wh, ("h0", "hs", "dA"),
+     "sum over N, T of h_{t-1}^T dA_t: rnn's dWh"),
+]
+for _name, _sig, _infer, _kernel, _inputs, _doc in HELPERS:
+    defop(_name, _sig, infer=_infer, kernel=_kernel, doc=_doc, family="recurrent",
+          internal=True, differentiable=False, promote=(),
+          cases=_bptt_cases if _inputs is None else _cases_of(*_inputs))

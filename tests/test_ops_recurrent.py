@@ -1,0 +1,104 @@
+"""rnn: symbolic N and T in the shape rule and in the backward graph, size mismatches named in
+errors, one backprop-through-time per gradient, runs with N and T bound at run time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tensorlang import dims as D
+from tensorlang.autodiff import gradients
+from tensorlang.errors import ShapeError
+from tensorlang.execute import Session
+from tensorlang.graph import Builder
+from tensorlang.types import TensorType
+
+from .references import recurrent as ref
+
+N, T = D.Dim.sym("N"), D.Dim.sym("T")
+
+
+def rnn_graph(x=(N, T, 3), h0=(N, 5), wx=(3, 5), wh=(5, 5), b=(5,), dtype="f64"):
+    """A builder, the five placeholders (x, h0, Wx, Wh, b) and the rnn node."""
+    bld = Builder("t")
+    phs = []
+    for name, s in zip(("x", "h0", "Wx", "Wh", "b"), (x, h0, wx, wh, b)):
+        ph = bld.add("placeholder", (), {"default": None}, type=TensorType(dtype, tuple(s)),
+                     name=name)
+        phs.append(bld.bind(name, ph, ph.span))
+    return bld, phs, bld.add("rnn", phs)
+
+
+def error_of(**shapes) -> str:
+    with pytest.raises(ShapeError) as e:
+        rnn_graph(**shapes)
+    return e.value.message
+
+
+def test_rnn_shape_with_symbolic_batch_and_time():
+    _, _, y = rnn_graph()
+    assert y.shape == ("N", "T", 5) and y.dtype == "f64"
+    _, _, y = rnn_graph(x=(N, 2 * T, 3), dtype="f32")
+    assert y.shape == ("N", "2*T", 5) and y.dtype == "f32"
+
+
+@pytest.mark.parametrize("shapes,needle", [
+    ({"x": (2, T, 3), "h0": (4, 5)}, "batch sizes of x and h0: 2 and 4 differ"),
+    ({"wx": (4, 5)}, "input sizes of x and Wx: 3 and 4 differ"),
+    ({"wh": (5, 6)}, "state sizes of Wh and h0: 6 and 5 differ"),
+    ({"b": (6,)}, "state sizes of Wh and b: 5 and 6 differ"),
+    ({"x": (N, 3)}, "x [N, T, D] must have rank 3, not [N, 3]"),
+])
+def test_rnn_mismatches_name_both_sizes(shapes, needle):
+    msg = error_of(**shapes)
+    assert msg.startswith("rnn: ")
+    assert needle in msg
+
+
+def test_rnn_rejects_integer_inputs():
+    with pytest.raises(ShapeError, match="needs float tensors"):
+        rnn_graph(dtype="i32")
+
+
+def _loss_and_grads(bld, phs, y):
+    w = bld.add("placeholder", (), {"default": None}, type=y.type, name="w")
+    w = bld.bind("w", w, w.span)
+    loss = bld.op("sum_to", bld.op("multiply", y, w), shape=())
+    return gradients(bld, loss, phs)
+
+
+def test_the_gradient_is_one_backprop_through_time():
+    bld, phs, y = rnn_graph()
+    grads = _loss_and_grads(bld, phs, y)
+    graph = bld.finish()
+    assert sum(n.op == "rnn_bptt" for n in graph.nodes) == 1
+    assert [g.shape for g in grads] == [("N", "T", 3), ("N", 5), (3, 5), (5, 5), (5,)]
+    graph.verify()
+
+
+@pytest.mark.parametrize("n,t", [(2, 4), (1, 1), (3, 0)])
+def test_gradients_run_with_symbolic_batch_and_time(n, t):
+    bld, phs, y = rnn_graph()
+    grads = _loss_and_grads(bld, phs, y)
+    rng = np.random.default_rng(n + t)
+    feed = {"x": rng.normal(size=(n, t, 3)), "h0": rng.normal(size=(n, 5)),
+            "Wx": 0.5 * rng.normal(size=(3, 5)), "Wh": 0.5 * rng.normal(size=(5, 5)),
+            "b": rng.normal(size=5), "w": rng.normal(size=(n, t, 5))}
+    values = Session(bld.finish()).run([y, *grads], feed)
+    hs = ref.rnn(feed["x"], feed["h0"], feed["Wx"], feed["Wh"], feed["b"])
+    np.testing.assert_allclose(values[0], hs)
+    da = ref.rnn_bptt(hs, feed["Wh"], feed["w"])
+    expected = [ref.rnn_grad_x(da, feed["Wx"]),
+                ref.rnn_grad_h0(da, feed["Wh"]) if t else np.zeros((n, 5)),
+                ref.rnn_grad_Wx(feed["x"], da), ref.rnn_grad_Wh(feed["h0"], hs, da),
+                da.sum(axis=(0, 1))]
+    for got, want in zip(values[1:], expected):
+        np.testing.assert_allclose(got, want, atol=1e-12)
+
+
+def test_second_order_through_rnn_is_cut_with_a_warning():
+    bld, phs, y = rnn_graph()
+    gwx = _loss_and_grads(bld, phs, y)[2]
+    gg = gradients(bld, bld.op("sum_to", gwx, shape=()), [phs[3]])[0]
+    assert gg.shape == (5, 5)
+    assert any("the path breaks at rnn_bptt" in w.message for w in bld.warnings)
