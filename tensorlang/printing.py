@@ -15,10 +15,13 @@ class Namer:
 
     def __init__(self, graph: Graph):
         self.names: dict[int, str] = {}
+        given: dict[int, str] = {}
+        for name, n in graph.names.items():
+            given.setdefault(n.id, name)
         k = 0
         for n in graph.nodes:
-            if n.name:
-                self.names[n.id] = n.name
+            if n.name or n.id in given:
+                self.names[n.id] = n.name or given[n.id]
             else:
                 self.names[n.id] = f"%{k}"
                 k += 1

@@ -5,6 +5,7 @@ from . import (  # noqa: F401  (importing a family registers its ops)
     conv,
     creation,
     elementwise,
+    fused,
     linalg,
     nn,
     recurrent,

@@ -1,0 +1,175 @@
+"""Optimization passes, each a Graph -> Graph function, run in a fixed pipeline with verify()
+after each: dead-code removal, common subexpressions, constant folding, algebraic
+simplification and fusion. `optimize(graph, keep)` returns the graph and the map from old nodes
+to new ones (so a caller holding nodes, like the training step's updates, can follow them)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import dims as D
+from .graph import Builder, Graph, Node
+from .rewrite import prune, rewrite, with_inputs
+from .types import broadcast_shapes
+
+FOLD_LIMIT = 1 << 16  # fold constants up to this many elements; bigger ones stay computed
+SOURCES = ("placeholder", "variable", "constant")
+
+
+# ------------------------------------------------------------------ common subexpressions
+def _key(v):
+    if isinstance(v, np.ndarray):
+        return ("array", v.dtype.str, v.shape, v.tobytes() if v.size <= 4096 else id(v))
+    if isinstance(v, tuple):
+        return tuple(_key(x) for x in v)
+    if isinstance(v, dict):
+        return tuple(sorted((k, _key(x)) for k, x in v.items()))
+    return (type(v).__name__, v)
+
+
+def cse(graph: Graph) -> tuple[Graph, dict]:
+    """Merge nodes that compute the same op over the same inputs with the same attributes."""
+    seen: dict = {}
+
+    def rule(b: Builder, n: Node, ins):
+        if n.op in ("placeholder", "variable"):
+            return None
+        key = (n.op, tuple(i.id for i in ins), _key(dict(n.attrs)), n.type)
+        if key not in seen:
+            seen[key] = with_inputs(n, ins)
+            b.nodes.append(seen[key])
+        return seen[key]
+
+    return rewrite(graph, rule)
+
+
+# ------------------------------------------------------------------ constant folding
+def fold_constants(graph: Graph) -> tuple[Graph, dict]:
+    """Evaluate at compile time every small node whose inputs are all constants."""
+    def rule(b: Builder, n: Node, ins):
+        if n.op in SOURCES or not ins or not all(i.op == "constant" for i in ins):
+            return None
+        if any(isinstance(d, D.Dim) for d in n.type.shape) or D.volume(n.type.shape) > FOLD_LIMIT:
+            return None
+        with np.errstate(all="ignore"):
+            value = n.opdef.kernel(*[i.attrs["value"] for i in ins], **n.attrs)
+        return b.constant(np.asarray(value), n.dtype, span=n.span, name=n.name)
+    return rewrite(graph, rule)
+
+
+# ------------------------------------------------------------------ algebraic simplification
+def _const_value(n: Node):
+    return n.attrs["value"] if n.op == "constant" else None
+
+
+def _all_equal(n: Node, v: float) -> bool:
+    c = _const_value(n)
+    return c is not None and c.size > 0 and bool(np.all(c == v))
+
+
+def _same_type(a: Node, b: Node) -> bool:
+    return a.dtype == b.dtype and a.type.shape == b.type.shape
+
+
+IDENTITY = {  # op: (which input may be dropped, the value that makes it an identity)
+    "multiply": ((0, 1.0), (1, 1.0)), "add": ((0, 0.0), (1, 0.0)), "subtract": ((1, 0.0),),
+    "divide": ((1, 1.0),), "power": ((1, 1.0),),
+}
+ELEMENTWISE_BINARY = ("add", "subtract", "multiply", "divide", "maximum", "minimum", "power")
+
+
+def simplify(graph: Graph) -> tuple[Graph, dict]:
+    """x*1, x+0, x-0, x/1, x**1, double transpose, reshape chains, no-op reshapes/casts/
+    broadcasts, neg(neg(x)), and broadcasts of a value an elementwise op would broadcast anyway."""
+    def rule(b: Builder, n: Node, ins):
+        op = n.op
+        for drop, v in IDENTITY.get(op, ()):
+            keep = ins[1 - drop]
+            if _all_equal(ins[drop], v) and _same_type(keep, n):
+                return keep
+        x = ins[0] if ins else None
+        if op in ("reshape", "broadcast_to", "sum_to", "cast", "transpose", "stop_gradient") \
+                and _same_type(x, n) and op != "transpose" and op != "stop_gradient":
+            return x
+        if op == "transpose":
+            axes = n.attrs.get("axes") or tuple(reversed(range(x.rank)))
+            if tuple(axes) == tuple(range(x.rank)):
+                return x
+            if x.op == "transpose":
+                inner = x.attrs.get("axes") or tuple(reversed(range(x.rank)))
+                composed = tuple(inner[a] for a in axes)
+                src = x.inputs[0]
+                if composed == tuple(range(src.rank)):
+                    return src
+                return b.add("transpose", (src,), {"axes": composed}, span=n.span)
+        if op == "reshape" and x.op == "reshape" and n.attrs.get("order", "C") == "C" \
+                and x.attrs.get("order", "C") == "C":
+            return b.add("reshape", (x.inputs[0],), dict(n.attrs), span=n.span)
+        if op == "neg" and x.op == "neg":
+            return x.inputs[0]
+        if op in ELEMENTWISE_BINARY:
+            new = list(ins)
+            for k, i in enumerate(ins):
+                if i.op == "broadcast_to":
+                    others = [j.type.shape for m, j in enumerate(new) if m != k]
+                    try:
+                        shape = broadcast_shapes(i.inputs[0].type.shape, *others)
+                    except Exception:
+                        continue
+                    if shape == n.type.shape and i.inputs[0].dtype == i.dtype:
+                        new[k] = i.inputs[0]
+            if any(a is not b_ for a, b_ in zip(new, ins)):
+                return b.add(op, tuple(new), dict(n.attrs), span=n.span)
+        return None
+
+    def to_fixpoint(b: Builder, n: Node, ins):
+        out = rule(b, n, ins)
+        while out is not None and b.nodes and out is b.nodes[-1] and out.op != "constant":
+            again = rule(b, out, out.inputs)  # a fresh node may simplify further
+            if again is None:
+                break
+            out = again
+        return out
+    return rewrite(graph, to_fixpoint)
+
+
+# ------------------------------------------------------------------ fusion
+def fuse(graph: Graph) -> tuple[Graph, dict]:
+    """cross_entropy(softmax(z)) -> softmax_cross_entropy(z); log(softmax(z)) -> log_softmax(z);
+    matmul(x, W) + b -> linear(x, W, b) (one allocation, bias added in place)."""
+    def rule(b: Builder, n: Node, ins):
+        if n.op == "cross_entropy" and ins[0].op == "softmax" and \
+                ins[0].attrs["axis"] == ins[0].rank - 1:
+            return b.add("softmax_cross_entropy", (ins[0].inputs[0], ins[1]), {}, span=n.span)
+        if n.op == "log" and ins[0].op == "softmax":
+            return b.add("log_softmax", (ins[0].inputs[0],), dict(ins[0].attrs), span=n.span)
+        if n.op == "add":
+            for k in (0, 1):
+                mm, bias = ins[k], ins[1 - k]
+                if mm.op == "matmul" and mm.rank == 2 and all(i.rank == 2 for i in mm.inputs) \
+                        and bias.rank <= 2 and _same_type(mm, n) and bias.dtype == n.dtype:
+                    return b.add("linear", (*mm.inputs, bias), {}, span=n.span)
+        return None
+    return rewrite(graph, rule)
+
+
+PIPELINE = (fold_constants, simplify, fuse, cse)
+
+
+def optimize(graph: Graph, keep=(), passes=PIPELINE) -> Graph:
+    """The graph after the whole pipeline (see optimize_map to follow nodes)."""
+    return optimize_map(graph, keep, passes)[0]
+
+
+def optimize_map(graph: Graph, keep=(), passes=PIPELINE) -> tuple[Graph, dict[int, Node]]:
+    """Run the pipeline with verify() after each pass; returns the map old id -> new node."""
+    mapping = {n.id: n for n in graph.nodes}
+    g = graph
+    for p in passes:
+        g, m = p(g)
+        g.verify()
+        mapping = {k: m[v.id] for k, v in mapping.items() if v.id in m}
+    kept = [mapping[n.id] for n in keep if n.id in mapping]
+    g = prune(g, kept)
+    g.verify()
+    return g, mapping
