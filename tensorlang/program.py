@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from . import syntax as S
+from .autodiff import disconnected_warnings
 from .datablocks import check_field, static
 from .errors import NameError_, ProgramError, UsageError, did_you_mean
 from .graph import Graph
@@ -120,6 +121,7 @@ def compile_syntax(prog: S.Program, file: str, overrides: dict | None = None) ->
                          (f"its let constants: {', '.join(lets)}" if lets else None))
     runs = [check_run(b, graphs, data, lets) for b in blocks]
     warnings = [w for g in graphs.values() for w in g.warnings]
+    warnings += disconnected_warnings(graphs, runs)  # variables a train block cannot reach
     return Program(prog, file, lets, graphs, data, runs, warnings)
 
 
