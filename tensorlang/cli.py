@@ -168,8 +168,8 @@ def main(argv=None) -> int:
     except TensorlangError as e:
         print(e.format(), file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as e:  # train says where it stopped and that nothing was saved
+        print(str(e) or "interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 1

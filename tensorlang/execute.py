@@ -3,7 +3,7 @@ checks every feed against its placeholder, binds symbolic dims consistently, and
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 
 import numpy as np
 
@@ -32,6 +32,22 @@ class Session:
         self.variables: dict[str, np.ndarray] = {}
         self._plans: dict[tuple, Plan] = {}
         self.initialize(seed)
+
+    def extend(self, graph: Graph) -> Session:
+        """A session over a graph built on this one's (the train graph: forward, gradients,
+        optimizer state and updates) that shares this session's variables, so an update made
+        through either session is seen by both. Variables new in `graph` (optimizer state) are
+        the new session's own, initialized here from their initializers."""
+        child = Session.__new__(Session)
+        child.graph, child.seed, child._plans = graph, self.seed, {}
+        child.variables = SharedVariables(self.variables)
+        rng = np.random.default_rng(self.seed)
+        for v in graph.variables:
+            if v.name not in self.variables:
+                shape = tuple(int(d) for d in v.type.shape)
+                child.variables.own[v.name] = initial_value(v.attrs["init"], shape,
+                                                            np_dtype(v.dtype), rng)
+        return child
 
     # -- variables -------------------------------------------------------------------------------
     def initialize(self, seed: int | None = None) -> None:
@@ -196,6 +212,31 @@ class Session:
         if arr.dtype != dt:
             arr = arr.astype(dt)
         return arr
+
+
+class SharedVariables(MutableMapping):
+    """The variables of an extended session: the base session's dict (shared, written through)
+    and the extension's own (optimizer state), seen as one mapping."""
+
+    def __init__(self, base: MutableMapping):
+        self.base = base
+        self.own: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.own[name] if name in self.own else self.base[name]
+
+    def __setitem__(self, name: str, value: np.ndarray) -> None:
+        (self.base if name in self.base and name not in self.own else self.own)[name] = value
+
+    def __delitem__(self, name: str) -> None:
+        del (self.own if name in self.own else self.base)[name]
+
+    def __iter__(self):
+        yield from self.base
+        yield from (k for k in self.own if k not in self.base)
+
+    def __len__(self) -> int:
+        return len(self.base) + sum(1 for k in self.own if k not in self.base)
 
 
 def _as_array(value, node: Node) -> np.ndarray:
