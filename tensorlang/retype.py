@@ -10,6 +10,7 @@ from types import MappingProxyType
 import numpy as np
 
 from .graph import SOURCE_OPS, Builder, Graph, Node
+from .ops.registry import REQUIRED
 from .types import TensorType, np_dtype
 
 
@@ -27,9 +28,11 @@ def retype(graph: Graph, mapping: Mapping[str, str]) -> Graph:
             m = b.add(n.op, (), _source_attrs(n, dtype), span=n.span, scope=n.scope,
                       name=n.name, type=TensorType(dtype, n.type.shape, n.type.weak))
         else:
-            kinds = {p.name: p.kind for p in n.opdef.params}
-            attrs = {k: mapping.get(v, v) if kinds.get(k) == "dtype" else v
-                     for k, v in n.attrs.items()}
+            attrs = dict(n.attrs)
+            for p in n.opdef.params:  # dtype attributes, defaults included (`eye(3)` is f32)
+                v = attrs.get(p.name, None if p.default is REQUIRED else p.default)
+                if p.kind == "dtype" and v in mapping:
+                    attrs[p.name] = mapping[v]
             m = b.add(n.op, [new[i.id] for i in n.inputs], attrs, span=n.span, scope=n.scope,
                       name=n.name)
         new[n.id] = m
