@@ -10,10 +10,13 @@ table instead of computing it.
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 from lark import Lark, Token
+from lark.exceptions import UnexpectedCharacters
 from lark.lark import PostLex
+from lark.lexer import Lexer as LarkLexer
 
 GRAMMAR_FILE = "tensorlang.lark"
 
@@ -42,6 +45,49 @@ def grammar_path() -> Path:
             return candidate
     raise FileNotFoundError(f"{GRAMMAR_FILE} is neither in {here / 'grammar'} nor in "
                             f"{here.parent / 'grammar'}: the tensorlang installation is broken")
+
+
+class Lexer(LarkLexer):
+    """A one-regex lexer for the grammar's terminals, about three times faster than Lark's.
+
+    Lark calls it with the whole text (its "interface 0" for custom lexers). The terminals come
+    from the grammar itself: the regex ones first, then the punctuation longest first; a name that
+    spells a keyword becomes that keyword. No token but _NL spans a newline, so lines are counted
+    at _NL only.
+    """
+
+    def __init__(self, lexer_conf):
+        terminals = lexer_conf.terminals
+        name = next(t for t in terminals if t.name == "NAME").pattern.to_regexp()
+        self.keywords = {t.pattern.value: t.name for t in terminals
+                         if t.pattern.type == "str" and re.fullmatch(name, t.pattern.value)}
+        regexes = [t for t in terminals if t.pattern.type == "re"]
+        strings = sorted((t for t in terminals if t.pattern.type == "str"
+                          and t.pattern.value not in self.keywords),
+                         key=lambda t: -len(t.pattern.value))
+        self.ignore = frozenset(lexer_conf.ignore)
+        self.regex = re.compile("|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})"
+                                         for t in regexes + strings))
+
+    def lex(self, text: str):
+        """Yield the tokens of text; a character no terminal matches raises UnexpectedCharacters."""
+        match, keywords, ignore = self.regex.match, self.keywords, self.ignore
+        new = Token._future_new  # Token() without its check for a deprecated keyword argument
+        pos, line, line_start, end = 0, 1, 0, len(text)
+        while pos < end:
+            m = match(text, pos)
+            if m is None:
+                raise UnexpectedCharacters(text, pos, line, pos - line_start + 1, state=None)
+            kind, stop = m.lastgroup, m.end()
+            if kind not in ignore:
+                value = m.group()
+                if kind == "NAME":
+                    kind = keywords.get(value, kind)
+                column = pos - line_start + 1
+                yield new(kind, value, pos, line, column, line, column + stop - pos, stop)
+                if kind == "_NL":
+                    line, line_start = line + 1, stop
+            pos = stop
 
 
 class LinePostLexer(PostLex):
@@ -90,6 +136,16 @@ def parser(transformer=None) -> Lark:
     with one, the transformer's methods build the result during the parse, a method per rule
     (no tree is built, which halves the time of a parse).
     """
-    return Lark(grammar_path().read_text(encoding="utf-8"), parser="lalr", lexer="basic",
+    return Lark(grammar_path().read_text(encoding="utf-8"), parser="lalr", lexer=Lexer,
                 postlex=LinePostLexer(), keep_all_tokens=True, maybe_placeholders=True,
                 cache=True, transformer=transformer)
+
+
+@functools.cache
+def _lexer() -> Lexer:
+    return Lexer(parser().lexer_conf)
+
+
+def tokens(text: str):
+    """The tokens the parser sees (after the postlexer); UnexpectedCharacters at a bad one."""
+    return LinePostLexer().process(_lexer().lex(text))

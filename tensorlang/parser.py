@@ -47,8 +47,8 @@ def parse(text: str, file: str = "<string>") -> syntax.Program:
                 gc.enable()
     if not items:
         raise ParseError("empty program: there is nothing to compile", Span(file, 1, 1, 1, 1, text),
-                         hint='a program is made of "let", "graph", "layer", "data", "train" and '
-                              '"evaluate" blocks')
+                         hint='a program is made of "let" lines and "graph", "layer", "data", '
+                              '"train" and "evaluate" blocks')
     return syntax.Program(tuple(items), comments(text), file,
                           items[0].span.merge(items[-1].span))
 
@@ -301,10 +301,14 @@ _CHAR_HINTS = {
 # Known bad examples: the parser state where each fails names the mistake (see _example_table).
 # A message may use {prev} (the token before the error) and {tok} (the token at it).
 _EXAMPLES = {
-    ("prev", 'expected a value after "="', None): [
+    ("prev", 'expected a value after "{prev}"', None): [
         "let a =\n", "graph g {\n a =\n}\n", "data d {\n x =\n}\n", "train g {\n epochs =\n}\n",
         "graph g {\n placeholder x: [2] =\n}\n", "graph g {\n variable w: [2] =\n}\n",
-        "graph g {\n constant c =\n}\n", "let a = f(k =)\n", "layer L(x, a =) {\n}\n"],
+        "graph g {\n constant c =\n}\n", "let a = f(k =)\n", "layer L(x, a =) {\n}\n",
+        "layer L() {\n return\n}\n"],
+    ("tok", 'expected "=" and an initial value after the type of a variable',
+     'a variable starts from an initializer, e.g. "= zeros()" or "= glorot_uniform()"'): [
+        "graph g {\n variable w: [2]\n}\n"],
     ("tok", 'expected "[" after the dtype "{prev}": a type lists its dims in brackets',
      'write "{prev}[]" for a scalar, "{prev}[N, 2]" for a tensor'): [
         "graph g {\n placeholder x: f32\n}\n", "graph g {\n variable w: f32 = 1\n}\n",
@@ -333,8 +337,9 @@ def explain(err: UnexpectedInput, text: str, file: str) -> ParseError:
         found = check(ctx)
         if found is not None:
             return found
-    hint = 'a statement defines one name; to compare, write "=="' if ctx.tok.type == "EQUAL" \
-        else None
+    hint = None
+    if ctx.tok.type == "EQUAL" and ctx.prev is not None and ctx.prev.type in _ENDS_EXPR:
+        hint = 'a statement defines one name; to compare, write "=="'
     return ctx.error(f"unexpected {ctx.describe(ctx.tok)}" + ctx.expected_suffix(), ctx.tok,
                      hint=hint)
 
@@ -359,7 +364,7 @@ class _Context:
         self.text, self.file = text, file
         self.toks: list[Token] = []
         try:
-            for tok in grammar.parser().lex(text):
+            for tok in grammar.tokens(text):
                 self.toks.append(tok)
         except UnexpectedInput:
             pass  # a bad character after the parse error: the tokens before it are enough
@@ -490,7 +495,8 @@ def _top_level(ctx: _Context) -> ParseError | None:
         return ctx.error(f'"{tok}" outside any graph', tok,
                          hint='statements go inside a block: graph NAME { ... }')
     if tok.type != "NAME":
-        return None
+        return ctx.error('expected "let", "graph", "layer", "data", "train" or "evaluate", found '
+                         f"{ctx.describe(tok)}", tok)
     after = ctx.toks[ctx.i + 1] if ctx.i + 1 < len(ctx.toks) else None
     if after is not None and after.type == "EQUAL":
         return ctx.error(f'the statement "{tok} = ..." is outside any block', tok,
@@ -542,9 +548,8 @@ def _chained_comparison(ctx: _Context) -> ParseError | None:
             break
         elif depth == 0 and tok.type in _COMPARE:
             return ctx.error("comparisons cannot be chained", ctx.tok,
-                             hint=f'compare two values at a time; to compare the result of '
-                                  f'a comparison, put it in parentheses: "(a {tok} b) '
-                                  f'{ctx.tok} c"')
+                             hint="compare two values at a time; to compare the result of a "
+                                  "comparison, parenthesize it: (a < b) == c")
     return None
 
 
