@@ -50,6 +50,13 @@ def load(path: str, variables, span=None) -> dict[str, np.ndarray]:
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
         raise CheckpointError(f'checkpoint "{path}" is not a readable .npz file ({e})', span) \
             from None
+    except Exception as e:  # np.load's header parser raises SyntaxError, TokenError... too
+        raise CheckpointError(f'checkpoint "{path}" is not a readable .npz file '
+                              f"({type(e).__name__}: {e})", span) from None
+    bad = [k for k, v in stored.items() if not isinstance(v, np.ndarray)]
+    if bad:  # NpzFile hands back members without the .npy magic as raw bytes
+        raise CheckpointError(f'checkpoint "{path}" is not a readable .npz file (member '
+                              f'"{bad[0]}" is not an .npy array)', span)
     problems = []
     want = {v.name: v for v in variables}
     for name, v in want.items():

@@ -23,6 +23,19 @@ def castable(src: np.dtype, dst: np.dtype) -> bool:
     return dst.kind == "f" and src.kind in "fiub"
 
 
+def fits(arr: np.ndarray, dst: np.dtype) -> bool:
+    """castable, or integers into a narrower integer type whose range holds every value
+    (NumPy's default int64, e.g. `np.array([0, 1])`, fed to an i32 placeholder)."""
+    if castable(arr.dtype, dst):
+        return True
+    if arr.dtype.kind in "iu" and dst.kind in "iu":
+        if arr.size == 0:
+            return True
+        info = np.iinfo(dst)
+        return bool(info.min <= arr.min() and arr.max() <= info.max)
+    return False
+
+
 class Session:
     """A graph's variables and the means to run it: `run(fetches, feed)`, `assign`."""
 
@@ -65,7 +78,7 @@ class Session:
         if arr.shape != want:
             raise DataError(f'cannot assign an array of shape {list(arr.shape)} to variable '
                             f'"{name}" of type {node.type}', node.span)
-        if not castable(arr.dtype, np_dtype(node.dtype)):
+        if not fits(arr, np_dtype(node.dtype)):
             raise DataError(f'cannot assign {arr.dtype} values to variable "{name}" of type '
                             f'{node.type} without loss', node.span)
         self.variables[name] = arr.astype(np_dtype(node.dtype), copy=True)
@@ -82,12 +95,14 @@ class Session:
         return f if isinstance(f, Node) else self.graph.node(f)
 
     def plan(self, fetches: Sequence) -> Plan:
-        """The (cached) plan for these fetches."""
-        nodes = [self._node(f) for f in fetches]
-        key = tuple(n.id for n in nodes)
+        """The (cached) plan for these fetches (names or Nodes)."""
+        key = tuple(fetches)
         plan = self._plans.get(key)
         if plan is None:
-            plan = self._plans[key] = make_plan(nodes)
+            nodes = [self._node(f) for f in fetches]
+            ids = tuple(n.id for n in nodes)
+            plan = self._plans.get(ids) or make_plan(nodes)
+            self._plans[key] = self._plans[ids] = plan
         return plan
 
     def run(self, fetches, feed: Mapping | None = None, *, updates: Mapping | None = None,
@@ -96,43 +111,56 @@ class Session:
         `updates` maps variable names to nodes whose values become the variables' new values."""
         single = isinstance(fetches, (str, Node))
         fetch_list = [fetches] if single else list(fetches)
-        upd = list((updates or {}).items())
-        plan = self.plan(fetch_list + [n for _, n in upd])
+        if updates:
+            upd = list(updates.items())
+            for name, node in upd:
+                self._check_update(name, self._node(node))
+            fetch_list += [n for _, n in upd]
+        plan = self.plan(fetch_list)
         values = self.execute(plan, feed or {}, check_numerics)
-        for (name, _), value in zip(upd, values[len(fetch_list):]):
-            self.variables[name] = value
-        out = values[:len(fetch_list)]
-        return out[0] if single else out
+        if updates:
+            k = len(fetch_list) - len(upd)
+            for (name, _), value in zip(upd, values[k:]):
+                self.variables[name] = value
+            values = values[:k]
+        return values[0] if single else values
+
+    def _check_update(self, name: str, node: Node) -> None:
+        var = self._variable(name)
+        a, b = node.type.shape, var.type.shape
+        if node.dtype != var.dtype or len(a) != len(b) or not all(map(D.equal, a, b)):
+            raise TensorlangError(f'update of variable "{name}" ({var.type}) with '
+                                  f"{node.label()} of type {node.type}", var.span)
 
     def execute(self, plan: Plan, feed: Mapping, check_numerics: bool = False) -> list:
         """Run a plan; returns the fetched arrays."""
         env, fed = self.bind(plan, feed)
-        slots: list = [None] * plan.n_slots
+        steps = plan.concrete_steps(env)
+        slots = plan.template.copy()  # the constants are in place already
         for s, arr in fed:
             slots[s] = arr
+        variables = self.variables
         for s, v in plan.variables:
-            slots[s] = self.variables[v.name]
-        for s, c in plan.constants:
-            slots[s] = c
-        steps = plan.concrete_steps(env)
+            slots[s] = variables[v.name]
         k = 0
         try:
             with np.errstate(all="ignore"):
-                if check_numerics:
-                    for k, (fn, ins, attrs, out, free) in enumerate(steps):
-                        slots[out] = fn(*[slots[i] for i in ins], **attrs)
+                # arity-specialized calls: no argument lists or keyword dicts built per step
+                for fn, arity, a, b, ins, out, free, k in steps:  # noqa: B007
+                    if arity == 1:
+                        slots[out] = fn(slots[a])
+                    elif arity == 2:
+                        slots[out] = fn(slots[a], slots[b])
+                    else:
+                        slots[out] = fn(*[slots[i] for i in ins])
+                    if check_numerics:
                         _check_finite(plan, k, slots)
-                        for f in free:
-                            slots[f] = None
-                else:
-                    for k, (fn, ins, attrs, out, free) in enumerate(steps):  # noqa: B007
-                        slots[out] = fn(*[slots[i] for i in ins], **attrs)
-                        for f in free:
-                            slots[f] = None
+                    for f in free:
+                        slots[f] = None
         except TensorlangError:
             raise
-        except (ValueError, np.linalg.LinAlgError, IndexError, TypeError, ZeroDivisionError,
-                FloatingPointError, MemoryError) as e:
+        except (ValueError, np.linalg.LinAlgError, IndexError, TypeError, ArithmeticError,
+                MemoryError) as e:
             node = plan.steps[k].node
             raise TensorlangError(f"{node.op} failed at run time: {e}", node.span) from None
         return [slots[s] for s in plan.fetch_slots]
@@ -140,78 +168,162 @@ class Session:
     # -- feeds -----------------------------------------------------------------------------------
     def bind(self, plan: Plan, feed: Mapping) -> tuple[dict[str, int], list]:
         """Check the feeds for a plan against their placeholders and bind the symbolic dims."""
-        names = {n.name: n for _, n in plan.placeholders}
-        all_names = {n.name for n in self.graph.placeholders}
-        for key in feed:
-            k = key.name if isinstance(key, Node) else key
-            if k not in all_names:
-                raise DataError(f'feed for "{k}": graph "{self.graph.name}" has no placeholder '
-                                f'"{k}"', self.graph.span, hint=did_you_mean(k, all_names))
-        feed = {(k.name if isinstance(k, Node) else k): v for k, v in feed.items()}
+        binder = plan.binders.get(self.graph)
+        if binder is None:
+            binder = plan.binders[self.graph] = _Binder(self.graph, plan)
+        if feed and not binder.names.issuperset(feed):
+            feed = binder.by_name(feed)
         env: dict[str, int] = {}
         where: dict[str, str] = {}
+        pending: list = []
         arrays: list = []
-        slots = {node.id: slot for slot, node in plan.placeholders}
         # every fed placeholder binds its dims, needed or not: a gradient such as
         # grad(sum(x), x) = broadcast_to(1, [N, 3]) needs N without needing x itself
-        for node in self.graph.placeholders:
-            if node.name in feed:
-                arr = _as_array(feed[node.name], node)
-            elif node.id not in slots:
-                continue
-            elif node.attrs.get("default") is not None:
-                arr = node.attrs["default"]
-            else:
-                raise DataError(f'placeholder "{node.name}" ({node.type}) is not fed',
-                                node.span)
-            arr = self._check_feed(node, arr, env, where)
-            if node.id in slots:
-                arrays.append((slots[node.id], arr))
-        missing = {s for s in D.symbols([d for n in plan.nodes for d in n.type.shape])} - set(env)
-        for s in sorted(missing):
-            if not s.startswith("?") and s.isidentifier():
-                raise DataError(f'dim {s} is not known: no fed placeholder has it', names and
-                                next(iter(names.values())).span or self.graph.span)
+        for spec, slot in binder.placeholders:
+            value = feed.get(spec.name, _UNFED)
+            if value is _UNFED:
+                if slot is None:
+                    continue
+                value = spec.default
+                if value is None:
+                    raise DataError(f'placeholder "{spec.name}" ({spec.node.type}) is not fed',
+                                    spec.node.span)
+            arr = spec.check(value, env, where, pending)
+            if slot is not None:
+                arrays.append((slot, arr))
+        if pending:
+            _check_pending(pending, env)
+        if binder.symbols and not binder.symbols <= env.keys():
+            raise binder.unknown_dim(env)
         return env, arrays
 
-    def _check_feed(self, node: Node, arr: np.ndarray, env: dict, where: dict) -> np.ndarray:
-        want = node.type
-        dt = np_dtype(want.dtype)
-        if not castable(arr.dtype, dt):
-            raise DataError(f'feed for "{node.name}": {arr.dtype} values do not fit {want} '
-                            "without loss", node.span)
-        if arr.ndim != want.rank:
-            raise DataError(f'feed for "{node.name}": expected {want} (rank {want.rank}), got an '
-                            f"array of shape {list(arr.shape)} (rank {arr.ndim})", node.span)
-        pending = []
-        for axis, (d, size) in enumerate(zip(want.shape, arr.shape)):
-            if isinstance(d, int):
-                if d != size:
-                    raise DataError(f'feed for "{node.name}": expected {want}, got shape '
-                                    f"{list(arr.shape)}: dim {axis} is {size}, not {d}",
-                                    node.span)
-            elif len(d.symbols) == 1 and d == D.Dim.sym(next(iter(d.symbols))):
-                name = next(iter(d.symbols))
-                if name in env and env[name] != size:
-                    shown = "?" if name.startswith("?") else name
-                    raise DataError(
-                        f'dim {shown} is {env[name]} in "{where[name]}" but {size} in '
-                        f'"{node.name}" (both are fed together)', node.span)
-                env[name] = size
-                where[name] = node.name
-            else:
-                pending.append((axis, d, size))
-        for axis, d, size in pending:
-            try:
-                value = D.evaluate(d, env)
-            except KeyError:
+    def check_fields(self, arrays: Mapping[str, np.ndarray], spans: Mapping) -> dict:
+        """Whole data-block fields checked against their placeholders (dtype, rank, dims) and
+        cast to the placeholders' dtypes; a misfit is a DataError at the field's span."""
+        env: dict[str, int] = {}
+        where: dict[str, str] = {}
+        out = {}
+        by_name = {p.name: p for p in self.graph.placeholders}
+        for name, arr in arrays.items():
+            node = by_name.get(name)
+            if node is None:  # runblocks rejects such fields; keep them as they are
+                out[name] = arr
                 continue
-            if value != size:
-                raise DataError(f'feed for "{node.name}": dim {axis} should be {D.dim_str(d)} = '
-                                f"{value}, got {size}", node.span)
+            pending: list = []
+            try:
+                out[name] = _FeedSpec(node).check(arr, env, where, pending)
+                _check_pending(pending, env)
+            except DataError as e:
+                raise DataError(e.message.replace(f'feed for "{name}"', f'data field "{name}"'),
+                                spans.get(name) or e.span, hint=e.hint,
+                                notes=((f'placeholder "{name}" is declared {node.type} here',
+                                        node.span),)) from None
+        return out
+
+_UNFED = object()
+
+
+class _FeedSpec:
+    """A placeholder's type taken apart once, so checking a feed against it is a few compares:
+    dtype, rank, fixed dims, plain symbolic dims (bound on first sight), and dim expressions
+    (`N + 1`, checked once every placeholder has bound its dims)."""
+
+    def __init__(self, node: Node):
+        self.node, self.name = node, node.name
+        self.dt = np_dtype(node.dtype)
+        self.rank = node.type.rank
+        self.default = node.attrs.get("default")
+        self.fixed, self.simple, self.exprs = [], [], []
+        for axis, d in enumerate(node.type.shape):
+            if isinstance(d, int):
+                self.fixed.append((axis, d))
+            elif len(d.symbols) == 1 and d == D.Dim.sym(next(iter(d.symbols))):
+                self.simple.append((axis, next(iter(d.symbols))))
+            else:
+                self.exprs.append((axis, d))
+
+    def check(self, value, env: dict, where: dict, pending: list) -> np.ndarray:
+        """The fed value as an array of the placeholder's dtype, its dims bound in env."""
+        arr = value if type(value) is np.ndarray else _as_array(value, self.node)
+        dt, want = self.dt, self.node.type
+        if arr.dtype != dt and not fits(arr, dt):
+            raise DataError(f'feed for "{self.name}": {arr.dtype} values do not fit {want} '
+                            "without loss", self.node.span,
+                            hint="integer placeholders take integer data; cast in the graph "
+                            "or declare the placeholder as a float" if dt.kind in "iub" and
+                            arr.dtype.kind == "f" else None)
+        if arr.ndim != self.rank:
+            raise DataError(f'feed for "{self.name}": expected {want} (rank {self.rank}), got an '
+                            f"array of shape {list(arr.shape)} (rank {arr.ndim})", self.node.span)
+        shape = arr.shape
+        for axis, d in self.fixed:
+            if shape[axis] != d:
+                raise DataError(f'feed for "{self.name}": expected {want}, got shape '
+                                f"{list(shape)}: dim {axis} is {shape[axis]}, not {d}",
+                                self.node.span)
+        for axis, name in self.simple:
+            size = shape[axis]
+            have = env.get(name)
+            if have is None:
+                env[name] = size
+                where[name] = self.name
+            elif have != size:
+                shown = "?" if name.startswith("?") else name
+                raise DataError(f'dim {shown} is {have} in "{where[name]}" but {size} in '
+                                f'"{self.name}" (both are fed together)', self.node.span)
+        for axis, d in self.exprs:
+            pending.append((self, axis, d, shape[axis]))
         if arr.dtype != dt:
             arr = arr.astype(dt)
         return arr
+
+
+def _check_pending(pending: list, env: dict) -> None:
+    """Dims written as expressions (`N + 1`), once every plain dim is bound; an expression
+    over a dim no placeholder binds is left to the kernels' shape checks."""
+    for spec, axis, d, size in pending:
+        try:
+            value = D.evaluate(d, env)
+        except KeyError:
+            continue
+        if value != size:
+            raise DataError(f'feed for "{spec.name}": dim {axis} should be {D.dim_str(d)} = '
+                            f"{value}, got {size}", spec.node.span)
+
+
+class _Binder:
+    """What bind needs to know about one plan in one graph, worked out on first use: every
+    placeholder's FeedSpec with its slot in the plan (None when the plan does not need it)."""
+
+    def __init__(self, graph: Graph, plan: Plan):
+        self.graph = graph
+        slots = {node.id: slot for slot, node in plan.placeholders}
+        self.placeholders = [(_FeedSpec(p), slots.get(p.id)) for p in graph.placeholders]
+        self.names = frozenset(p.name for p in graph.placeholders)
+        self.symbols = plan.symbols
+        self.plan = plan
+
+    def by_name(self, feed: Mapping) -> dict:
+        """The feed keyed by placeholder name (Nodes allowed as keys); unknown names rejected."""
+        out = {}
+        for key, value in feed.items():
+            k = key.name if isinstance(key, Node) else key
+            if k not in self.names:
+                raise DataError(f'feed for "{k}": graph "{self.graph.name}" has no placeholder '
+                                f'"{k}"', self.graph.span, hint=did_you_mean(str(k), self.names))
+            out[k] = value
+        return out
+
+    def unknown_dim(self, env: dict) -> DataError:
+        """The error for a dim that the plan needs and that no fed placeholder bound."""
+        s = min(self.symbols - env.keys())
+        users = [n for n in self.plan.nodes if s in D.symbols(n.type.shape)]
+        having = [spec.name for spec, _ in self.placeholders
+                  if s in D.symbols(spec.node.type.shape)]
+        return DataError(f"dim {s} is not known: no fed placeholder has it",
+                         users[0].span if users else self.graph.span,
+                         hint=f"feed {' or '.join(f'{h!r}' for h in having)}, which "
+                         f"{'has' if len(having) == 1 else 'have'} it" if having else None)
 
 
 class SharedVariables(MutableMapping):
@@ -284,8 +396,8 @@ def evaluate_constant(node: Node, span=None) -> np.ndarray:
     for s, c in plan.constants:
         slots[s] = c
     with np.errstate(all="ignore"):
-        for fn, ins, attrs, out, _ in plan.concrete_steps({}):
-            slots[out] = fn(*[slots[i] for i in ins], **attrs)
+        for fn, _, _, _, ins, out, _, _ in plan.concrete_steps({}):
+            slots[out] = fn(*[slots[i] for i in ins])
     value = np.array(slots[plan.fetch_slots[0]])
     value.flags.writeable = False
     return value

@@ -4,11 +4,15 @@ no dictionaries and no Node objects."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import dims as D
+from .errors import TensorlangError
 from .graph import Node
+
+MAX_BINDINGS = 16  # concrete schedules kept per plan (one per distinct size of the attr dims)
 
 
 def _has_dims(value) -> bool:
@@ -51,16 +55,38 @@ class Plan:
     constants: list[tuple[int, object]]
     fetch_slots: list[int]
     nodes: list[Node]
+    symbols: frozenset = frozenset()  # dim names in the needed nodes' shapes (to be bound)
+    symbolic: bool = False  # some attributes hold symbolic dims: made concrete per binding
+    template: list = field(default_factory=list)  # slots with the constants already in place
+    resolutions: int = 0  # how many concrete schedules were made (tests watch the cache)
+    binders: dict = field(default_factory=dict)  # per-graph feed analysis (execute.py's)
+    _concrete: dict = field(default_factory=dict)
 
     def concrete_steps(self, env: dict[str, int]) -> list[tuple]:
-        """(fn, ins, attrs, out, free) tuples with symbolic attributes made concrete."""
-        key = tuple(sorted(env.items()))
-        if getattr(self, "_env_key", None) != key:
-            self._env_key = key
-            self._concrete = [
-                (s.fn, s.ins, {k: _resolve(v, env) for k, v in s.attrs.items()}
-                 if s.symbolic else s.attrs, s.out, s.free) for s in self.steps]
-        return self._concrete
+        """The schedule with symbolic attributes made concrete for these dim sizes, as tuples
+        (fn, arity, in0, in1, ins, out, free, k), made once per distinct binding. fn already
+        carries the attributes; arity 1 and 2 read in0/in1, others ins; k indexes steps."""
+        # the key is the whole binding: attributes may hold atoms like (H + 1)//2 over it
+        key = tuple(sorted(env.items())) if self.symbolic else ()
+        steps = self._concrete.get(key)
+        if steps is None:
+            if len(self._concrete) >= MAX_BINDINGS:
+                self._concrete.clear()
+            steps = [_concrete(s, k, env) for k, s in enumerate(self.steps)]
+            self._concrete[key] = steps
+            self.resolutions += 1
+        return steps
+
+
+def _concrete(s: Step, k: int, env: dict) -> tuple:
+    try:
+        attrs = {a: _resolve(v, env) for a, v in s.attrs.items()} if s.symbolic else s.attrs
+    except KeyError as e:
+        raise TensorlangError(f"{s.node.op}: dim {e.args[0]} is not known at run time (no fed "
+                              "placeholder has it)", s.node.span) from None
+    fn = functools.partial(s.fn, **attrs) if attrs else s.fn
+    n = len(s.ins)
+    return (fn, n, s.ins[0] if n else -1, s.ins[1] if n > 1 else -1, s.ins, s.out, s.free, k)
 
 
 def needed(fetches: Sequence[Node]) -> list[Node]:
@@ -106,5 +132,12 @@ def make_plan(fetches: Sequence[Node]) -> Plan:
         steps.append(Step(n.opdef.kernel, tuple(slot[i.id] for i in n.inputs), attrs,
                           slot[n.id], tuple(dying.get(k, ())), n,
                           any(_has_dims(v) for v in attrs.values())))
+    template: list = [None] * len(nodes)
+    for s, c in constants:
+        template[s] = c
+    # `?` dims are placeholders' unknown sizes: bound when fed, never required by name
+    symbols = frozenset(s for s in D.symbols([d for n in nodes for d in n.type.shape])
+                        if not s.startswith("?") and s.isidentifier())
     return Plan(steps, len(nodes), placeholders, variables, constants,
-                [slot[f.id] for f in fetches], nodes)
+                [slot[f.id] for f in fetches], nodes, symbols, any(s.symbolic for s in steps),
+                template)

@@ -31,6 +31,8 @@ class Context:
         self.progress = progress
         self.sessions: dict[str, Session] = {}
         self._data: dict[str, dict] = {}
+        self._spans: dict[str, dict] = {}
+        self._checked: dict[tuple[str, str], dict] = {}
 
     def print(self, text: str = "") -> None:
         """A line of output (suppressed by --quiet for progress-like lines only)."""
@@ -43,15 +45,23 @@ class Context:
             self.sessions[spec.graph] = Session(self.program.graphs[spec.graph], seed=seed)
         return self.sessions[spec.graph]
 
-    def data(self, name: str) -> dict[str, np.ndarray]:
-        """The arrays of a data block, loaded once."""
+    def data(self, name: str, session: Session | None = None) -> dict[str, np.ndarray]:
+        """The arrays of a data block, loaded once. Given a session, they are also checked
+        against its graph's placeholders (once per graph) and cast to their dtypes, and a
+        field that does not fit is an error located at the field."""
         if name not in self._data:
             block = self.program.data[name]
             fields = {f.name: (load_field(f, self.program.lets, self.program.base_dir), f.span)
                       for f in block.fields}
             check_same_length(fields, name, block.span)
             self._data[name] = {k: v for k, (v, _) in fields.items()}
-        return self._data[name]
+            self._spans[name] = {k: s for k, (_, s) in fields.items()}
+        if session is None:
+            return self._data[name]
+        key = (session.graph.name, name)
+        if key not in self._checked:
+            self._checked[key] = session.check_fields(self._data[name], self._spans[name])
+        return self._checked[key]
 
     def path(self, p: str) -> str:
         """A checkpoint path relative to the .tl file."""
@@ -69,7 +79,7 @@ def evaluate(ctx: Context, spec: RunSpec, data_name: str | None = None,
              names: tuple[str, ...] | None = None, batch: int | None = None) -> dict:
     """Report scalars averaged over the examples; show tensors gathered over the batches."""
     sess = ctx.session(spec)
-    arrays = ctx.data(data_name or spec.data)
+    arrays = ctx.data(data_name or spec.data, sess)
     names = names if names is not None else spec.report
     show = () if names is not spec.report and data_name else spec.show
     fetch = list(dict.fromkeys(list(names) + list(show)))
@@ -79,6 +89,7 @@ def evaluate(ctx: Context, spec: RunSpec, data_name: str | None = None,
                   for d in [p.type.shape[0]] if isinstance(d, D.Dim)}
     sums = {k: 0.0 for k in names}
     shown: dict[str, list] = {k: [] for k in show}
+    counts: list[int] = []
     for sl in batches(n, batch or spec.batch or EVAL_BATCH):
         feed = {k: v[sl] for k, v in arrays.items()}
         values = sess.run(fetch, feed, check_numerics=ctx.check_numerics)
@@ -88,12 +99,14 @@ def evaluate(ctx: Context, spec: RunSpec, data_name: str | None = None,
             sums[k] += float(got[k]) * count
         for k in show:
             shown[k].append(got[k])
+        counts.append(count)
     result = {k: sums[k] / n for k in names}
     for k in show:
         node = graph.node(k)
         per_example = node.rank > 0 and node.type.shape[0] in batch_dims
         result[k] = np.concatenate(shown[k]) if per_example else (
-            np.mean(shown[k], axis=0) if node.rank == 0 else shown[k][0])
+            # a scalar is averaged over the examples like a report (batches weigh by size)
+            np.average(shown[k], weights=counts) if node.rank == 0 else shown[k][0])
     return result
 
 
