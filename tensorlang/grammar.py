@@ -2,17 +2,22 @@
 
 The .lark file sits at `<repo>/grammar/tensorlang.lark` in a source checkout and at
 `tensorlang/grammar/tensorlang.lark` inside an installed wheel (pyproject's force-include).
-Building an LALR table from the grammar costs about 0.1 s, so Lark's own cache (a pickle in the
-temp directory, keyed by a hash of the grammar and options) is used: later processes load the
-table instead of computing it.
+Building the LALR table from the grammar costs about 0.1-0.3 s, so it is cached with Lark's
+`cache=` option: the first process writes the table, later ones load it (about 10 ms). The cache
+file lives in the user's own cache folder, not in the shared temp folder where Lark puts it by
+default: it is a pickle, and loading a pickle someone else could have planted runs their code.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
 import re
+import sys
 from pathlib import Path
 
+import lark
 from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters
 from lark.lark import PostLex
@@ -127,6 +132,20 @@ class LinePostLexer(PostLex):
                         last.end_line, last.end_column, last.end_pos)
 
 
+def cache_path(grammar_text: str) -> Path | None:
+    """Where the parse table of this grammar (and Lark and Python version) is cached, or None
+    when the user's cache folder cannot be made private to the user (then nothing is cached)."""
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tensorlang"
+    key = f"{grammar_text}\0{lark.__version__}\0{sys.version_info[:2]}".encode()
+    try:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if root.stat().st_uid != os.getuid():
+            return None
+    except (OSError, AttributeError):  # read-only home; no getuid on Windows
+        return None
+    return root / f"grammar-{hashlib.sha256(key).hexdigest()[:16]}.lark"
+
+
 @functools.cache
 def parser(transformer=None) -> Lark:
     """The LALR parser for .tl files, built (or loaded from Lark's cache) once per process.
@@ -136,9 +155,11 @@ def parser(transformer=None) -> Lark:
     with one, the transformer's methods build the result during the parse, a method per rule
     (no tree is built, which halves the time of a parse).
     """
-    return Lark(grammar_path().read_text(encoding="utf-8"), parser="lalr", lexer=Lexer,
-                postlex=LinePostLexer(), keep_all_tokens=True, maybe_placeholders=True,
-                cache=True, transformer=transformer)
+    text = grammar_path().read_text(encoding="utf-8")
+    cache = cache_path(text)
+    return Lark(text, parser="lalr", lexer=Lexer, postlex=LinePostLexer(), keep_all_tokens=True,
+                maybe_placeholders=True, cache=str(cache) if cache else False,
+                transformer=transformer)
 
 
 @functools.cache

@@ -366,6 +366,7 @@ def test_fuzzed_programs_parse_or_raise_parse_error(seed):
         except ParseError as e:
             message = e.format()
             assert message.startswith("fuzz.tl:"), message
+            assert ": error: syntax error" not in message, message  # explain() itself failed
             assert "Token(" not in message and "$END" not in message, message
             failed += 1
             continue
