@@ -54,8 +54,8 @@ def load_field(f: S.Field, lets: dict, base_dir: str) -> np.ndarray:
         if arr is None or arr.dtype.kind not in "biuf":
             raise DataError(f'field "{f.name}" must be a rectangular list of numbers or a loader '
                             "call", f.value.span)
-        if arr.dtype == np.float64:
-            arr = arr.astype(np.float32)
+        # float literals stay float64, exactly as written: the placeholder's dtype decides
+        # (an f64 graph must not see 0.3 rounded through f32; an f32 one casts on feeding)
     if item is not None:
         if isinstance(item, S.Slice):
             parts = [None if p is None else C.to_int(static(p, lets), p.span, "a slice bound")

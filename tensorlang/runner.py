@@ -104,9 +104,12 @@ def evaluate(ctx: Context, spec: RunSpec, data_name: str | None = None,
     for k in show:
         node = graph.node(k)
         per_example = node.rank > 0 and node.type.shape[0] in batch_dims
-        result[k] = np.concatenate(shown[k]) if per_example else (
-            # a scalar is averaged over the examples like a report (batches weigh by size)
-            np.average(shown[k], weights=counts) if node.rank == 0 else shown[k][0])
+        if per_example:
+            result[k] = np.concatenate(shown[k])
+        elif all(np.array_equal(shown[k][0], v) for v in shown[k][1:]):
+            result[k] = shown[k][0]  # the same in every batch (a variable, a constant)
+        else:  # averaged over the examples like a report: batches weigh by their size
+            result[k] = np.average(np.stack(shown[k]), axis=0, weights=counts)
     return result
 
 

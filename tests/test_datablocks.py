@@ -272,3 +272,27 @@ def test_empty_slice(tmp_path, capsys):
     path = program(tmp_path, 'x = npy("files/x.npy")[10:]\ny = idx("files/y.idx")[10:]')
     err = cli_error(path, capsys)
     assert f"{line_col(path, 'npy(')}: error: x: the slice [10:] of 6 examples is empty" in err
+
+
+def test_float_literals_reach_an_f64_placeholder_unrounded(tmp_path):
+    path = tmp_path / "p.tl"
+    path.write_text("""
+graph g {
+    placeholder a: f64[N]
+    placeholder b: f32[N]
+    a2 = a * 1
+    b2 = b * 1
+}
+data d {
+    a = [0.1, 0.3, 1e-300]
+    b = [0.1, 0.3, 2.5]
+}
+evaluate g {
+    data = d
+    show = [a2, b2]
+}
+""")
+    got = shown(path)
+    assert got["a2"].dtype == np.float64 and got["a2"].tolist() == [0.1, 0.3, 1e-300]
+    assert got["b2"].dtype == np.float32
+    np.testing.assert_array_equal(got["b2"], np.array([0.1, 0.3, 2.5], np.float32))

@@ -257,3 +257,14 @@ def test_nearest_class_mean_classifier_on_mnist(tmp_path, mnist_dir, capsys):
     assert code == 0
     assert out.startswith(f"evaluate m on test_half:  acc {want_acc:.4f}  "
                           f"bright {test_x.mean():.4f}  threes {np.mean(test_y == 3):.4f}\n")
+
+
+def test_shown_tensors_that_are_not_per_example(tmp_path):
+    text = LIN.replace("    c = W * 2", "    c = W * 2\n    colmean = mean(x, axis = 0)\n"
+                       "    variable k: i32[2] = [4, 5]\n    kk = k + 0")
+    got, _ = run_api(write(tmp_path, "batch = 3\nshow = [colmean, c, kk]", text))
+    # data-dependent: averaged over the examples (batches of 3, 3, 1 weigh by size)
+    np.testing.assert_allclose(got["colmean"], X.mean(axis=0), rtol=1e-6)
+    # the same in every batch: shown as is, dtype kept
+    np.testing.assert_array_equal(got["c"], W * 2)
+    assert got["kk"].dtype == np.int32 and got["kk"].tolist() == [4, 5]
