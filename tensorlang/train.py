@@ -8,8 +8,6 @@ and the step is re-run with every node checked, to name the node where NaN/Inf f
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
 from . import checkpoint
@@ -39,9 +37,9 @@ def run_train(ctx: Context, spec: RunSpec) -> TrainResult:
         restored = checkpoint.load(ctx.path(spec.load), sess.graph.variables, spec.spans["load"])
         for k, v in restored.items():
             sess.assign(k, v)
+    # parameters the loss cannot reach were already reported when the program was compiled
+    # (autodiff.disconnected_warnings, in program.warnings), so tgraph's warnings are not repeated
     tgraph, updates = train_graph(sess.graph, spec)
-    for w in tgraph.warnings[len(sess.graph.warnings):]:
-        print(w.format(), file=sys.stderr)
     step = Step(sess.extend(tgraph), spec, updates, ctx.check_numerics)
     epochs = spec.epochs if ctx.epochs is None else ctx.epochs
     if epochs < 1:

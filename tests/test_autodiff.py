@@ -322,3 +322,23 @@ train m {
     (w,) = warnings_of(p)
     assert w.startswith("ic.tl:6:9: warning:") and '"V"' in w
     assert "breaks at cast (line 6; it gives i32 values, which carry no gradient)" in w
+
+
+def test_run_prints_each_disconnected_warning_once(tmp_path, capsys):
+    f = tmp_path / "disc.tl"
+    f.write_text(DISCONNECTED)
+    assert main(["run", str(f), "--quiet", "--epochs", "1"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("warning:") == 3, err  # not again when train builds its gradients
+
+
+def test_check_reports_a_grad_without_a_path(tmp_path, capsys):
+    f = tmp_path / "nopath.tl"
+    f.write_text("graph g {\n    placeholder x: f32[N, 2]\n    k = argmax(x, axis = 1)\n"
+                 "    d = grad(mean(cast(k, f32)), x)\n}\n")
+    assert main(["check", str(f)]) == 0
+    out, err = capsys.readouterr()
+    assert err.startswith(f"{f}:3:9: warning: ")
+    assert '"mean(cast(k, f32))" does not depend differentiably on "x"' in err
+    assert "breaks at argmax" in err and f"{f}:2:5: note: \"x\" is defined here" in err
+    assert "ok (1 graph" in out
