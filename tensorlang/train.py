@@ -13,6 +13,7 @@ import numpy as np
 from . import checkpoint
 from .errors import DataError, RuntimeNumericsError, UsageError
 from .optimizers import train_graph
+from .passes import optimize_map
 from .progress import EpochProgress
 from .runblocks import RunSpec
 from .runner import Context, batches, evaluate
@@ -40,12 +41,14 @@ def run_train(ctx: Context, spec: RunSpec) -> TrainResult:
     # parameters the loss cannot reach were already reported when the program was compiled
     # (autodiff.disconnected_warnings, in program.warnings), so tgraph's warnings are not repeated
     tgraph, updates = train_graph(sess.graph, spec)
+    tgraph, moved = optimize_map(tgraph, keep=updates.values())  # fused, folded, merged
+    updates = {k: moved[v.id] for k, v in updates.items()}
     step = Step(sess.extend(tgraph), spec, updates, ctx.check_numerics)
     epochs = spec.epochs if ctx.epochs is None else ctx.epochs
     if epochs < 1:
         raise UsageError(f"--epochs must be at least 1, not {epochs}")
     seed = ctx.seed if ctx.seed is not None else (spec.seed or 0)
-    arrays = ctx.data(spec.data)
+    arrays = ctx.data(spec.data, sess)
     n = len(next(iter(arrays.values())))
     if n == 0:
         raise DataError(f'train {spec.graph}: data block "{spec.data}" has no examples',
