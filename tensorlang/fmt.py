@@ -1,10 +1,11 @@
 """The canonical layout of a program (`tensorlang fmt`), comments kept where they were.
 
 Canonical: 4-space indents, `a + b`, `f(a, k = v)`, one statement a line, the `=` of a run of
-consecutive node definitions or block entries aligned, one blank line between top-level items
-(consecutive `let`s keep their own spacing), at most one blank line between statements where the
-source had some, and parentheses only where precedence needs them. A number keeps its spelling
-(`1e-3` stays `1e-3`). Formatting is idempotent and keeps the meaning: parse(format(p)) == p.
+consecutive node definitions, block entries or `let`s aligned, one blank line between top-level
+items (consecutive `let`s keep their own spacing), at most one blank line between statements where
+the source had some, parentheses only where precedence needs them, and a list or call that makes
+a line longer than 100 filled under its first item. A number keeps its spelling (`1e-3` stays
+`1e-3`). Formatting is idempotent and keeps the meaning: parse(format(p)) == p.
 """
 
 from __future__ import annotations
@@ -155,21 +156,42 @@ def _statement(s, pad: int = 0) -> str:
         type_ = "" if s.type is None else f": {format_type(s.type)}"
         return f"constant {s.name}{type_} = {format_expr(s.value)}"
     if kind is syntax.Let:
-        return f"let {s.name} = {format_expr(s.value)}"
+        return f"let {s.name.ljust(pad)} = {format_expr(s.value)}"
     if kind is syntax.Return:
         return f"return {format_expr(s.value)}"
     raise TypeError(f"not a statement: {s!r}")
 
 
 def _lines(s, indent: str, pad: int) -> list[str]:
-    """A statement as output lines: one, or a long list value broken one item a line."""
+    """A statement as output lines: one, or, when a list or call value makes it longer than
+    WIDTH, its items filled line by line under the first one (rows of a matrix one a line)."""
     line = indent + _statement(s, pad)
     value = getattr(s, "value", None)
-    if len(line) <= WIDTH or not isinstance(value, syntax.ListExpr) or len(value.items) < 2:
+    if len(line) <= WIDTH or not isinstance(value, (syntax.ListExpr, syntax.Call)):
         return [line]
-    head = line[:len(line) - len(format_expr(value))]
-    return [head + "[", *(f"{indent}{INDENT}{format_expr(i)}," for i in value.items),
-            indent + "]"]
+    if isinstance(value, syntax.Call):
+        opener, closer = _wrap(value.func, _POSTFIX) + "(", ")"
+        items = [format_expr(x) for x in (*value.args, *value.kwargs)]
+    else:
+        opener, closer = "[", "]"
+        items = [format_expr(x) for x in value.items]
+    if len(items) < 2:
+        return [line]
+    rows = isinstance(value, syntax.ListExpr) and all(
+        isinstance(x, syntax.ListExpr) for x in value.items)
+    first = line[:len(line) - len(format_expr(value))] + opener
+    hang = " " * len(first)
+    out, current = [], first
+    for k, item in enumerate(items):
+        piece = item + ("," if k < len(items) - 1 else closer)
+        if current in (first, hang):
+            current += piece
+        elif not rows and len(current) + 1 + len(piece) <= WIDTH:
+            current += " " + piece
+        else:
+            out.append(current)
+            current = hang + piece
+    return [*out, current]
 
 
 def _header(item) -> str:
@@ -241,20 +263,23 @@ class _Writer:
             self.last = c.line
 
 
-def _aligned(body, comments) -> list[int]:
-    """The width each Assign/Field name is padded to: a run of them, not broken by a blank line
-    or another kind of statement, has its `=` in one column."""
+def _aligned(stmts, comments) -> list[int]:
+    """The width each name is padded to: in a run of `NAME = ...` lines (or of `let` lines) not
+    broken by a blank line or another kind of statement, the `=` signs line up."""
     lines = {c.line for c in comments}
-    pads, run = [0] * len(body), []
-    for k, s in enumerate(body):
-        prev = body[k - 1] if k else None
+    pads, run, kind = [0] * len(stmts), [], None
+    for k, s in enumerate(stmts):
+        now = "let" if isinstance(s, syntax.Let) else \
+            "name" if isinstance(s, (syntax.Assign, syntax.Field)) else None
+        prev = stmts[k - 1] if k else None
         blank = prev is not None and any(
             line not in lines for line in range(prev.span.end_line + 1, s.span.line))
-        if not isinstance(s, (syntax.Assign, syntax.Field)) or blank:
+        if now != kind or blank:
             run = []
-        if isinstance(s, (syntax.Assign, syntax.Field)):
+        kind = now
+        if now is not None:
             run.append(k)
-            width = max(len(body[j].name) for j in run)
+            width = max(len(stmts[j].name) for j in run)
             for j in run:
                 pads[j] = width
     return pads
@@ -264,12 +289,12 @@ def format_program(program: syntax.Program) -> str:
     """The whole program in canonical form, every comment kept; ends with one newline."""
     out = _Writer(program.comments)
     prev = None
-    for item in program.items:
+    for item, let_pad in zip(program.items, _aligned(program.items, program.comments)):
         mode = "none" if prev is None else \
             "keep" if isinstance(prev, syntax.Let) and isinstance(item, syntax.Let) else "force"
         prev = item
         if isinstance(item, syntax.Let):
-            out.unit(_lines(item, "", 0), "", item.span, mode)
+            out.unit(_lines(item, "", let_pad), "", item.span, mode)
             continue
         body, span = _body(item), item.span
         head = Span(span.file, span.line, span.column, span.line, span.column)

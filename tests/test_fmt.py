@@ -81,6 +81,8 @@ data d {
 train g2 {
     data=d
     optimizer = adam(lr=1e-3)
+    report = [loss, accuracy, top5_accuracy, precision, recall, f1_score, calibration_error, ece2]
+    save = checkpoint("runs/mnist", every = 100, keep_last = 5, compress = true, name = "mlp_1")
 }
 # trailing file comment
 """
@@ -122,20 +124,22 @@ graph g2 {
 
 data d {
     x = npy("a\\"b\\n.npy")[:100]
-    y = [
-        [0.5, 1e-3, 2., .5],
-        [1, 2, 3, 4],
-        [1, 2, 3, 4],
-        [1, 2, 3, 4],
-        [1, 2, 3, 4],
-        [5, 6, 7, 8],
-        [9, 10, 11, 12],
-    ]
+    y = [[0.5, 1e-3, 2., .5],
+         [1, 2, 3, 4],
+         [1, 2, 3, 4],
+         [1, 2, 3, 4],
+         [1, 2, 3, 4],
+         [5, 6, 7, 8],
+         [9, 10, 11, 12]]
 }
 
 train g2 {
     data      = d
     optimizer = adam(lr = 1e-3)
+    report    = [loss, accuracy, top5_accuracy, precision, recall, f1_score, calibration_error,
+                 ece2]
+    save      = checkpoint("runs/mnist", every = 100, keep_last = 5, compress = true,
+                           name = "mlp_1")
 }
 # trailing file comment
 """
@@ -374,3 +378,16 @@ def test_fuzzed_programs_parse_or_raise_parse_error(seed):
         once = format_program(program)  # what parses also formats and reparses to itself
         assert parse(once) == program, text
     assert parsed + failed == PER_SEED and failed > PER_SEED // 4
+
+
+@settings(SETTINGS, max_examples=40)
+@given(st.lists(exprs, min_size=2, max_size=30), st.booleans(), names)
+def test_long_lists_and_calls_wrap_and_roundtrip(values, as_call, name):
+    value = syntax.Call(syntax.Name(name), tuple(values)) if as_call else \
+        syntax.ListExpr(tuple(values))
+    program = syntax.Program((syntax.DataDef("d", (syntax.Field(name, value),)),))
+    text = format_program(program)
+    assert parse(text) == program, text
+    assert format_program(parse(text)) == text
+    if len(format_expr(value)) > 100:
+        assert text.count("\n") > 3  # it was broken over lines
