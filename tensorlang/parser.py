@@ -23,6 +23,8 @@ from .source import Span
 
 def parse(text: str, file: str = "<string>") -> syntax.Program:
     """Parse a whole .tl file into a Program; every mistake is a ParseError with a place."""
+    if text.startswith("\ufeff"):  # a byte-order mark some editors write: a blank, same columns
+        text = " " + text[1:]
     with _LOCK:  # the builder is shared by the one cached parser: one parse at a time
         _BUILDER.file, _BUILDER.text = file, text
         try:
@@ -562,11 +564,14 @@ def _trailing_operator(ctx: _Context) -> ParseError | None:
 
 
 def _missing_comma(ctx: _Context) -> ParseError | None:
-    if ctx.tok.type not in _ATOMS or ctx.prev is None or ctx.prev.type not in _ENDS_EXPR \
-            or not ctx.open or ctx.open[-1].type == "LBRACE":
+    """Two expressions side by side: a missing "," in brackets, else a missing operator."""
+    if ctx.tok.type not in _ATOMS or ctx.prev is None or ctx.prev.type not in _ENDS_EXPR:
         return None
-    return ctx.error(f'expected "," before {ctx.describe(ctx.tok)}', ctx.tok,
-                     hint="separate the items in brackets with commas")
+    if ctx.open and ctx.open[-1].type != "LBRACE":
+        return ctx.error(f'expected "," before {ctx.describe(ctx.tok)}', ctx.tok,
+                         hint="separate the items in brackets with commas")
+    return ctx.error(f"expected an operator or the end of the line before {ctx.describe(ctx.tok)}",
+                     ctx.tok, hint="one statement a line")
 
 
 _example_keys: dict | None = None

@@ -299,8 +299,8 @@ def test_comments_skip_strings():
         Comment(1, 17, "# yes"), Comment(2, 1, "# full"))
 
 
-def test_crlf_and_no_final_newline():
-    assert parse("let a = 1\r\nlet b = 2").items == (Let("a", n(1)), Let("b", n(2)))
+def test_crlf_byte_order_mark_and_no_final_newline():
+    assert parse("\ufefflet a = 1\r\nlet b = 2").items == (Let("a", n(1)), Let("b", n(2)))
 
 
 def test_parse_is_thread_safe():
