@@ -83,6 +83,8 @@ class Graph:
     span: Span = UNKNOWN
     warnings: tuple = ()
     dims: tuple[str, ...] = ()  # symbolic dim names declared by placeholders
+    # layer instances: scope ("h", "o.inner") -> (layer name, id of the node it returned)
+    layers: Mapping[str, tuple[str, int]] = field(default_factory=lambda: MappingProxyType({}))
 
     def node(self, name: str) -> Node:
         """The node a name refers to (`"h"`, `"h.W"`); NameError_ with a hint when unknown."""
@@ -151,6 +153,7 @@ class Builder:
         self.names: dict[str, Node] = dict(graph.names) if graph else {}
         self.warnings: list = list(graph.warnings) if graph else []
         self.dims: list[str] = list(graph.dims) if graph else []
+        self.layers: dict[str, tuple[str, int]] = dict(graph.layers) if graph else {}
         self.span: Span = graph.span if graph else UNKNOWN
         self.graph_span = self.span
         self.scope = ""
@@ -193,9 +196,14 @@ class Builder:
         if opdef.promote is not None:
             idx = [i for i in (opdef.promote or range(len(inputs))) if i < len(inputs)]
             group = [types[i] for i in idx]
-            if not all(t.weak for t in group):
-                dt = promote(*group)
-                target.update({i: dt for i in idx if i in weak})
+            dt = promote(*group)
+            target.update({i: dt for i in idx if i in weak})
+            # a float literal meeting integer tensors gives the default float, but NumPy
+            # computes i32 * f32 in f64: the integer tensors are cast first (`i * 2.5`: f32)
+            for i in idx:
+                if i not in weak and types[i].dtype != dt and \
+                        np.promote_types(_np(types[i].dtype), _np(dt)) != _np(dt):
+                    inputs[i] = self.add("cast", (inputs[i],), {"dtype": dt}, span=span)
         for i in raw:
             inputs[i] = self.constant(inputs[i], target[i], weak=types[i].weak and all(
                 types[j].weak for j in range(len(types))), span=span)
@@ -236,7 +244,8 @@ class Builder:
     def finish(self) -> Graph:
         """The Graph made so far (nodes in creation order, which is topological)."""
         return Graph(self.name, tuple(self.nodes), MappingProxyType(dict(self.names)),
-                     self.graph_span, tuple(self.warnings), tuple(self.dims))
+                     self.graph_span, tuple(self.warnings), tuple(self.dims),
+                     MappingProxyType(dict(self.layers)))
 
     def fail(self, message: str, span: Span | None = None, hint: str | None = None):
         """Raise a located TensorlangError."""

@@ -4,6 +4,7 @@ from and is typed as it is built (by graph.Builder)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -33,6 +34,7 @@ class Scope:
     prefix: str  # "" at graph level, "h" or "h.inner" inside layers
     locals: dict = field(default_factory=dict)
     is_layer: bool = False
+    body: tuple = ()  # the statements of the block, to tell "defined later" from "undefined"
 
     def qualify(self, name: str) -> str:
         """The graph-wide name of a local name."""
@@ -48,7 +50,7 @@ class GraphLowering:
         self.layers = layers
         self.b = Builder(gdef.name)
         self.b.graph_span = self.b.span = gdef.span
-        self.scopes = [Scope("")]
+        self.scopes = [Scope("", body=gdef.body)]
         self.dims: dict[str, D.Dim] = {}
         self.fresh: Counter = Counter()
         self.depth = 0
@@ -78,21 +80,34 @@ class GraphLowering:
         elif isinstance(s, S.Constant):
             self.constant(s)
         elif isinstance(s, S.Assign):
-            self.define(s.name, self.value(s.value, name=s.name), s.span)
+            # checked before a layer call makes `h.W` under the name; the caret under the name
+            self.check_new(s.name, dataclasses.replace(
+                s.span, end_line=s.span.line, end_column=s.span.column + len(s.name)))
+            value = self.value(s.value, name=s.name)
+            self.define(s.name, value, s.span)
+            if _is_number(value):  # `z = k * 2` stays a compile-time value and is also a node
+                self.b.bind(self.scope.qualify(s.name), self.tensor(value, s.value.span), s.span)
         elif isinstance(s, S.Return):
             if not self.scope.is_layer:
                 raise ProgramError("return belongs in a layer, not in a graph", s.span)
             return self.node(s.value)
         return None
 
-    def define(self, name: str, value, span) -> None:
-        """Bind a name in the current scope (nodes also get their graph-wide name)."""
+    def check_new(self, name: str, span) -> None:
+        """A NameError_ (with a note at the first definition) when name is taken here."""
         sc = self.scope
         if name in sc.locals:
             first = sc.locals[name]
-            where = first.span if isinstance(first, Node) else None
+            where = next((st.span for st in sc.body if getattr(st, "name", None) == name),
+                         first.span if isinstance(first, Node) else None)
             raise NameError_(f'"{name}" is already defined', span,
-                             notes=((f'"{name}" was first defined here', where),) if where else ())
+                             notes=((f'"{name}" was first defined here', where),) if where else (),
+                             hint="each name is defined once; pick a new name for this value")
+
+    def define(self, name: str, value, span) -> None:
+        """Bind a name in the current scope (nodes also get their graph-wide name)."""
+        sc = self.scope
+        self.check_new(name, span)
         if isinstance(value, Node):
             value = self.b.bind(sc.qualify(name), value, span)
         sc.locals[name] = value
@@ -104,6 +119,8 @@ class GraphLowering:
             if isinstance(d, S.EllipsisLit):
                 raise ProgramError("`...` belongs in layer parameter patterns", d.span)
             v = self.dim(d)
+            if isinstance(v, int) and v < 0:
+                raise ShapeError(f"a dim cannot be negative, but this one is {v}", d.span)
             if concrete and isinstance(v, D.Dim):
                 raise ShapeError(f"{what} must have a concrete shape, but dim {v} is symbolic",
                                  d.span, hint="declare its size with a number or a let constant")
@@ -121,6 +138,10 @@ class GraphLowering:
         if isinstance(e, S.Name):
             v = self.lookup_static(e.id)
             if v is None:
+                if isinstance(self.lookup_value(e.id), Node):
+                    raise ShapeError(f'the dim "{e.id}" is a tensor '
+                                     f"({self.lookup_value(e.id).type}), not an integer", e.span,
+                                     hint="dims are compile-time integers or names of sizes")
                 return self.dims.setdefault(e.id, D.Dim.sym(e.id))
             if isinstance(v, D.Dim) or (isinstance(v, int) and not isinstance(v, bool)):
                 return v
@@ -245,7 +266,7 @@ class GraphLowering:
         constant (`x * 2` stays f32)."""
         if isinstance(v, Node):
             return v
-        if isinstance(v, (bool, int, float)):
+        if isinstance(v, (bool, int, float, np.ndarray)):
             return v  # a literal: the Builder gives it the dtype of the tensors it meets
         if isinstance(v, tuple) and v and all(isinstance(x, Node) for x in v):
             raise ProgramError("a list of tensors is not a tensor here: use stack([...]) or "
@@ -305,8 +326,28 @@ class GraphLowering:
             return C.Func(e.id, e.span)
         if e.id in DTYPES:
             return e.id
+        self.check_defined_later(e.id, e.span)
         raise NameError_(f'"{e.id}" is not defined', e.span,
                          hint=did_you_mean(e.id, self.visible_names()))
+
+    def check_defined_later(self, name: str, span) -> None:
+        """A located error when `name` is defined by a later statement of the current block."""
+        for stmt in self.scope.body:
+            if getattr(stmt, "name", None) == name and (stmt.span.line, stmt.span.column) > (
+                    span.line, span.column):
+                raise NameError_(f'"{name}" is used before it is defined', span,
+                                 notes=((f'"{name}" is defined later, here', stmt.span),),
+                                 hint="statements are read in order: move the definition above "
+                                      "its first use")
+
+    def lookup_value(self, name: str):
+        """What a plain name is bound to in the visible scopes or the lets, else None."""
+        for sc in reversed(self.scopes):
+            if name in sc.locals:
+                return sc.locals[name]
+            if sc.is_layer:
+                break
+        return self.lets.get(name)
 
     def visible_names(self) -> list[str]:
         """Every name a did-you-mean may suggest here."""
@@ -337,7 +378,14 @@ class GraphLowering:
                     return self.b.names[cand]
         if e.attr == "T":
             return self.b.add("transpose", (self.node(e.value),), {"axes": None}, span=e.span)
-        base = dotted.split(".")[0] if dotted else None
+        if dotted is None:
+            raise NameError_(f'no attribute ".{e.attr}" here: after a value only .T (transpose) '
+                             "may follow", e.span,
+                             hint="to reach a layer's node, name the call (h = L(x)) and write "
+                                  f"h.{e.attr}")
+        base = dotted.split(".")[0]
+        if base and base not in self.scope.locals:
+            self.check_defined_later(base, e.span)
         known = [n for n in self.b.names if base and n.startswith(base + ".")]
         raise NameError_(f'"{dotted or e.attr}" is not defined', e.span,
                          hint=did_you_mean(dotted, known) if dotted and known else
@@ -378,6 +426,11 @@ class GraphLowering:
         if e.id in self.layers or e.id in BUILTIN_FUNCS or (
                 e.id in REGISTRY and not REGISTRY[e.id].internal):
             return C.Func(e.id, e.span)
+        value = self.lookup_value(e.id)
+        if value is not None:
+            what = f"a tensor ({value.type})" if isinstance(value, Node) else C.describe(value)
+            raise ProgramError(f'cannot call "{e.id}": it is {what}, not an op or a layer',
+                               e.span)
         hint = did_you_mean(e.id, [n for n, op in REGISTRY.items() if not op.internal]
                             + list(self.layers) + list(BUILTIN_FUNCS))
         kind = "layer" if e.id[:1].isupper() else "op"
@@ -435,6 +488,11 @@ class GraphLowering:
                 items = e.items if isinstance(e, S.ListExpr) else [e] * len(v)
                 inputs.extend(self.as_node(x, s.span) for x, s in zip(v, items))
             else:
+                if p.kind == "dtype" and isinstance(e, S.Name) and e.id not in DTYPES \
+                        and self.lookup_value(e.id) is None:
+                    raise ProgramError(f'{opname}: unknown dtype "{e.id}"', e.span,
+                                       hint=did_you_mean(e.id, DTYPES) or
+                                       f"dtypes: {', '.join(DTYPES)}")
                 v = C.dtype_name(e) if p.kind == "dtype" else None
                 v = v if v is not None else self.value(e)
                 if isinstance(v, Node):
@@ -449,6 +507,10 @@ class GraphLowering:
             raise ProgramError("grad(y, x) needs y and x", span)
         y, x = self.node(bound["y"]), self.node(bound["x"])
         self.b.span = span
+        if y.rank != 0:
+            raise ShapeError(f"grad(y, x): y must be a float scalar, not {y.type}",
+                             bound["y"].span, hint="differentiate a scalar such as sum(y) or "
+                                                   "mean(y)")
         return gradients(self.b, y, [x])[0]
 
     def fresh_scope(self, layer: str) -> str:
@@ -473,3 +535,10 @@ def _has(v, types) -> bool:
     if isinstance(v, tuple):
         return any(_has(x, types) for x in v)
     return isinstance(v, types)
+
+
+def _is_number(v) -> bool:
+    """A number, a bool, or a (nested) list of them: a value that is also a tensor."""
+    if isinstance(v, tuple):
+        return bool(v) and all(_is_number(x) for x in v)
+    return isinstance(v, (bool, int, float))

@@ -116,19 +116,33 @@ def outputs(graph: Graph) -> list[Node]:
 
 
 def summary(graph: Graph) -> str:
-    """`check`'s table: every named node with op, dtype, shape and parameter count, then totals."""
+    """`check`'s table: every named node with op, dtype, shape and parameter count; a layer
+    instance is one row (its layer, its value, its parameters) with its own nodes indented under
+    it; then the parameter totals and the outputs with rank and volume."""
     rows = [("node", "op", "dtype", "shape", "params")]
-    layer_rows: set[str] = set()
+    shown: set[str] = set()  # layer scopes that have their row already
+    layer_out = {out: scope for scope, (_, out) in graph.layers.items()}
+    by_id = {n.id: n for n in graph.nodes}
     for n in graph.nodes:
-        if not n.name or n.is_backward:
+        if n.is_backward:
             continue
+        for scope in _layer_scopes(graph, n.scope):
+            if scope not in shown:  # a layer's row comes before its first node
+                shown.add(scope)
+                layer, out = graph.layers[scope]
+                t = by_id[out].type if out in by_id else None
+                rows.append((_indent(scope, graph)[2:] + scope, layer, t.dtype if t else "",
+                             D.shape_str(t.shape) if t else "",
+                             f"{param_count(graph, scope):,}"))
+        if not n.name or layer_out.get(n.id) == n.name:
+            continue  # unnamed, or the value of a layer shown on the layer's row
         params = ""
+        op = n.op
         if n.op == "variable":
             params = f"{int(D.volume(n.type.shape)):,}"
-        elif n.name == n.scope and n.name not in layer_rows:
-            layer_rows.add(n.name)
-            params = f"{param_count(graph, n.name):,}"
-        rows.append((n.name, n.op, n.dtype, D.shape_str(n.type.shape), params))
+            op = "variable" if n.attrs.get("trainable", True) else "variable (frozen)"
+        rows.append((_indent(n.scope if n.scope in graph.layers else "", graph) + n.name, op,
+                     n.dtype, D.shape_str(n.type.shape), params))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     bar = "-" * (sum(widths) + 8)
     out = [f"graph {graph.name}", bar]
@@ -139,8 +153,25 @@ def summary(graph: Graph) -> str:
             out.append(bar)
     out.append(bar)
     tr, fz = param_count(graph, trainable=True), param_count(graph, trainable=False)
-    out.append(f"trainable parameters: {tr:,}" + (f"   frozen: {fz:,}" if fz else ""))
-    for n in outputs(graph):
-        out.append(f"output {n.name}: {n.type}  rank {n.rank}  volume "
-                   f"{D.dim_str(D.volume(n.type.shape))}")
+    out.append(f"parameters: {tr + fz:,} ({tr:,} trainable, {fz:,} frozen)")
+    outs = outputs(graph)
+    if outs:
+        out.append("outputs:")
+        w = max(len(n.name) for n in outs)
+        tw = max(len(str(n.type)) for n in outs)
+        for n in outs:
+            out.append(f"  {n.name.ljust(w)}  {str(n.type).ljust(tw)}  rank {n.rank}  volume "
+                       f"{D.dim_str(D.volume(n.type.shape))}")
     return "\n".join(out)
+
+
+def _layer_scopes(graph: Graph, scope: str) -> list[str]:
+    """The layer instances a scope lies in, outermost first (`o`, `o.inner`)."""
+    parts = scope.split(".") if scope else []
+    cands = [".".join(parts[:k]) for k in range(1, len(parts) + 1)]
+    return [c for c in cands if c in graph.layers]
+
+
+def _indent(scope: str, graph: Graph) -> str:
+    """Two spaces per layer instance the scope lies in."""
+    return "  " * len(_layer_scopes(graph, scope))

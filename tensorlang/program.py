@@ -16,6 +16,7 @@ from .graph import Graph
 from .lower import GraphLowering
 from .parser import parse
 from .runblocks import RunSpec, check_run
+from .source import name_span
 
 
 @functools.cache
@@ -98,15 +99,16 @@ def compile_syntax(prog: S.Program, file: str, overrides: dict | None = None) ->
         elif isinstance(item, S.LayerDef):
             if not item.name[:1].isupper():
                 raise ProgramError(f'layer names start with a capital letter: "{item.name}"',
-                                   item.span, hint=f'call it "{item.name[:1].upper()}'
-                                   f'{item.name[1:]}"; lower-case names are ops')
-            _unique(item.name, item.span, user_layers, "layer")
+                                   name_span(item.span, "layer", item.name),
+                                   hint=f'call it "{item.name[:1].upper()}{item.name[1:]}"; '
+                                   "lower-case names are ops")
+            _unique(item.name, name_span(item.span, "layer", item.name), user_layers, "layer")
             layers[item.name] = item
         elif isinstance(item, S.GraphDef):
-            _unique(item.name, item.span, spans, "graph")
+            _unique(item.name, name_span(item.span, "graph", item.name), spans, "graph")
             graphs[item.name] = GraphLowering(item, lets, layers).lower()
         elif isinstance(item, S.DataDef):
-            _unique(item.name, item.span, data, "data block")
+            _unique(item.name, name_span(item.span, "data", item.name), data, "data block")
             seen: dict = {}
             for f in item.fields:
                 _unique(f.name, f.span, seen, "field")
@@ -135,16 +137,32 @@ def _unique(name: str, span, seen: dict, what: str) -> None:
 
 
 def _override(item: S.Let, value, new):
+    """The value of `--set NAME=new` for `let NAME = value`, of the same kind as value."""
+    note = ((f'"{item.name}" is defined here', item.span),)
+    kinds = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    if type(value) not in kinds:
+        raise UsageError(f"--set {item.name}: only a let bound to a number, true/false or a "
+                         f"string can be set from the command line", notes=note)
+    if isinstance(value, str) and isinstance(new, str):
+        return new  # taken verbatim: `--set name=1e3` is the string "1e3"
     if isinstance(new, str):
         new = parse_override(new)
     if isinstance(value, bool) != isinstance(new, bool) or (
             isinstance(value, (int, float)) and not isinstance(new, (int, float))):
-        raise UsageError(f'--set {item.name}: "{new}" is not a {type(value).__name__} like the '
-                         f"value it replaces ({value})")
+        raise UsageError(f'--set {item.name}: "{_show(new)}" is not {kinds.get(type(value))}, '
+                         f"like the value it replaces ({_show(value)})", notes=note)
     if isinstance(value, int) and isinstance(new, float) and not isinstance(value, bool):
         if not new.is_integer():
-            raise UsageError(f"--set {item.name}: expected an integer, got {new}")
+            raise UsageError(f"--set {item.name}: expected an integer like the value it replaces "
+                             f"({value}), got {new}", notes=note)
         new = int(new)
+    if isinstance(value, float) and not isinstance(new, bool):
+        new = float(new)
     if isinstance(value, str) and not isinstance(new, str):
         new = str(new)
     return new
+
+
+def _show(v) -> str:
+    """A value as the language writes it."""
+    return ("true" if v else "false") if isinstance(v, bool) else str(v)

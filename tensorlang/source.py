@@ -70,3 +70,13 @@ def span_of(meta, file: str, text: str | None) -> Span:
 
 
 UNKNOWN = Span("<unknown>", 0, 0)
+
+
+def name_span(span: Span, keyword: str, name: str) -> Span:
+    """The span of `name` in a header such as `layer NAME(` or `train NAME {` starting at span
+    (the whole span when the name is not found on its first line)."""
+    line = span.source_line() or ""
+    col = line.find(name, span.column - 1 + len(keyword))
+    if col < 0:
+        return span
+    return Span(span.file, span.line, col + 1, span.line, col + 1 + len(name), span.text)

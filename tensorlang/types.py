@@ -86,6 +86,8 @@ def promote(*types: TensorType) -> str:
         if any(is_float(w) for w in weak) and not is_float(out):
             out = DEFAULT_FLOAT
         return out
+    if any(is_float(w) for w in weak):
+        return DEFAULT_FLOAT  # literals only: `[1.5] * 2` is f32, not NumPy's f64
     out = weak[0]
     for d in weak[1:]:
         out = from_numpy(np.promote_types(NUMPY[out], NUMPY[d]))
