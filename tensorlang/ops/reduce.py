@@ -201,8 +201,13 @@ def _g_var(b, n, g):
 
 
 def _g_std(b, n, g):
-    denom = b.op("multiply", _count(b, n), _keep(b, n, n))
-    return (b.op("multiply", _keep(b, g, n), b.op("divide", _centered(b, n), denom)),)
+    # where every value equals the mean (one element, or a constant), std is 0 around x and
+    # its gradient is 0, not 0 / 0
+    y = _keep(b, n, n)
+    positive = b.op("greater", y, _c(b, 0, n))
+    denom = b.op("multiply", _count(b, n), b.op("where", positive, y, _c(b, 1, n)))
+    grad = b.op("where", positive, b.op("divide", _centered(b, n), denom), _c(b, 0, n))
+    return (b.op("multiply", _keep(b, g, n), grad),)
 
 
 # ------------------------------------------------------------------ cases
