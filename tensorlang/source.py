@@ -47,14 +47,15 @@ class Span:
         line = self.source_line()
         if line is None:
             return ""
-        line = line.expandtabs(4)
         start = max(self.column, 1)
-        if self.end_line == self.line and self.end_column > self.column:
-            width = self.end_column - self.column
-        else:
-            width = 1
-        width = max(1, min(width, len(line) - start + 1))
-        return f"    {line.rstrip()}\n    {' ' * (start - 1)}{'^' * width}"
+        end = self.end_column if self.end_line == self.line and self.end_column > start \
+            else start + 1
+        # columns count characters; the caret is placed under the tab-expanded text
+        lead = len(line[:start - 1].expandtabs(4))
+        width = len(line[:end - 1].expandtabs(4)) - lead
+        shown = line.expandtabs(4).rstrip()
+        width = max(1, min(width, len(shown) - lead))
+        return f"    {shown}\n    {' ' * lead}{'^' * width}"
 
     def merge(self, other: Span | None) -> Span:
         """The span from the start of self to the end of other."""

@@ -37,9 +37,10 @@ def test_examples_roundtrip(path):
     roundtrip(path.read_text(encoding="utf-8"))
 
 
-def test_xor_is_already_canonical():
-    text = (ROOT / "examples" / "xor.tl").read_text(encoding="utf-8")
-    assert format_source(text) == text
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_shipped_programs_are_canonical(path):
+    text = path.read_text(encoding="utf-8")
+    assert format_source(text) == text, f"run: tensorlang fmt {path.name}"
 
 
 MESSY = """\
