@@ -116,6 +116,8 @@ def evaluate(ctx: Context, spec: RunSpec, data_name: str | None = None,
 def format_shown(name: str, value) -> str:
     """`p = [[0.02], [0.97], ...]`, readable at any size."""
     arr = np.asarray(value)
+    if arr.ndim == 0 and arr.dtype.kind == "f":
+        return f"{name} = {float(arr):.6g}"
     body = np.array2string(arr, precision=4, suppress_small=True, threshold=200, edgeitems=4,
                            max_line_width=100, separator=", ")
     pad = " " * (len(name) + 3)
