@@ -88,7 +88,7 @@ def test_show_prints_per_example_tensors_concatenated_over_batches(tmp_path, cap
     assert out == (
         "evaluate lin on d:  loss 4.3547\n"
         "pred = [-2.5 ,  1.75, -1.45, -0.75, -0.95,  4.5 ,  0.  ]\n"
-        "loss = 4.3547\n"
+        "loss = 4.35473\n"
         "c = [ 1., -3.]\n")
     got, _ = run_api(path)
     np.testing.assert_allclose(got["pred"], X @ W, rtol=1e-6)
