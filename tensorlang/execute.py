@@ -135,7 +135,7 @@ class Session:
     def execute(self, plan: Plan, feed: Mapping, check_numerics: bool = False) -> list:
         """Run a plan; returns the fetched arrays."""
         env, fed = self.bind(plan, feed)
-        steps = plan.concrete_steps(env)
+        steps = plan.concrete_steps(env, reuse=not check_numerics)
         slots = plan.template.copy()  # the constants are in place already
         for s, arr in fed:
             slots[s] = arr
@@ -145,14 +145,21 @@ class Session:
         k = 0
         try:
             with np.errstate(all="ignore"):
-                # arity-specialized calls: no argument lists or keyword dicts built per step
-                for fn, arity, a, b, ins, out, free, k in steps:  # noqa: B007
-                    if arity == 1:
-                        slots[out] = fn(slots[a])
-                    elif arity == 2:
+                # kind-specialized calls: no argument lists or keyword dicts built per step;
+                # kinds 4 and 5 write into the dead buffer in slot o (see plan.py)
+                for fn, kind, a, b, ins, out, free, k, o in steps:  # noqa: B007
+                    if kind == 2:
                         slots[out] = fn(slots[a], slots[b])
-                    else:
+                    elif kind == 1:
+                        slots[out] = fn(slots[a])
+                    elif kind == 5:
+                        slots[out] = fn(slots[a], slots[b], out=slots[o])
+                    elif kind == 4:
+                        slots[out] = fn(slots[a], out=slots[o])
+                    elif kind == 0:
                         slots[out] = fn(*[slots[i] for i in ins])
+                    else:
+                        slots[out] = fn(*[slots[i] for i in ins], out=slots[o])
                     if check_numerics:
                         _check_finite(plan, k, slots)
                     for f in free:
@@ -396,7 +403,7 @@ def evaluate_constant(node: Node, span=None) -> np.ndarray:
     for s, c in plan.constants:
         slots[s] = c
     with np.errstate(all="ignore"):
-        for fn, _, _, _, ins, out, _, _ in plan.concrete_steps({}):
+        for fn, _, _, _, ins, out, _, _, _ in plan.concrete_steps({}, reuse=False):
             slots[out] = fn(*[slots[i] for i in ins])
     value = np.array(slots[plan.fetch_slots[0]])
     value.flags.writeable = False

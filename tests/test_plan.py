@@ -28,14 +28,15 @@ def chain(n: int) -> tl.Graph:
 
 def watch(plan) -> list[int]:
     """Wrap each kernel of the plan so that, before every call, it records how many of the
-    arrays computed by the plan's earlier steps are still alive; returns that record."""
+    arrays computed by the plan's earlier steps are still alive (distinct arrays: a step that
+    writes into a dead buffer returns that same array); returns that record."""
     alive: list = []
     record: list[int] = []
     for step in plan.steps:
         fn = step.fn
 
         def wrapped(*args, _fn=fn, **kw):
-            record.append(sum(r() is not None for r in alive))
+            record.append(len({id(a) for r in alive if (a := r()) is not None}))
             out = _fn(*args, **kw)
             alive.append(weakref.ref(out))
             return out

@@ -241,16 +241,16 @@ def _grad_kernel_cases(rng):
 
 _CONV = "stride: int = 1, padding: any = 0"
 defop("conv2d", f"x, k, {_CONV}", infer=_conv_infer, kernel=_conv2d, grad=_g_conv2d,
-      prepare=_prepare_conv, promote=(), family="conv", cases=_conv_cases,
+      prepare=_prepare_conv, promote=(), family="conv", fresh=True, cases=_conv_cases,
       doc='2-D cross-correlation of x [N, C, H, W] with k [F, C, KH, KW] (padding int, '
           '"same" or "valid")')
 defop("conv2d_grad_input", f"g, k, hw: shape, {_CONV}", infer=_grad_input_infer,
       kernel=_conv2d_grad_input, grad=_g_conv2d_grad_input, prepare=_prepare_conv,
-      promote=(), family="conv", internal=True, cases=_grad_input_cases,
+      promote=(), family="conv", fresh=True, internal=True, cases=_grad_input_cases,
       doc="the gradient of conv2d with respect to x (its adjoint; col2im)")
 defop("conv2d_grad_kernel", f"x, g, khw: shape, {_CONV}", infer=_grad_kernel_infer,
       kernel=_conv2d_grad_kernel, grad=_g_conv2d_grad_kernel, prepare=_prepare_conv,
-      promote=(), family="conv", internal=True, cases=_grad_kernel_cases,
+      promote=(), family="conv", fresh=True, internal=True, cases=_grad_kernel_cases,
       doc="the gradient of conv2d with respect to k")
 
 
@@ -442,20 +442,20 @@ def _avg_grad_cases(rng):
 
 _POOL = "size: int = 2, stride: int = None"
 defop("max_pool2d", f"x, {_POOL}", infer=_max_pool_infer, kernel=_max_pool2d,
-      grad=_g_max_pool2d, prepare=_prepare_pool, family="conv", cases=_pool_cases,
+      grad=_g_max_pool2d, prepare=_prepare_pool, family="conv", fresh=True, cases=_pool_cases,
       doc="the maximum of each size x size window of x [N, C, H, W] (stride = size)")
 defop("avg_pool2d", f"x, {_POOL}", infer=_avg_pool_infer, kernel=_avg_pool2d,
-      grad=_g_avg_pool2d, prepare=_prepare_pool, family="conv", cases=_pool_cases,
+      grad=_g_avg_pool2d, prepare=_prepare_pool, family="conv", fresh=True, cases=_pool_cases,
       doc="the mean of each size x size window of x [N, C, H, W] (stride = size)")
 defop("max_pool2d_grad", f"x, g, {_POOL}", infer=_pool_grad_infer, kernel=_max_pool2d_grad,
-      grad=_g_max_pool2d_grad, prepare=_prepare_pool, family="conv", internal=True,
+      grad=_g_max_pool2d_grad, prepare=_prepare_pool, family="conv", fresh=True, internal=True,
       cases=_max_grad_cases,
       doc="g routed back to the first maximum of each window of x (max_pool2d's gradient)")
 defop("max_pool2d_pick", f"x, u, {_POOL}", infer=_pick_infer, kernel=_max_pool2d_pick,
-      grad=_g_max_pool2d_pick, prepare=_prepare_pool, family="conv", internal=True,
+      grad=_g_max_pool2d_pick, prepare=_prepare_pool, family="conv", fresh=True, internal=True,
       cases=_pick_cases, doc="u at the first maximum of each window of x (max_pool2d_grad's "
                              "adjoint)")
 defop("avg_pool2d_grad", f"g, hw: shape, {_POOL}", infer=_avg_grad_infer,
       kernel=_avg_pool2d_grad, grad=_g_avg_pool2d_grad, prepare=_prepare_pool, family="conv",
-      internal=True, cases=_avg_grad_cases,
+      fresh=True, internal=True, cases=_avg_grad_cases,
       doc="g spread evenly over each window (avg_pool2d's gradient)")

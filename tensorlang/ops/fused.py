@@ -23,13 +23,14 @@ def _linear_infer(types):
     return TensorType(promote(x, w, b), out)
 
 
-def _linear(x, w, b):
-    out = np.matmul(x, w)
+def _linear(x, w, b, out=None):
+    out = np.matmul(x, w, out=out)
     out += b  # in place: one allocation instead of two
     return out
 
 
-defop("linear", "x, w, b", infer=_linear_infer, kernel=_linear, internal=True,
+defop("linear", "x, w, b", infer=_linear_infer, kernel=_linear, internal=True, fresh=True,
+      out=lambda n: all(i.dtype == n.dtype for i in n.inputs),
       grad=lambda b, n, g: (b.op("matmul", g, b.op("transpose", n.inputs[1], axes=(1, 0))),
                             b.op("matmul", b.op("transpose", n.inputs[0], axes=(1, 0)), g), g),
       doc="x @ w + b in one kernel (made by the matmul+bias fusion pass)", family="fused",

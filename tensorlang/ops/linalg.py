@@ -169,8 +169,8 @@ def _norm(x, axis, keepdims):
     return out if keepdims else out.reshape([d for i, d in enumerate(x.shape) if i not in axis])
 
 
-def _matmul(a, b):
-    return np.asarray(np.matmul(a, b))
+def _matmul(a, b, out=None):
+    return np.asarray(np.matmul(a, b, out=out))
 
 
 def _dot(a, b):
@@ -279,7 +279,8 @@ _MATMUL_SHAPES = [((2, 3), (3, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((4,), (4,))
 # ------------------------------------------------------------------ the records
 
 defop("matmul", "a, b", infer=_matmul_infer, kernel=_matmul, grad=_g_matmul, symbol="@",
-      promote=(), family="linalg", cases=_pairs(_MATMUL_SHAPES),
+      promote=(), family="linalg", cases=_pairs(_MATMUL_SHAPES), fresh=True,
+      out=lambda n: all(i.dtype == n.dtype for i in n.inputs),
       doc="matrix product, batched over leading dims (broadcast); 1-D operands as in NumPy")
 defop("dot", "a, b", infer=_dot_infer, kernel=_dot, grad=_g_matmul, promote=(), family="linalg",
       cases=_pairs([((2, 3), (3, 4)), ((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 1))]),

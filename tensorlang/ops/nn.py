@@ -307,37 +307,38 @@ def _mse_cases(rng):
 # ------------------------------------------------------------------ the records
 
 defop("softmax", "x, axis: axis = -1", prepare=_axis_prepare, infer=_float_same, kernel=_softmax,
-      grad=_g_softmax, family="nn", cases=_axis_cases,
+      grad=_g_softmax, family="nn", fresh=True, cases=_axis_cases,
       doc="exp(x) / sum(exp(x)) along axis, computed with the max subtracted")
 defop("log_softmax", "x, axis: axis = -1", prepare=_axis_prepare, infer=_float_same,
-      kernel=_log_softmax, grad=_g_log_softmax, family="nn", cases=_axis_cases,
+      kernel=_log_softmax, grad=_g_log_softmax, family="nn", fresh=True, cases=_axis_cases,
       doc="x - logsumexp(x) along axis, stable")
 defop("softmax_cross_entropy", "logits, labels", infer=_categorical,
-      kernel=_softmax_cross_entropy, grad=_g_softmax_cross_entropy, family="nn",
+      kernel=_softmax_cross_entropy, grad=_g_softmax_cross_entropy, family="nn", fresh=True,
       cases=_categorical_cases(lambda rng, s: np.asarray(rng.normal(size=s) * 2)),
       doc="-sum(labels * log_softmax(logits)) over the last axis: one loss per example")
 defop("cross_entropy", "p, labels", infer=_categorical, kernel=_cross_entropy,
-      grad=_g_cross_entropy, family="nn", cases=_categorical_cases(_probs),
+      grad=_g_cross_entropy, family="nn", fresh=True, cases=_categorical_cases(_probs),
       doc="-sum(labels * log(p)) over the last axis, p clipped to [eps, 1 - eps]; per example")
 defop("binary_cross_entropy", "p, y", infer=_binary, kernel=_binary_cross_entropy,
-      grad=_g_binary_cross_entropy, family="nn",
+      grad=_g_binary_cross_entropy, family="nn", fresh=True,
       cases=_binary_cases(lambda rng, s: rng.uniform(0.05, 0.95, size=s)),
       doc="-(y log(p) + (1 - y) log(1 - p)) elementwise, p clipped to [eps, 1 - eps]")
 defop("sigmoid_cross_entropy", "logits, y", infer=_binary, kernel=_sigmoid_cross_entropy,
-      grad=_g_sigmoid_cross_entropy, family="nn",
+      grad=_g_sigmoid_cross_entropy, family="nn", fresh=True,
       cases=_binary_cases(lambda rng, s: np.asarray(rng.normal(size=s) * 3)),
       doc="binary_cross_entropy(sigmoid(logits), y) elementwise, as max(x, 0) - x y + "
           "log1p(exp(-|x|))")
 defop("mse", "a, b", infer=_mse_infer, kernel=_mse, grad=_g_mse, promote=(), family="nn",
-      cases=_mse_cases, doc="mean of (a - b) ** 2 over all elements (broadcasting): a scalar")
+      fresh=True, cases=_mse_cases,
+      doc="mean of (a - b) ** 2 over all elements (broadcasting): a scalar")
 
 # internal helpers of the gradient rules
 defop("one_hot_like", "ids, like", infer=_one_hot_like_infer, kernel=_one_hot_like,
-      differentiable=False, internal=True, family="nn",
+      differentiable=False, internal=True, family="nn", fresh=True,
       cases=lambda rng: [([_ids(rng, (3,), 4), rng.normal(size=(3, 4))], {})],
       doc="one-hot rows of integer ids, with the class count and float dtype of `like`")
 defop("element_count", "x", infer=lambda types: TensorType(float_of(types[0]), ()),
       kernel=lambda x: np.asarray(x.size, x.dtype if x.dtype.kind == "f" else np.float32),
-      differentiable=False, internal=True, family="nn",  # a count does not vary with x
+      differentiable=False, internal=True, family="nn", fresh=True,  # a count does not vary with x
       cases=lambda rng: [([rng.normal(size=(2, 3))], {})],
       doc="the number of elements of x, as a float scalar")

@@ -19,6 +19,13 @@ Contracts:
   returning one entry per tensor input: a Node, or None for no gradient.
 - `cases(rng) -> list[(arrays, attrs)]`: concrete inputs inside the op's domain, for the tests
   generated from the registry.
+- `out(node) -> bool` (optional, the planner's buffer reuse): True when, for this node, the kernel
+  also accepts `out=`, an array of the node's exact dtype and shape that it writes the whole result
+  into and returns (NumPy ufunc style). An op with `out` must also return fresh arrays when called
+  without it. With `inplace`, out may also be one of the inputs (of the result's shape): the
+  kernel reads it elementwise before writing each element, like a ufunc.
+- `fresh`: the kernel always returns a new array that shares no memory with its inputs (no views,
+  no input returned as is), so the planner may write a later result into it once it is dead.
 """
 
 from __future__ import annotations
@@ -66,6 +73,9 @@ class OpDef:
     symbol: str | None = None  # infix spelling for messages and the printer (`+`, `@`)
     internal: bool = False  # not callable by name from a .tl file (constants, placeholders...)
     tags: frozenset = field(default_factory=frozenset)
+    out: Callable | None = None  # see the module doc: may the kernel write into a given buffer?
+    fresh: bool = False  # the kernel's result never shares memory with its inputs
+    inplace: bool = False  # with out: out may be an input itself (elementwise kernels)
 
     @property
     def tensor_params(self) -> tuple[Param, ...]:
