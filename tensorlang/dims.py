@@ -151,7 +151,8 @@ def is_const(d: int | Dim) -> bool:
 
 def equal(a: int | Dim, b: int | Dim) -> bool:
     """True when a and b are provably the same size."""
-    return (a - b) == 0 if isinstance(a, Dim) or isinstance(b, Dim) else a == b
+    # dims are kept in normal form (a constant is an int), so equal polynomials are equal values
+    return a == b
 
 
 def differ(a: int | Dim, b: int | Dim) -> bool:

@@ -3,7 +3,6 @@ that types each node as it is made (so every node in every graph is already shap
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -71,6 +70,7 @@ class Node:
 
 
 SOURCE_OPS = ("placeholder", "variable", "constant")
+_NO_ATTRS: Mapping[str, Any] = MappingProxyType({})  # shared by every node without attributes
 
 
 @dataclass(frozen=True, eq=False)
@@ -159,6 +159,7 @@ class Builder:
         self.scope = ""
         self.pin: Span | None = None  # when set, every new node gets this span (prelude layers)
         self._named: set[int] = {n.id for n in self.names.values()}
+        self._types: dict[TensorType, TensorType] = {}
 
     # -- the one way to make a node -------------------------------------------------------------
     def add(self, op: str, inputs: Sequence = (), attrs: Mapping | None = None, *,
@@ -178,7 +179,10 @@ class Builder:
                 type = opdef.infer(types, **attrs)
         except OpError as e:
             raise ShapeError(f"{op}: {_operands(opdef, types)}: {e}", span) from None
-        node = Node(op, tuple(inputs), MappingProxyType(attrs), type, span,
+        # one object per distinct type: most nodes share a few, and fewer objects make the
+        # garbage collector's full passes over a large graph cheaper
+        type = self._types.setdefault(type, type)
+        node = Node(op, tuple(inputs), MappingProxyType(attrs) if attrs else _NO_ATTRS, type, span,
                     self.scope if scope is None else scope, name)
         self.nodes.append(node)
         return node
@@ -235,7 +239,8 @@ class Builder:
         if node.name is None and self.nodes and self.nodes[-1] is node \
                 and node.id not in self._named:
             # the node was just made for this name and nothing refers to it yet: name it
-            node = dataclasses.replace(node, name=name)
+            node = Node(node.op, node.inputs, node.attrs, node.type, node.span, node.scope, name,
+                        node.id)  # not dataclasses.replace: this runs once per named node
             self.nodes[-1] = node
         self.names[name] = node
         self._named.add(node.id)

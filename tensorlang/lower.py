@@ -81,8 +81,7 @@ class GraphLowering:
             self.constant(s)
         elif isinstance(s, S.Assign):
             # checked before a layer call makes `h.W` under the name; the caret under the name
-            self.check_new(s.name, dataclasses.replace(
-                s.span, end_line=s.span.line, end_column=s.span.column + len(s.name)))
+            self.check_new(s.name, s.span, name_only=True)
             value = self.value(s.value, name=s.name)
             self.define(s.name, value, s.span)
             if _is_number(value):  # `z = k * 2` stays a compile-time value and is also a node
@@ -93,10 +92,13 @@ class GraphLowering:
             return self.node(s.value)
         return None
 
-    def check_new(self, name: str, span) -> None:
+    def check_new(self, name: str, span, name_only: bool = False) -> None:
         """A NameError_ (with a note at the first definition) when name is taken here."""
         sc = self.scope
         if name in sc.locals:
+            if name_only:  # the statement starts with the name: put the caret under it alone
+                span = dataclasses.replace(span, end_line=span.line,
+                                           end_column=span.column + len(name))
             first = sc.locals[name]
             where = next((st.span for st in sc.body if getattr(st, "name", None) == name),
                          first.span if isinstance(first, Node) else None)

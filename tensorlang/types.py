@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,8 +78,14 @@ def scalar(dtype: str) -> TensorType:
 def promote(*types: TensorType) -> str:
     """NumPy's promotion for strong operands; weak literals take the strong operands' dtype,
     except that a float literal with integer tensors gives the default float (f32)."""
-    strong = [t.dtype for t in types if not t.weak]
-    weak = [t.dtype for t in types if t.weak]
+    return _promote(tuple((t.dtype, t.weak) for t in types))
+
+
+@functools.cache
+def _promote(types: tuple[tuple[str, bool], ...]) -> str:
+    # cached: there are few dtype combinations, and every binary node asks
+    strong = [d for d, weak in types if not weak]
+    weak = [d for d, w in types if w]
     if strong:
         out = strong[0]
         for d in strong[1:]:
@@ -96,6 +103,8 @@ def promote(*types: TensorType) -> str:
 
 def broadcast_shapes(*shapes) -> tuple:
     """NumPy broadcasting over symbolic dims; OpError when sizes cannot be proved to fit."""
+    if shapes and all(s == shapes[0] for s in shapes[1:]):
+        return tuple(shapes[0])  # the common case, and equal shapes always fit
     rank = max((len(s) for s in shapes), default=0)
     out = []
     for i in range(-rank, 0):
