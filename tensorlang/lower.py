@@ -1,6 +1,7 @@
-"""Syntax -> Graph: names in order, single assignment, scopes, layer instantiation, op calls
-bound to their signatures, and compile-time values. Every node gets the span of the text it came
-from and is typed as it is built (by graph.Builder)."""
+"""Syntax -> Graph: names in order, single assignment, scopes, expressions and compile-time
+values. Every node gets the span of the text it came from and is typed as it is built (by
+graph.Builder). Calls live in calls.py and placeholder/variable/constant statements in
+declarations.py, as mixins of GraphLowering."""
 
 from __future__ import annotations
 
@@ -13,18 +14,16 @@ import numpy as np
 from . import consteval as C
 from . import dims as D
 from . import syntax as S
-from .autodiff import gradients
+from .calls import BUILTIN_FUNCS, CallLowering
+from .declarations import DeclLowering
 from .errors import NameError_, ProgramError, ShapeError, did_you_mean
 from .graph import Builder, Graph, Node, weak_type
-from .initializers import INITIALIZERS, PARAMS
 from .ops import REGISTRY
-from .ops.registry import REQUIRED
-from .types import DEFAULT_FLOAT, DTYPES, TensorType, np_dtype
+from .types import DEFAULT_FLOAT, DTYPES, TensorType
 
 BINOPS = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "%": "mod",
           "//": "floor_divide", "**": "power", "@": "matmul", "==": "equal", "!=": "not_equal",
           "<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equal"}
-BUILTIN_FUNCS = ("identity", "grad")
 
 
 @dataclass
@@ -41,7 +40,7 @@ class Scope:
         return f"{self.prefix}.{name}" if self.prefix else name
 
 
-class GraphLowering:
+class GraphLowering(CallLowering, DeclLowering):
     """Lowers one `graph` block (and the layers it instantiates) into a Graph."""
 
     def __init__(self, gdef: S.GraphDef, lets: dict, layers: dict):
@@ -161,94 +160,6 @@ class GraphLowering:
         if v is not None and C.is_static(v):
             return v
         return self.lets.get(name)
-
-    def placeholder(self, s: S.Placeholder) -> None:
-        t = self.type_of(s.type, f'placeholder "{s.name}"')
-        if self.scope.is_layer:
-            raise ProgramError("placeholders belong in graphs, not layers", s.span)
-        default = None
-        if s.default is not None:
-            default = self.literal_array(s.default, t.dtype)
-            if default.ndim != t.rank or any(isinstance(d, int) and d != n
-                                             for d, n in zip(t.shape, default.shape)):
-                raise ShapeError(f'the default of placeholder "{s.name}" has shape '
-                                 f"{list(default.shape)}, which does not fit {t}", s.default.span)
-        node = self.b.add("placeholder", (), {"default": default}, type=t, span=s.span,
-                          name=self.scope.qualify(s.name))
-        self.define(s.name, node, s.span)
-
-    def variable(self, s: S.Variable) -> None:
-        name = self.scope.qualify(s.name)
-        t = self.type_of(s.type, f'variable "{name}"', concrete=True)
-        init = self.initializer(s.init, t)
-        node = self.b.add("variable", (), {"init": init, "trainable": not s.frozen}, type=t,
-                          span=s.span, name=name)
-        self.define(s.name, node, s.span)
-
-    def initializer(self, e, t: TensorType) -> tuple:
-        """("literal", array) or (initializer name, ((key, value), ...))."""
-        if isinstance(e, S.Call) and isinstance(e.func, S.Name) and e.func.id in INITIALIZERS:
-            name, params = e.func.id, PARAMS[e.func.id]
-            kw = dict(params)
-            names = list(params)
-            if len(e.args) > len(names):
-                raise ProgramError(f"{name}() takes at most {len(names)} arguments", e.span)
-            for p, a in zip(names, e.args):
-                kw[p] = C.to_number(self.value(a), a.span, f"{name}'s {p}")
-            for k in e.kwargs:
-                if k.name not in params:
-                    raise ProgramError(f'{name}() has no argument "{k.name}"', k.span,
-                                       hint=did_you_mean(k.name, params) or
-                                       f"it takes: {', '.join(params) or 'no arguments'}")
-                kw[k.name] = C.to_number(self.value(k.value), k.span, f"{name}'s {k.name}")
-            missing = [k for k, v in kw.items() if v is None]
-            if missing:
-                raise ProgramError(f"{name}() needs {', '.join(missing)}", e.span)
-            return (name, tuple(kw.items()))
-        if isinstance(e, (S.Number, S.ListExpr, S.UnaryOp, S.Bool)):
-            arr = self.literal_array(e, t.dtype)
-            try:
-                np.broadcast_to(arr, t.shape)
-            except ValueError:
-                raise ShapeError(f"the initial value has shape {list(arr.shape)}, which does "
-                                 f"not fit {t}", e.span) from None
-            return ("literal", arr)
-        fname = e.func.id if isinstance(e, S.Call) and isinstance(e.func, S.Name) else None
-        raise ProgramError("a variable's initial value is an initializer call like "
-                           "glorot_uniform() or a tensor literal", e.span,
-                           hint=did_you_mean(fname, INITIALIZERS) if fname else
-                           f"initializers: {', '.join(INITIALIZERS)}")
-
-    def literal_array(self, e, dtype: str) -> np.ndarray:
-        """A tensor literal (number or nested list) as an array of dtype."""
-        v = self.value(e)
-        if not C.is_static(v) or isinstance(v, (str, D.Dim, C.Func)):
-            raise ProgramError(f"expected a tensor literal, not {C.describe(v)}", e.span)
-        try:
-            arr = np.array(v, dtype=np_dtype(dtype))
-        except (ValueError, TypeError):
-            raise ProgramError("a tensor literal must be a rectangular list of numbers",
-                               e.span) from None
-        arr.flags.writeable = False
-        return arr
-
-    def constant(self, s: S.Constant) -> None:
-        v = self.value(s.value)
-        if isinstance(v, Node):
-            from .execute import evaluate_constant
-            arr = evaluate_constant(v, s.value.span)
-        else:
-            arr = self.literal_array(s.value, (s.type.dtype or DEFAULT_FLOAT) if s.type else
-                                     DEFAULT_FLOAT)
-        if s.type is not None:
-            t = self.type_of(s.type, f'constant "{s.name}"', concrete=True)
-            if arr.shape != tuple(t.shape):
-                raise ShapeError(f'constant "{s.name}" has shape {list(arr.shape)}, not the '
-                                 f"declared {t}", s.value.span)
-            arr = arr.astype(np_dtype(t.dtype))
-        node = self.b.constant(arr, None if s.type is None else s.type.dtype or DEFAULT_FLOAT,
-                               span=s.span, name=self.scope.qualify(s.name))
-        self.define(s.name, node, s.span)
 
     # ------------------------------------------------------------------ expressions
     def node(self, e) -> Node:
@@ -410,119 +321,6 @@ class GraphLowering:
                                        "tensor of indices with take(x, indices, axis)", it.span)
                 items.append(C.to_int(v, it.span, "an index"))
         return self.b.add("index", (x,), {"items": tuple(items)}, span=e.span)
-
-    # ------------------------------------------------------------------ calls
-    def call(self, e: S.Call, name: str | None = None):
-        f = self.value(e.func) if not isinstance(e.func, S.Name) else self.callee(e.func)
-        if not isinstance(f, C.Func):
-            raise ProgramError(f"{C.describe(f)} is not a function", e.func.span)
-        return self.apply(f.name, e.args, e.kwargs, e.span, name)
-
-    def callee(self, e: S.Name):
-        for sc in reversed(self.scopes):
-            v = sc.locals.get(e.id)
-            if isinstance(v, C.Func):
-                return v
-            if sc.is_layer:
-                break
-        if e.id in self.layers or e.id in BUILTIN_FUNCS or (
-                e.id in REGISTRY and not REGISTRY[e.id].internal):
-            return C.Func(e.id, e.span)
-        value = self.lookup_value(e.id)
-        if value is not None:
-            what = f"a tensor ({value.type})" if isinstance(value, Node) else C.describe(value)
-            raise ProgramError(f'cannot call "{e.id}": it is {what}, not an op or a layer',
-                               e.span)
-        hint = did_you_mean(e.id, [n for n, op in REGISTRY.items() if not op.internal]
-                            + list(self.layers) + list(BUILTIN_FUNCS))
-        kind = "layer" if e.id[:1].isupper() else "op"
-        raise NameError_(f'unknown {kind} "{e.id}"', e.span, hint=hint)
-
-    def apply(self, fname: str, args, kwargs, span, name=None):
-        """Call an op, a layer, `grad` or `identity` with syntax arguments."""
-        if fname == "identity":
-            if len(args) != 1 or kwargs:
-                raise ProgramError("identity(x) takes exactly one argument", span)
-            return self.value(args[0])
-        if fname == "grad":
-            return self.grad(args, kwargs, span)
-        if fname in self.layers:
-            from .layers import instantiate
-            return instantiate(self, self.layers[fname], args, kwargs, span, name)
-        return self.call_op(fname, args, kwargs, span)
-
-    def bind_args(self, what: str, params: list, args, kwargs, span) -> dict:
-        """Match positional and keyword arguments to parameter names (the syntax nodes)."""
-        if len(args) > len(params):
-            raise ProgramError(f"{what} takes at most {len(params)} argument"
-                               f"{'s' if len(params) != 1 else ''}, got {len(args)}",
-                               args[len(params)].span)
-        bound = dict(zip(params, args))
-        for k in kwargs:
-            if k.name not in params:
-                raise ProgramError(f'{what} has no argument "{k.name}"', k.span,
-                                   hint=did_you_mean(k.name, params) or
-                                   f"its arguments are: {', '.join(params)}")
-            if k.name in bound:
-                raise ProgramError(f'{what} got "{k.name}" twice', k.span)
-            bound[k.name] = k.value
-        return bound
-
-    def call_op(self, opname: str, args, kwargs, span) -> Node:
-        op = REGISTRY[opname]
-        bound = self.bind_args(op.signature(), [p.name for p in op.params], args, kwargs, span)
-        inputs, attrs = [], {}
-        for p in op.params:
-            e = bound.get(p.name)
-            if e is None:
-                if p.default is REQUIRED:
-                    raise ProgramError(f'{op.signature()}: missing argument "{p.name}"', span)
-                if not p.is_tensor:
-                    attrs[p.name] = p.default
-                continue
-            if p.kind == "tensor":
-                inputs.append(self.as_node(self.value(e), e.span))
-            elif p.kind == "tensors":
-                v = self.value(e)
-                if not isinstance(v, tuple) or not v:
-                    raise ProgramError(f"{opname}: {p.name} must be a list of tensors like "
-                                       "[a, b]", e.span)
-                items = e.items if isinstance(e, S.ListExpr) else [e] * len(v)
-                inputs.extend(self.as_node(x, s.span) for x, s in zip(v, items))
-            else:
-                if p.kind == "dtype" and isinstance(e, S.Name) and e.id not in DTYPES \
-                        and self.lookup_value(e.id) is None:
-                    raise ProgramError(f'{opname}: unknown dtype "{e.id}"', e.span,
-                                       hint=did_you_mean(e.id, DTYPES) or
-                                       f"dtypes: {', '.join(DTYPES)}")
-                v = C.dtype_name(e) if p.kind == "dtype" else None
-                v = v if v is not None else self.value(e)
-                if isinstance(v, Node):
-                    raise ProgramError(f"{opname}: {p.name} is a compile-time value, not a "
-                                       "tensor", e.span)
-                attrs[p.name] = C.CONVERT[p.kind](v, e.span, f"{opname}'s {p.name}")
-        return self.b.add(opname, inputs, attrs, span=span)
-
-    def grad(self, args, kwargs, span) -> Node:
-        bound = self.bind_args("grad(y, x)", ["y", "x"], args, kwargs, span)
-        if len(bound) != 2:
-            raise ProgramError("grad(y, x) needs y and x", span)
-        y, x = self.node(bound["y"]), self.node(bound["x"])
-        self.b.span = span
-        if y.rank != 0:
-            raise ShapeError(f"grad(y, x): y must be a float scalar, not {y.type}",
-                             bound["y"].span, hint="differentiate a scalar such as sum(y) or "
-                                                   "mean(y)")
-        return gradients(self.b, y, [x])[0]
-
-    def fresh_scope(self, layer: str) -> str:
-        """`Dense_1`, `Dense_2`... for layer calls without a name of their own."""
-        while True:
-            self.fresh[layer] += 1
-            cand = self.scope.qualify(f"{layer}_{self.fresh[layer]}")
-            if not any(n == cand or n.startswith(cand + ".") for n in self.b.names):
-                return cand
-
 
 def _dotted(e) -> str | None:
     if isinstance(e, S.Name):

@@ -89,14 +89,14 @@ def compile_syntax(prog: S.Program, file: str, overrides: dict | None = None) ->
     data: dict[str, S.DataDef] = {}
     blocks: list[S.RunBlock] = []
     spans: dict = {}
-    for item in prog.items:
-        if isinstance(item, S.Let):
-            _unique(item.name, item.span, let_spans, "let constant")
-            value = static(item.value, lets)
-            if item.name in overrides:
-                value = _override(item, value, overrides.pop(item.name))
-            lets[item.name] = value
-        elif isinstance(item, S.LayerDef):
+    let_names = [item.name for item in prog.items if isinstance(item, S.Let)]
+    unknown = [name for name in overrides if name not in let_names]
+    if unknown:  # before compiling anything: a mistyped --set must not surface as a shape error
+        raise UsageError(f'--set {unknown[0]}: the program has no "let {unknown[0]}"',
+                         hint=did_you_mean(unknown[0], let_names) or
+                         (f"its let constants: {', '.join(let_names)}" if let_names else None))
+    for item in prog.items:  # layers first: a graph may use a layer defined further down
+        if isinstance(item, S.LayerDef):
             if not item.name[:1].isupper():
                 raise ProgramError(f'layer names start with a capital letter: "{item.name}"',
                                    name_span(item.span, "layer", item.name),
@@ -104,6 +104,13 @@ def compile_syntax(prog: S.Program, file: str, overrides: dict | None = None) ->
                                    "lower-case names are ops")
             _unique(item.name, name_span(item.span, "layer", item.name), user_layers, "layer")
             layers[item.name] = item
+    for item in prog.items:
+        if isinstance(item, S.Let):
+            _unique(item.name, item.span, let_spans, "let constant")
+            value = static(item.value, lets)
+            if item.name in overrides:
+                value = _override(item, value, overrides.pop(item.name))
+            lets[item.name] = value
         elif isinstance(item, S.GraphDef):
             _unique(item.name, name_span(item.span, "graph", item.name), spans, "graph")
             graphs[item.name] = GraphLowering(item, lets, layers).lower()
@@ -116,11 +123,6 @@ def compile_syntax(prog: S.Program, file: str, overrides: dict | None = None) ->
             data[item.name] = item
         elif isinstance(item, S.RunBlock):
             blocks.append(item)
-    if overrides:
-        name = next(iter(overrides))
-        raise UsageError(f'--set {name}: the program has no "let {name}"',
-                         hint=did_you_mean(name, lets) or
-                         (f"its let constants: {', '.join(lets)}" if lets else None))
     runs = [check_run(b, graphs, data, lets) for b in blocks]
     warnings = [w for g in graphs.values() for w in g.warnings]
     warnings += disconnected_warnings(graphs, runs)  # variables a train block cannot reach

@@ -227,3 +227,9 @@ def test_a_user_layer_may_shadow_a_prelude_layer():
     g = graph("placeholder x: f32[N, 2]\ny = Dense(x, 3)",
               "layer Dense(x, units) {\n    return x * units\n}")
     assert g.variables == () and g.node("y").shape == ("N", 2)
+
+
+def test_a_graph_may_use_a_layer_defined_further_down():
+    p = tl.compile("graph g {\n    placeholder x: f32[N, 2]\n    y = Twice(x)\n}\n"
+                   "layer Twice(x) {\n    return x * 2\n}\n")
+    assert p.graphs["g"].node("y").op == "multiply"

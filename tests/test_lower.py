@@ -122,6 +122,12 @@ def test_an_unknown_override_suggests_a_let():
     assert info.value.hint == 'did you mean "hidden"?'
 
 
+def test_a_mistyped_override_is_reported_before_what_it_meant_to_fix():
+    with pytest.raises(UsageError, match='--set widht: the program has no "let widht"'):
+        tl.compile("let width = 3\ngraph g {\n placeholder x: f32[N, 2]\n"
+                   " variable W: f32[width, 1] = zeros()\n y = x @ W\n}", overrides={"widht": 2})
+
+
 @pytest.mark.parametrize("name, value, words", [
     ("hidden", "abc", 'is not an integer'), ("hidden", "2.5", "expected an integer"),
     ("scale", "fast", "is not a number"), ("flag", "3", "is not true or false"),
