@@ -233,3 +233,18 @@ def test_a_graph_may_use_a_layer_defined_further_down():
     p = tl.compile("graph g {\n    placeholder x: f32[N, 2]\n    y = Twice(x)\n}\n"
                    "layer Twice(x) {\n    return x * 2\n}\n")
     assert p.graphs["g"].node("y").op == "multiply"
+
+
+def test_a_user_layer_calling_dense_scopes_its_variables_twice():
+    g = graph("placeholder x: f32[N, 3]\nouter = Block(x, 4)",
+              "layer Block(x: [..., In], units) {\n    inner = Dense(x, units, activation = relu)"
+              "\n    skip = Dense(x, units)\n    return inner + skip\n}")
+    assert [v.name for v in g.variables] == ["outer.inner.W", "outer.inner.b", "outer.skip.W",
+                                             "outer.skip.b"]
+    assert g.node("outer.inner.W").shape == (3, 4) and g.node("outer.inner").shape == ("N", 4)
+    s = tl.Session(g, seed=3)
+    v = s.variables
+    x = np.random.default_rng(4).normal(size=(5, 3)).astype(np.float32)
+    want = np.maximum(x @ v["outer.inner.W"] + v["outer.inner.b"], 0) + x @ v["outer.skip.W"] \
+        + v["outer.skip.b"]
+    np.testing.assert_allclose(s.run(["outer"], feed={"x": x})[0], want, rtol=1e-5, atol=1e-6)

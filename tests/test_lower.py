@@ -307,6 +307,7 @@ def test_grad_is_a_node_with_the_shape_of_x():
 def test_python_api_of_section_11(tmp_path):
     src = tmp_path / "xor.tl"
     src.write_text(XOR)
+    assert tl.load(str(src)).graphs["xor"].node("h").shape == ("N", 4)
     program = tl.load(str(src), overrides={"hidden": 8})
     g = program.graphs["xor"]
     assert g.node("h").shape == ("N", 8)
