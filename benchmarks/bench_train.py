@@ -267,24 +267,31 @@ def torch_step(torch, model, opt, x, y):
 
 
 # ------------------------------------------------------------------ timing
-def interleaved(fns: dict, repeats: int, inner: int) -> dict[str, float]:
-    """Median milliseconds per call of each function, timed in alternation so that the
-    machine's load hits them alike."""
-    times: dict[str, list[float]] = {k: [] for k in fns}
+def interleaved(fns: dict, repeats: int, inner: int) -> dict[str, tuple[float, float]]:
+    """(wall, cpu) median milliseconds per call of each function, timed in alternation so that
+    the machine's load hits them alike. CPU time (this process's) leaves out the time the
+    process waited for a core, which on a shared machine is most of the noise."""
+    wall: dict[str, list[float]] = {k: [] for k in fns}
+    cpu: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(repeats):
         for k, fn in fns.items():
-            t0 = time.perf_counter()
+            w0, c0 = time.perf_counter(), time.process_time()
             for _ in range(inner):
                 fn()
-            times[k].append((time.perf_counter() - t0) / inner * 1e3)
-    return {k: statistics.median(v) for k, v in times.items()}
+            cpu[k].append((time.process_time() - c0) / inner * 1e3)
+            wall[k].append((time.perf_counter() - w0) / inner * 1e3)
+    return {k: (statistics.median(wall[k]), statistics.median(cpu[k])) for k in fns}
 
 
-def rows_for(what: str, ms: dict[str, float]) -> list[tuple[str, float, str]]:
-    """Per-contender milliseconds and tensorlang's ratio to each of the others."""
-    rows = [(f"{what}_{k}", v, "ms") for k, v in ms.items()]
-    rows += [(f"{what}_ratio_to_{k}", ms["tensorlang"] / v, "x")
-             for k, v in ms.items() if k != "tensorlang"]
+def rows_for(what: str, ms: dict[str, tuple[float, float]]) -> list[tuple[str, float, str]]:
+    """Per-contender wall and CPU milliseconds, and tensorlang's ratios to each of the others."""
+    rows = [(f"{what}_{k}", w, "ms") for k, (w, _) in ms.items()]
+    rows += [(f"{what}_{k}_cpu", c, "ms cpu") for k, (_, c) in ms.items()]
+    ours_w, ours_c = ms["tensorlang"]
+    for k, (w, c) in ms.items():
+        if k != "tensorlang":
+            rows += [(f"{what}_ratio_to_{k}", ours_w / w, "x"),
+                     (f"{what}_ratio_to_{k}_cpu", ours_c / c, "x cpu")]
     return rows
 
 

@@ -107,7 +107,14 @@ def simplify(graph: Graph) -> tuple[Graph, dict]:
             return b.add("reshape", (x.inputs[0],), dict(n.attrs), span=n.span)
         if op == "neg" and x.op == "neg":
             return x.inputs[0]
+        if op == "expand_dims" and x.op == "broadcast_to" and x.inputs[0].rank == x.rank:
+            # expand the small value, broadcast after: the broadcast may then be dropped
+            small = b.add("expand_dims", (x.inputs[0],), dict(n.attrs), span=n.span)
+            return b.add("broadcast_to", (small,), {"shape": tuple(n.type.shape)}, span=n.span)
         if op in ELEMENTWISE_BINARY:
+            early = _broadcast_late(b, n, ins)
+            if early is not None:
+                return early
             new = list(ins)
             for k, i in enumerate(ins):
                 if i.op == "broadcast_to":
@@ -133,10 +140,36 @@ def simplify(graph: Graph) -> tuple[Graph, dict]:
     return rewrite(graph, to_fixpoint)
 
 
+def _broadcast_late(b: Builder, n: Node, ins) -> Node | None:
+    """op(broadcast_to(a, S), o) -> broadcast_to(op(a, o), S) when a and o are small and fixed
+    (a gradient seed spread over the batch, then divided by the batch size): the op runs on
+    the small values, and a broadcast can then be dropped by the elementwise op that uses it."""
+    for k, i in enumerate(ins):
+        o = ins[1 - k]
+        if i.op != "broadcast_to" or o.op == "broadcast_to":
+            continue
+        a = i.inputs[0]
+        try:
+            small = broadcast_shapes(a.type.shape, o.type.shape)
+            fits = broadcast_shapes(small, n.type.shape) == n.type.shape
+        except Exception:
+            continue
+        if not fits or not all(isinstance(d, int) for d in small) or \
+                D.volume(small) > 64 or small == tuple(n.type.shape):
+            continue
+        pair = (a, o) if k == 0 else (o, a)
+        inner = b.add(n.op, pair, dict(n.attrs), span=n.span)
+        if inner.dtype != n.dtype:
+            return None
+        return b.add("broadcast_to", (inner,), {"shape": tuple(n.type.shape)}, span=n.span)
+    return None
+
+
 # ------------------------------------------------------------------ fusion
 def fuse(graph: Graph) -> tuple[Graph, dict]:
     """cross_entropy(softmax(z)) -> softmax_cross_entropy(z); log(softmax(z)) -> log_softmax(z);
-    matmul(x, W) + b -> linear(x, W, b) (one allocation, bias added in place)."""
+    matmul(x, W) + b -> linear(x, W, b) (one allocation, bias added in place); the gradient
+    of softmax_cross_entropy with class ids -> softmax_cross_entropy_grad."""
     def rule(b: Builder, n: Node, ins):
         if n.op == "cross_entropy" and ins[0].op == "softmax" and \
                 ins[0].attrs["axis"] == ins[0].rank - 1:
@@ -149,8 +182,27 @@ def fuse(graph: Graph) -> tuple[Graph, dict]:
                 if mm.op == "matmul" and mm.rank == 2 and all(i.rank == 2 for i in mm.inputs) \
                         and bias.rank <= 2 and _same_type(mm, n) and bias.dtype == n.dtype:
                     return b.add("linear", (*mm.inputs, bias), {}, span=n.span)
+        if n.op == "multiply":
+            for k in (0, 1):
+                fused = _sxe_grad(b, n, ins[k], ins[1 - k])
+                if fused is not None:
+                    return fused
         return None
     return rewrite(graph, rule)
+
+
+def _sxe_grad(b: Builder, n: Node, diff: Node, g: Node) -> Node | None:
+    """(softmax(z) - one_hot_like(ids, z)) * g, softmax_cross_entropy's gradient for class ids,
+    as one softmax_cross_entropy_grad node (one buffer instead of four)."""
+    if diff.op != "subtract" or not _same_type(diff, n) or g.dtype != n.dtype:
+        return None
+    s, hot = diff.inputs
+    if s.op != "softmax" or hot.op != "one_hot_like" or s.attrs["axis"] != s.rank - 1:
+        return None
+    z = s.inputs[0]
+    if hot.inputs[1] is not z or z.dtype != n.dtype or hot.inputs[0].rank != z.rank - 1:
+        return None
+    return b.add("softmax_cross_entropy_grad", (z, hot.inputs[0], g), {}, span=n.span)
 
 
 PIPELINE = (fold_constants, simplify, fuse, cse)

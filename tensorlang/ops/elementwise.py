@@ -82,8 +82,8 @@ def _where(cond, a, b, out=None):
                 and keep.dtype == zero.dtype and keep.dtype.kind == "f"
                 and not zero.view(_BITS[zero.itemsize]).any()):
             bits = _BITS[keep.itemsize]
-            mask = cond.astype(bits)  # all ones where keep is kept: -1 (or 0 - 1 when flipped)
-            np.subtract(mask, 1, out=mask) if flip else np.negative(mask, out=mask)
+            # all ones (-1) where keep is kept, else 0: -cond, or cond - 1 when flipped
+            mask = np.subtract(cond, 1, dtype=bits) if flip else np.negative(cond, dtype=bits)
             dst = mask if out is None else out.view(bits)
             np.bitwise_and(keep.view(bits), mask, out=dst)
             return dst.view(keep.dtype) if out is None else out

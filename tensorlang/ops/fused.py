@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import OpError
-from ..types import TensorType, broadcast_shapes, promote
+from ..types import INTS, TensorType, broadcast_shapes, is_float, promote
+from .nn import check_ids, rows
 from .registry import defop
 
 
@@ -36,3 +37,60 @@ defop("linear", "x, w, b", infer=_linear_infer, kernel=_linear, internal=True, f
       doc="x @ w + b in one kernel (made by the matmul+bias fusion pass)", family="fused",
       cases=lambda rng: [([rng.normal(size=(4, 3)), rng.normal(size=(3, 2)),
                            rng.normal(size=(2,))], {})])
+
+
+# ------------------------------------------------------------- softmax cross-entropy's gradient
+def _sxe_grad_infer(types):
+    z, ids, g = types
+    from .. import dims as D
+    if not is_float(z.dtype) or z.rank == 0 or g.dtype != z.dtype:
+        raise OpError("needs float logits and a gradient of their dtype")
+    if ids.dtype not in INTS or ids.rank != z.rank - 1 or not all(
+            D.equal(a, b) for a, b in zip(ids.shape, z.shape)):
+        raise OpError("needs integer class ids of the logits' batch shape")
+    if broadcast_shapes(z.shape, g.shape) != z.shape:
+        raise OpError("the gradient must broadcast to the logits' shape")
+    return TensorType(z.dtype, z.shape)
+
+
+def _sxe_grad(z, ids, g, out=None):
+    """(softmax(z) - one_hot(ids)) * g, written into one buffer (out may be z itself)."""
+    p = np.subtract(z, z.max(axis=-1, keepdims=True), out=out)
+    np.exp(p, out=p)
+    p /= p.sum(axis=-1, keepdims=True)
+    c = p.shape[-1]
+    flat = p.reshape(-1, c)  # p is a fresh C-ordered array (or out, which the planner owns)
+    ids = ids.reshape(-1)
+    if ids.dtype.kind != "u" and ids.size and ids.min() < 0:  # would wrap around
+        check_ids(ids, c)
+    try:
+        flat[rows(len(ids)), ids] -= 1
+    except IndexError:
+        check_ids(ids, c)
+        raise
+    p *= g
+    return p
+
+
+def _g_sxe_grad(b, n, u):
+    """z: the softmax VJP of v = u * g, s * (v - sum(v * s)); g: sum(u * (s - one_hot))."""
+    z, ids, g = n.inputs
+    s = b.op("softmax", z, axis=z.rank - 1)
+    v = b.op("multiply", u, g)
+    dot = b.op("sum", b.op("multiply", v, s), axis=z.rank - 1, keepdims=True)
+    gz = b.op("multiply", s, b.op("subtract", v, dot))
+    gg = b.op("multiply", u, b.op("subtract", s, b.op("one_hot_like", ids, z)))
+    return gz, None, gg
+
+
+def _sxe_cases(rng):
+    return [([rng.normal(size=(4, 3)), rng.integers(0, 3, size=4), rng.normal(size=(4, 1))], {}),
+            ([rng.normal(size=(2, 3, 5)), rng.integers(0, 5, size=(2, 3)).astype(np.uint8),
+              rng.normal(size=(2, 3, 1))], {})]
+
+
+defop("softmax_cross_entropy_grad", "logits, labels, g", infer=_sxe_grad_infer, kernel=_sxe_grad,
+      grad=_g_sxe_grad, internal=True, fresh=True, inplace=True, family="fused",
+      out=lambda n: n.inputs[0].dtype == n.inputs[2].dtype == n.dtype, cases=_sxe_cases,
+      doc="(softmax(logits) - one_hot(labels)) * g in one kernel: the gradient of "
+          "softmax_cross_entropy with class ids (made by the fusion pass)")

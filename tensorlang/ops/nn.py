@@ -103,12 +103,45 @@ def _log_softmax(x, axis):
     return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
 
 
-def _pick(x, ids):
-    """x[..., ids] per example; an id outside [0, classes) is an error, not a wrap-around."""
-    c = x.shape[-1]
-    if ids.size and (ids.min() < 0 or ids.max() >= c):
+def check_ids(ids, c: int) -> None:
+    """IndexError unless every class id is in [0, c): an id out of range is an error, not a
+    wrap-around (unsigned ids need only the max checked)."""
+    if ids.size and ((ids.dtype.kind != "u" and ids.min() < 0) or ids.max() >= c):
         bad = ids[(ids < 0) | (ids >= c)].flat[0]
         raise IndexError(f"class id {bad} is out of range for {c} classes")
+
+
+_ROWS: dict[int, np.ndarray] = {}  # np.arange(n) per batch size n, made once
+
+
+def rows(n: int) -> np.ndarray:
+    """np.arange(n), cached: the row index of a batch's fancy indexing."""
+    r = _ROWS.get(n)
+    if r is None:
+        if len(_ROWS) > 64:
+            _ROWS.clear()
+        r = _ROWS[n] = np.arange(n)
+        r.flags.writeable = False
+    return r
+
+
+def take_ids(x, ids):
+    """x[i, ids[i]] for a batch of rows x [N, C]; an id outside [0, C) is an IndexError naming
+    it (NumPy's own check catches ids >= C; negative ids, which would wrap, are checked here)."""
+    if ids.dtype.kind != "u" and ids.size and ids.min() < 0:
+        check_ids(ids, x.shape[-1])
+    try:
+        return x[rows(len(ids)), ids]
+    except IndexError:
+        check_ids(ids, x.shape[-1])
+        raise
+
+
+def _pick(x, ids):
+    """x[..., ids] per example; an id outside [0, classes) is an error, not a wrap-around."""
+    if x.ndim == 2:  # a batch of rows (the common case): plain fancy indexing, far cheaper
+        return take_ids(x, ids)
+    check_ids(ids, x.shape[-1])
     return np.take_along_axis(x, ids.astype(np.intp)[..., None], axis=-1)[..., 0]
 
 
@@ -117,9 +150,11 @@ def _rows(y, x):
 
 
 def _softmax_cross_entropy(logits, labels):
+    if labels.ndim == logits.ndim - 1:  # ids: logsumexp(z) - z[id], z = x - max(x), no logp
+        x = _f(logits)
+        z = x - x.max(axis=-1, keepdims=True)  # methods: a loss is called every step
+        return np.asarray(np.log(np.exp(z).sum(axis=-1)) - _pick(z, labels))
     logp = _log_softmax(logits, -1)
-    if labels.ndim == logp.ndim - 1:
-        return np.asarray(-_pick(logp, labels))
     return np.asarray(-np.sum(_rows(labels, logp) * logp, axis=-1))
 
 

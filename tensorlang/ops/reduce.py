@@ -100,6 +100,21 @@ def _k_float(fn):
     return kernel
 
 
+_NP_MEAN = _k_float(np.mean)
+
+
+def _k_mean(x, axis, keepdims=False):
+    """np.mean's result (f32 and f64 summed in their dtype, divided in f64), without its
+    Python-level dispatch, which costs more than a batch loss's whole mean."""
+    if x.dtype.kind != "f" or x.dtype.itemsize < 4:
+        return _NP_MEAN(x, axis, keepdims)
+    count = 1
+    for a in range(x.ndim) if axis is None else axis:
+        count *= x.shape[a]
+    total = np.add.reduce(x, axis=axis, keepdims=keepdims)
+    return np.asarray(np.true_divide(total, count, dtype=np.float64), x.dtype)
+
+
 def _k_extreme(fn):
     def kernel(x, axis, keepdims=False):
         return _as(fn(x, axis=axis, keepdims=keepdims), x.dtype)
@@ -121,8 +136,10 @@ def _logsumexp(x, axis, keepdims=False):
 
 
 def _k_size_of(x, axis=None, dtype=DEFAULT_FLOAT):
-    return _as(np.prod([x.shape[a] for a in normalize_axes(axis, x.ndim)], dtype=np.int64),
-               np_dtype(dtype))
+    count = 1
+    for a in normalize_axes(axis, x.ndim):  # plain ints: np.prod costs more than this whole op
+        count *= x.shape[a]
+    return np.asarray(count, np_dtype(dtype))
 
 
 # ------------------------------------------------------------------ gradient rules
@@ -254,7 +271,7 @@ REDUCTIONS = [
     # name, output dtype, kernel, gradient, cases, doc
     ("sum", _accumulate, _k_sum, _g_sum, _bool_cases,
      "sum over axes (bool and integer sums are i64)"),
-    ("mean", _float, _k_float(np.mean), _g_mean, _bool_cases,
+    ("mean", _float, _k_mean, _g_mean, _bool_cases,
      "arithmetic mean over axes (integers and bools give f32)"),
     ("max", lambda d: d, _k_extreme(np.max), _g_extreme, _cases(ties=True),
      "largest element over axes (ties share the gradient)"),

@@ -1,0 +1,107 @@
+"""Fast paths of the conv family's kernels (conv.py calls them where they apply).
+
+Stride-1 conv2d and its kernel gradient work on "flat shift" columns built chunk by chunk, so
+that each chunk's columns are still in cache when the matrix product reads them: the columns of
+a whole batch are C*KH*KW times bigger than the images, and writing them all out and reading them
+back is what made the plain im2col slow.
+
+With stride 1, the window offset (i, j) of a zero-padded image flattened row by row is a single
+contiguous run: output position p = oh * Wp + ow reads xflat[i * Wp + j + p]. Computing every p in
+[0, OH * Wp), the positions with ow >= OW included (they are dropped from the result), makes each
+column row one contiguous copy instead of OH short ones. The padded image gets one extra zero row
+so that the last runs stay inside it."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+CHUNK_BYTES = 1 << 18  # the columns of one chunk: well inside L2, with room for the product
+
+
+def padded_flat(x: np.ndarray, pads) -> tuple[np.ndarray, int, int]:
+    """x zero-padded by ((top, bottom), (left, right)) plus one spare bottom row, flattened per
+    image and channel: ([N, C, (Hp + 1) * Wp], Hp, Wp)."""
+    (t, b), (left, r) = pads
+    n, c, h, w = x.shape
+    hp, wp = h + t + b, w + left + r
+    xp = np.zeros((n, c, hp + 1, wp), x.dtype)
+    xp[:, :, t:t + h, left:left + w] = x
+    return xp.reshape(n, c, -1), hp, wp
+
+
+def _columns(xf: np.ndarray, kh: int, kw: int, wp: int, oh: int) -> np.ndarray:
+    """[C*KH*KW, n*L] (L = OH*Wp): row (c, i, j) holds image m's run xf[m, c, i*Wp + j:][:L]."""
+    n, c, _ = xf.shape
+    s = xf.strides
+    view = as_strided(xf, (c, kh, kw, n, oh * wp), (s[1], wp * s[2], s[2], s[0], s[2]),
+                      writeable=False)
+    return np.ascontiguousarray(view).reshape(c * kh * kw, -1)
+
+
+def _chunk(rows: int, run: int, itemsize: int) -> int:
+    """How many images one chunk of columns holds."""
+    return max(1, CHUNK_BYTES // max(1, rows * run * itemsize))
+
+
+def conv2d(x: np.ndarray, k: np.ndarray, pads) -> np.ndarray:
+    """[N, F, OH, OW]: the stride-1 cross-correlation of x [N, C, H, W] (same dtype as k)."""
+    f, c, kh, kw = k.shape
+    xf, hp, wp = padded_flat(x, pads)
+    oh, ow = hp - kh + 1, wp - kw + 1
+    n = x.shape[0]
+    out = np.empty((n, f, oh, ow), x.dtype)
+    km = k.reshape(f, -1)
+    step = _chunk(c * kh * kw, oh * wp, x.itemsize)
+    for a in range(0, n, step):
+        e = min(a + step, n)
+        r = km @ _columns(xf[a:e], kh, kw, wp, oh)  # [F, m*OH*Wp]
+        out[a:e] = r.reshape(f, e - a, oh, wp)[:, :, :, :ow].transpose(1, 0, 2, 3)
+    return out
+
+
+def grad_kernel(x: np.ndarray, g: np.ndarray, khw, pads) -> np.ndarray:
+    """[F, C, KH, KW]: the gradient of the stride-1 conv2d with respect to its kernel, for the
+    output gradient g [N, F, OH, OW] (x and g of one dtype)."""
+    kh, kw = khw
+    xf, _, wp = padded_flat(x, pads)
+    n, f, oh, ow = g.shape
+    c = x.shape[1]
+    step = _chunk(c * kh * kw, oh * wp, x.itemsize)
+    acc = np.zeros((f, c * kh * kw), g.dtype)
+    # g laid out like the columns (filters first, Wp wide); the dropped positions stay zero
+    gf = np.zeros((f, min(step, n), oh, wp), g.dtype)
+    for a in range(0, n, step):
+        e = min(a + step, n)
+        part = gf[:, :e - a]
+        part[:, :, :, :ow] = g[a:e].transpose(1, 0, 2, 3)
+        acc += part.reshape(f, -1) @ _columns(xf[a:e], kh, kw, wp, oh).T
+    return acc.reshape(f, c, kh, kw)
+
+
+# ------------------------------------------------------------------ max pooling's gradient
+INT_OF = {1: np.int8, 2: np.int16, 4: np.int32, 8: np.int64}
+
+
+def tiled_max_grad(x: np.ndarray, g: np.ndarray, size: int, top: np.ndarray, at) -> np.ndarray:
+    """max_pool2d_grad for windows that tile the image (stride = size), without branches: per
+    window offset, the cells holding their window's first maximum (top) get g's bits, the others
+    +0.0, through bit masks (a select with np.where mispredicts on every random mask). `at(a, i,
+    j)` is the strided view of a at offset (i, j) of every window."""
+    oh, ow = g.shape[2:]
+    whole = x.shape[2] == oh * size and x.shape[3] == ow * size
+    out = (np.empty if whole else np.zeros)(x.shape, g.dtype)  # trailing cells get nothing
+    bits = INT_OF[g.itemsize]
+    gbits = g.view(bits)
+    found = None
+    for i in range(size):
+        for j in range(size):
+            hit = at(x, i, j) == top
+            if found is None:
+                found = hit
+            else:
+                np.greater(hit, found, out=hit)  # and not found before: the first maximum wins
+                found |= hit
+            mask = np.negative(hit, dtype=bits)  # -1 (all ones) where hit, else 0
+            np.bitwise_and(gbits, mask, out=at(out, i, j).view(bits))
+    return out
