@@ -243,26 +243,18 @@ def test_focus_draws_the_neighbourhood():
 
 
 # -- images --------------------------------------------------------------------------------------
-def example_graphs():
-    out = []
-    for path in EXAMPLES:
-        prog = P.load(str(path))
-        out += [(path.name, name, prog) for name in prog.graphs]
-    return out
-
-
-@pytest.mark.parametrize("case", example_graphs(), ids=lambda c: f"{c[0]}-{c[1]}")
-def test_every_example_renders_to_svg(case):
-    file, name, prog = case
-    g = prog.graphs[name]
-    titles, texts, tips = svg_parts(to_svg(g))
-    for node in g.nodes:
-        if node.name and not (node.op == "constant" and node.type.rank == 0):
-            assert node.name in titles, f"{node.name} is not drawn"
-    for node in ("loss", "acc"):
-        if node in g.names and g.names[node].name == node:
-            assert node in texts
-    assert any(t and re.match(rf".*{re.escape(file)}:\d+: \S", t) for t in tips)
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_every_example_renders_to_svg(path):
+    prog = P.load(str(path))
+    for g in prog.graphs.values():
+        titles, texts, tips = svg_parts(to_svg(g))
+        for node in g.nodes:
+            if node.name and not (node.op == "constant" and node.type.rank == 0):
+                assert node.name in titles, f"{g.name}: {node.name} is not drawn"
+        for node in ("loss", "acc"):
+            if node in g.names and g.names[node].name == node:
+                assert node in texts
+        assert any(t and re.match(rf".*{re.escape(path.name)}:\d+: \S", t) for t in tips)
 
 
 def test_svg_tooltips_quote_the_source_line():
