@@ -59,7 +59,7 @@ class Node:
     @property
     def is_backward(self) -> bool:
         """True for nodes made by autodiff."""
-        return self.scope.startswith("grad")
+        return self.scope == "grad" or self.scope.startswith("grad/")
 
     def label(self) -> str:
         """The name a user knows this node by, or `%id`."""
