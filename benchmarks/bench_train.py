@@ -137,39 +137,47 @@ class NumpyMLP:
 
 
 def _im2col(x, k, pad):
-    """[N*OH*OW, C*K*K] windows of x (zero-padded), and the output size."""
+    """[C*K*K, N*OH*OW]: every window of x (zero-padded) as a column, copied with OW innermost
+    (sequential reads), and the output size."""
     if pad:
         x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     n, c, h, w = x.shape
     oh, ow = h - k + 1, w - k + 1
     win = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(2, 3))  # N C OH OW K K
-    cols = np.ascontiguousarray(win.transpose(0, 2, 3, 1, 4, 5)).reshape(n * oh * ow, -1)
+    cols = np.ascontiguousarray(win.transpose(1, 4, 5, 0, 2, 3)).reshape(c * k * k, -1)
     return cols, oh, ow
 
 
 def _col2im(dcols, shape, k, pad, oh, ow):
-    """The adjoint of _im2col: window gradients added back into an image gradient."""
+    """The adjoint of _im2col: column gradients added back into an image gradient."""
     n, c, h, w = shape
-    d = dcols.reshape(n, oh, ow, c, k, k)
-    dx = np.zeros((n, c, h + 2 * pad, w + 2 * pad), dcols.dtype)
+    d = dcols.reshape(c, k, k, n, oh, ow)
+    dx = np.zeros((c, n, h + 2 * pad, w + 2 * pad), dcols.dtype)
     for i in range(k):
         for j in range(k):
-            dx[:, :, i:i + oh, j:j + ow] += d[:, :, :, :, i, j].transpose(0, 3, 1, 2)
-    return dx[:, :, pad:pad + h, pad:pad + w] if pad else dx
+            dx[:, :, i:i + oh, j:j + ow] += d[:, i, j]
+    return dx[:, :, pad:pad + h, pad:pad + w].transpose(1, 0, 2, 3)
+
+
+def _conv(cols, k, b, n, oh, ow):
+    """relu(conv + bias) as [N, F, OH, OW] (a view of the [F, N*OH*OW] product)."""
+    out = k.reshape(len(k), -1) @ cols
+    out += b.reshape(-1, 1)
+    np.maximum(out, 0, out=out)
+    return out.reshape(len(k), n, oh, ow).transpose(1, 0, 2, 3)
 
 
 def _pool(x):
-    """2x2 max pooling of even-sized maps, and the mask of the maxima (first one per window)."""
-    n, c, h, w = x.shape
-    r = x.reshape(n, c, h // 2, 2, w // 2, 2)
-    out = r.max(axis=(3, 5))
-    return out, r == out[:, :, :, None, :, None]
+    """2x2 max pooling of even-sized maps (three maxima of strided views), and where the
+    maxima came from (ties all get the gradient, rare in floats)."""
+    out = np.maximum(np.maximum(x[:, :, 0::2, 0::2], x[:, :, 0::2, 1::2]),
+                     np.maximum(x[:, :, 1::2, 0::2], x[:, :, 1::2, 1::2]))
+    return out, x == out.repeat(2, axis=2).repeat(2, axis=3)
 
 
 def _unpool(g, mask):
-    """max pooling's gradient: g at every window's maximum (ties share it, rare in floats)."""
-    n, c, h2, _, w2, _ = mask.shape
-    return (mask * g[:, :, :, None, :, None]).reshape(n, c, h2 * 2, w2 * 2)
+    """max pooling's gradient: g at every window's maximum."""
+    return g.repeat(2, axis=2).repeat(2, axis=3) * mask
 
 
 class NumpyCNN:
@@ -184,12 +192,10 @@ class NumpyCNN:
         """One SGD step; returns the loss."""
         n = len(x)
         cols1, oh1, ow1 = _im2col(x, 5, 2)
-        a1 = cols1 @ self.k1.reshape(6, -1).T + self.c1.reshape(1, 6)       # [N*28*28, 6]
-        a1 = np.maximum(a1, 0).reshape(n, oh1, ow1, 6).transpose(0, 3, 1, 2)
+        a1 = _conv(cols1, self.k1, self.c1, n, oh1, ow1)                    # [N, 6, 28, 28]
         p1, m1 = _pool(a1)
         cols2, oh2, ow2 = _im2col(p1, 5, 0)
-        a2 = cols2 @ self.k2.reshape(16, -1).T + self.c2.reshape(1, 16)     # [N*10*10, 16]
-        a2 = np.maximum(a2, 0).reshape(n, oh2, ow2, 16).transpose(0, 3, 1, 2)
+        a2 = _conv(cols2, self.k2, self.c2, n, oh2, ow2)                    # [N, 16, 10, 10]
         p2, m2 = _pool(a2)
         f = p2.reshape(n, -1)
         h1 = np.maximum(f @ self.W1 + self.b1, 0)
@@ -202,13 +208,13 @@ class NumpyCNN:
         d = (d @ self.W2.T) * (h1 > 0)
         grads = [f.T @ d, d.sum(axis=0)] + grads
         d = (d @ self.W1.T).reshape(p2.shape)
-        d = _unpool(d, m2) * (a2 > 0)                                        # [N, 16, 10, 10]
-        d2 = d.transpose(0, 2, 3, 1).reshape(-1, 16)
-        grads = [(d2.T @ cols2).reshape(self.k2.shape), d2.sum(axis=0).reshape(16, 1, 1)] + grads
-        d = _col2im(d2 @ self.k2.reshape(16, -1), p1.shape, 5, 0, oh2, ow2)
-        d = _unpool(d, m1) * (a1 > 0)                                        # [N, 6, 28, 28]
-        d1 = d.transpose(0, 2, 3, 1).reshape(-1, 6)
-        grads = [(d1.T @ cols1).reshape(self.k1.shape), d1.sum(axis=0).reshape(6, 1, 1)] + grads
+        d = _unpool(d, m2) * (a2 > 0)                                       # [N, 16, 10, 10]
+        d2 = d.transpose(1, 0, 2, 3).reshape(16, -1)
+        grads = [(d2 @ cols2.T).reshape(self.k2.shape), d2.sum(axis=1).reshape(16, 1, 1)] + grads
+        d = _col2im(self.k2.reshape(16, -1).T @ d2, p1.shape, 5, 0, oh2, ow2)
+        d = _unpool(d, m1) * (a1 > 0)                                       # [N, 6, 28, 28]
+        d1 = d.transpose(1, 0, 2, 3).reshape(6, -1)
+        grads = [(d1 @ cols1.T).reshape(self.k1.shape), d1.sum(axis=1).reshape(6, 1, 1)] + grads
         for p, g in zip((self.k1, self.c1, self.k2, self.c2, self.W1, self.b1, self.W2,
                          self.b2, self.W3, self.b3), grads):
             g *= lr
@@ -370,12 +376,13 @@ def _limit_blas():
     return threadpool_limits(limits=THREADS, user_api="blas")
 
 
-def run(repeats: int = 25) -> list[tuple[str, float, str]]:
+def run(repeats: int = 25, only: tuple[str, ...] = ("mlp", "cnn")) -> list[tuple[str, float, str]]:
     """Rows (name, value, unit)."""
     limiter = _limit_blas()
     torch = _torch()
     try:
-        rows = mlp_rows(torch, repeats) + cnn_rows(torch, repeats)
+        rows = (mlp_rows(torch, repeats) if "mlp" in only else []) + \
+            (cnn_rows(torch, repeats) if "cnn" in only else [])
     finally:
         if limiter is not None:
             limiter.restore_original_limits()
@@ -388,6 +395,7 @@ def run(repeats: int = 25) -> list[tuple[str, float, str]]:
 
 
 if __name__ == "__main__":
-    for name, value, unit in run():
+    import sys
+    for name, value, unit in run(only=tuple(sys.argv[1:]) or ("mlp", "cnn")):
         shown = f"{value:10.3f}" if isinstance(value, float) else f"{value:>10}"
         print(f"{name:<34} {shown}  {unit}")

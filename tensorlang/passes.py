@@ -169,7 +169,8 @@ def _broadcast_late(b: Builder, n: Node, ins) -> Node | None:
 def fuse(graph: Graph) -> tuple[Graph, dict]:
     """cross_entropy(softmax(z)) -> softmax_cross_entropy(z); log(softmax(z)) -> log_softmax(z);
     matmul(x, W) + b -> linear(x, W, b) (one allocation, bias added in place); the gradient
-    of softmax_cross_entropy with class ids -> softmax_cross_entropy_grad."""
+    of softmax_cross_entropy with class ids -> softmax_cross_entropy_grad; where(x > 0, g, 0)
+    -> relu_grad(x, g)."""
     def rule(b: Builder, n: Node, ins):
         if n.op == "cross_entropy" and ins[0].op == "softmax" and \
                 ins[0].attrs["axis"] == ins[0].rank - 1:
@@ -182,6 +183,8 @@ def fuse(graph: Graph) -> tuple[Graph, dict]:
                 if mm.op == "matmul" and mm.rank == 2 and all(i.rank == 2 for i in mm.inputs) \
                         and bias.rank <= 2 and _same_type(mm, n) and bias.dtype == n.dtype:
                     return b.add("linear", (*mm.inputs, bias), {}, span=n.span)
+        if n.op == "where" and _relu_mask(n, ins):
+            return b.add("relu_grad", (ins[0].inputs[0], ins[1]), {}, span=n.span)
         if n.op == "multiply":
             for k in (0, 1):
                 fused = _sxe_grad(b, n, ins[k], ins[1 - k])
@@ -189,6 +192,15 @@ def fuse(graph: Graph) -> tuple[Graph, dict]:
                     return fused
         return None
     return rewrite(graph, rule)
+
+
+def _relu_mask(n: Node, ins) -> bool:
+    """where(x > 0, g, +0.0) with x, g and the result of one dtype and shape: relu's gradient."""
+    cond, g, zero = ins
+    return (cond.op == "greater" and _all_equal(cond.inputs[1], 0.0) and
+            cond.inputs[1].rank == 0 and zero.op == "constant" and zero.rank == 0 and
+            not np.signbit(zero.attrs["value"]) and _all_equal(zero, 0.0) and
+            _same_type(cond.inputs[0], n) and _same_type(g, n))
 
 
 def _sxe_grad(b: Builder, n: Node, diff: Node, g: Node) -> Node | None:

@@ -112,12 +112,12 @@ class Step:
             raise self.located(e, epoch, at) from None
         k = len(self.names)
         reported, new = values[:k], values[k:]
-        bad = next((i for i, v in enumerate(reported) if not np.isfinite(v).all()), None)
-        if bad is not None or not all(np.isfinite(v).all() for v in new):
+        bad = next((i for i, v in enumerate(reported) if not all_finite(v)), None)
+        if bad is not None or not all(map(all_finite, new)):
             raise self.provenance(feed, epoch, at, None if bad is None else self.names[bad])
         variables = self.sess.variables
         for name, value in zip(self.targets, new):
-            variables[name] = value
+            variables[name] = value  # a new array: one the user holds is never written
         self.count += 1
         return reported
 
@@ -140,6 +140,17 @@ class Step:
 
 
 KEPT = "training stopped; the variables keep their values from before this step"
+_DOT = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def all_finite(v) -> bool:
+    """No NaN or infinity in v. For a big f32/f64 array, v . v is finite exactly when v is,
+    unless the squares overflow (then the elementwise check decides): one BLAS pass without
+    the temporary mask of np.isfinite, which costs twice as much on every step's parameters."""
+    if type(v) is not np.ndarray or v.size < 4096 or v.dtype not in _DOT:
+        return bool(np.isfinite(v).all())
+    flat = v.reshape(-1)
+    return bool(np.isfinite(np.dot(flat, flat))) or bool(np.isfinite(v).all())
 
 
 def _hint(message: str) -> str | None:

@@ -37,6 +37,8 @@ def sum_to(x: np.ndarray, shape) -> np.ndarray:
     """x summed over the axes that broadcasting to x.shape added or stretched from `shape`."""
     shape = tuple(shape)
     lead = x.ndim - len(shape)
+    if lead and x.shape[lead:] == shape:  # only leading axes were added (a bias's gradient)
+        return x.sum(axis=tuple(range(lead)))
     axes = tuple(range(lead)) + tuple(
         lead + i for i, d in enumerate(shape) if d == 1 and x.shape[lead + i] != 1)
     out = x.sum(axis=axes, keepdims=True) if axes else x

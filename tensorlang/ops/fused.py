@@ -94,3 +94,42 @@ defop("softmax_cross_entropy_grad", "logits, labels, g", infer=_sxe_grad_infer, 
       out=lambda n: n.inputs[0].dtype == n.inputs[2].dtype == n.dtype, cases=_sxe_cases,
       doc="(softmax(logits) - one_hot(labels)) * g in one kernel: the gradient of "
           "softmax_cross_entropy with class ids (made by the fusion pass)")
+
+
+# ------------------------------------------------------------- relu's gradient
+_BITS = {2: np.int16, 4: np.int32, 8: np.int64}
+
+
+def _relu_grad(x, g, out=None):
+    """g where x > 0, else +0.0: where(x > 0, g, 0) in two passes. The comparison writes 1/0
+    straight into an integer mask, and g's bits times that mask are g's bits or +0.0 (exact for
+    every value, NaN and infinities included; np.where would branch on a random mask)."""
+    if np.ndim(g) == 0 or np.shape(x) != np.shape(g) or x.dtype.kind != "f" or \
+            g.dtype.kind != "f":
+        r = np.where(x > 0, g, np.zeros((), g.dtype))
+        if out is None:
+            return r
+        out[...] = r
+        return out
+    bits = _BITS[g.itemsize]
+    mask = np.greater(x, np.zeros((), x.dtype), out=np.empty(x.shape, bits))
+    res = mask if out is None else out.view(bits)
+    np.multiply(g.view(bits), mask, out=res)
+    return res.view(g.dtype) if out is None else out
+
+
+def _relu_grad_infer(types):
+    x, g = types
+    from .. import dims as D
+    if not is_float(g.dtype) or x.rank != g.rank or not all(
+            D.equal(a, b) for a, b in zip(x.shape, g.shape)):
+        raise OpError("needs a float gradient of x's shape")
+    return TensorType(g.dtype, g.shape)
+
+
+defop("relu_grad", "x, g", infer=_relu_grad_infer, kernel=_relu_grad, internal=True, fresh=True,
+      inplace=True, family="fused", out=lambda n: n.inputs[0].dtype == n.inputs[1].dtype == n.dtype,
+      grad=lambda b, n, u: (None, b.op("relu_grad", n.inputs[0], u)),
+      cases=lambda rng: [([rng.normal(size=(3, 4)), rng.normal(size=(3, 4))], {}),
+                         ([rng.normal(size=(5,)), rng.normal(size=(5,))], {})],
+      doc="g where x > 0, else 0: relu's gradient in one kernel (made by the fusion pass)")

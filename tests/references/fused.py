@@ -11,4 +11,5 @@ def _softmax_cross_entropy_grad(z, ids, g):
 REFERENCES = {
     "linear": lambda x, w, b: x @ w + b,
     "softmax_cross_entropy_grad": _softmax_cross_entropy_grad,
+    "relu_grad": lambda x, g: g * (x > 0),
 }
