@@ -5,12 +5,14 @@ to new ones (so a caller holding nodes, like the training step's updates, can fo
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from . import dims as D
 from .graph import Builder, Graph, Node
 from .rewrite import prune, rewrite, with_inputs
-from .types import broadcast_shapes
+from .types import broadcast_shapes, is_float
 
 FOLD_LIMIT = 1 << 16  # fold constants up to this many elements; bigger ones stay computed
 SOURCES = ("placeholder", "variable", "constant")
@@ -107,6 +109,10 @@ def simplify(graph: Graph) -> tuple[Graph, dict]:
             return b.add("reshape", (x.inputs[0],), dict(n.attrs), span=n.span)
         if op == "neg" and x.op == "neg":
             return x.inputs[0]
+        if op == "size_of" and x.op not in SOURCES:
+            src = _same_dims_source(x, n.attrs["axis"])
+            if src is not x:
+                return b.add("size_of", (src,), dict(n.attrs), span=n.span)
         if op == "expand_dims" and x.op == "broadcast_to" and x.inputs[0].rank == x.rank:
             # expand the small value, broadcast after: the broadcast may then be dropped
             small = b.add("expand_dims", (x.inputs[0],), dict(n.attrs), span=n.span)
@@ -140,6 +146,18 @@ def simplify(graph: Graph) -> tuple[Graph, dict]:
     return rewrite(graph, to_fixpoint)
 
 
+def _same_dims_source(x: Node, axes) -> Node:
+    """The furthest ancestor of x, through inputs with x's dims at `axes`, ideally a placeholder:
+    a count of those dims (size_of, a mean's gradient) then no longer needs x's value."""
+    while x.op not in SOURCES:
+        nxt = next((i for i in x.inputs if i.rank > max(axes, default=-1) and
+                    all(D.equal(i.type.shape[a], x.type.shape[a]) for a in axes)), None)
+        if nxt is None:
+            break
+        x = nxt
+    return x
+
+
 def _broadcast_late(b: Builder, n: Node, ins) -> Node | None:
     """op(broadcast_to(a, S), o) -> broadcast_to(op(a, o), S) when a and o are small and fixed
     (a gradient seed spread over the batch, then divided by the batch size): the op runs on
@@ -169,9 +187,23 @@ def _broadcast_late(b: Builder, n: Node, ins) -> Node | None:
 def fuse(graph: Graph) -> tuple[Graph, dict]:
     """cross_entropy(softmax(z)) -> softmax_cross_entropy(z); log(softmax(z)) -> log_softmax(z);
     matmul(x, W) + b -> linear(x, W, b) (one allocation, bias added in place); the gradient
-    of softmax_cross_entropy with class ids -> softmax_cross_entropy_grad; where(x > 0, g, 0)
-    -> relu_grad(x, g)."""
+    of softmax_cross_entropy with class ids -> softmax_cross_entropy_grad, and its mean ->
+    softmax_cross_entropy_mean (no per-example losses in between); where(x > 0, g, 0)
+    -> relu_grad(relu(x), g) when relu(x) is computed anyway (x > 0 exactly where relu(x) > 0,
+    NaN included), so that x dies at relu, which can then overwrite it."""
+    relu_of: dict[int, Node] = {}  # new x id -> the new relu(x) node
+    uses = Counter(i.id for m in graph.nodes for i in m.inputs)
+
     def rule(b: Builder, n: Node, ins):
+        if n.op == "mean" and uses[n.inputs[0].id] == 1:
+            fused = _sxe_mean(b, n, ins)
+            if fused is not None:
+                return fused
+        if n.op == "relu":
+            out = with_inputs(n, ins)
+            b.nodes.append(out)
+            relu_of.setdefault(ins[0].id, out)
+            return out
         if n.op == "cross_entropy" and ins[0].op == "softmax" and \
                 ins[0].attrs["axis"] == ins[0].rank - 1:
             return b.add("softmax_cross_entropy", (ins[0].inputs[0], ins[1]), {}, span=n.span)
@@ -184,7 +216,8 @@ def fuse(graph: Graph) -> tuple[Graph, dict]:
                         and bias.rank <= 2 and _same_type(mm, n) and bias.dtype == n.dtype:
                     return b.add("linear", (*mm.inputs, bias), {}, span=n.span)
         if n.op == "where" and _relu_mask(n, ins):
-            return b.add("relu_grad", (ins[0].inputs[0], ins[1]), {}, span=n.span)
+            x = ins[0].inputs[0]
+            return b.add("relu_grad", (relu_of.get(x.id, x), ins[1]), {}, span=n.span)
         if n.op == "multiply":
             for k in (0, 1):
                 fused = _sxe_grad(b, n, ins[k], ins[1 - k])
@@ -204,17 +237,36 @@ def _relu_mask(n: Node, ins) -> bool:
 
 
 def _sxe_grad(b: Builder, n: Node, diff: Node, g: Node) -> Node | None:
-    """(softmax(z) - one_hot_like(ids, z)) * g, softmax_cross_entropy's gradient for class ids,
-    as one softmax_cross_entropy_grad node (one buffer instead of four)."""
-    if diff.op != "subtract" or not _same_type(diff, n) or g.dtype != n.dtype:
+    """(softmax(z) - one_hot_like(ids, z)) * expand_dims(g, -1), softmax_cross_entropy's
+    gradient for class ids (g per example), as one softmax_cross_entropy_grad node (one buffer
+    instead of four)."""
+    if diff.op != "subtract" or not _same_type(diff, n) or g.op != "expand_dims" or \
+            g.attrs["axis"] != (g.rank - 1,) or g.dtype != n.dtype:
         return None
     s, hot = diff.inputs
     if s.op != "softmax" or hot.op != "one_hot_like" or s.attrs["axis"] != s.rank - 1:
         return None
-    z = s.inputs[0]
-    if hot.inputs[1] is not z or z.dtype != n.dtype or hot.inputs[0].rank != z.rank - 1:
+    z, ids, per_example = s.inputs[0], hot.inputs[0], g.inputs[0]
+    if hot.inputs[1] is not z or z.dtype != n.dtype or ids.rank != z.rank - 1:
         return None
-    return b.add("softmax_cross_entropy_grad", (z, hot.inputs[0], g), {}, span=n.span)
+    try:
+        if broadcast_shapes(ids.type.shape, per_example.type.shape) != ids.type.shape:
+            return None
+    except Exception:
+        return None
+    return b.add("softmax_cross_entropy_grad", (z, ids, per_example), {}, span=n.span)
+
+
+def _sxe_mean(b: Builder, n: Node, ins) -> Node | None:
+    """mean(softmax_cross_entropy(z, ids)) over every example -> softmax_cross_entropy_mean,
+    when nothing else reads the per-example losses."""
+    sxe = ins[0]
+    if sxe.op != "softmax_cross_entropy" or sxe.inputs[1].rank != sxe.inputs[0].rank - 1 or \
+            tuple(n.attrs["axis"]) != tuple(range(sxe.rank)) or n.attrs["keepdims"] or \
+            n.dtype != sxe.dtype or not is_float(sxe.inputs[0].dtype) or \
+            sxe.inputs[0].dtype != n.dtype:
+        return None
+    return b.add("softmax_cross_entropy_mean", sxe.inputs, {}, span=n.span)
 
 
 PIPELINE = (fold_constants, simplify, fuse, cse)

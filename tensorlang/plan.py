@@ -176,9 +176,10 @@ def _reuse(op_nodes: list[Node], slot: dict, last_use: dict, keep: set
     owner: dict[int, tuple] = {}      # buffer slot -> its (dtype, shape) key
     for n in op_nodes:
         s, op = slot[n.id], n.opdef
-        if (op.fresh or op.out is not None) and n.rank >= 1:
-            roots[s] = frozenset((s,))
-            owner[s] = (n.dtype, tuple(n.type.shape))
+        if op.fresh or op.out is not None:  # new memory: a buffer of its own (0-d: none)
+            roots[s] = frozenset((s,)) if n.rank >= 1 else frozenset()
+            if n.rank >= 1:
+                owner[s] = (n.dtype, tuple(n.type.shape))
         else:  # may be a view of any input (or the input itself)
             roots[s] = frozenset().union(*(roots.get(slot[i.id], ()) for i in n.inputs))
     death: dict[int, int] = {}

@@ -113,14 +113,14 @@ def test_where_falls_back_to_np_where_when_no_side_is_a_plain_zero():
 def _sxe_grad_reference(z, ids, g):
     e = np.exp(z - z.max(axis=-1, keepdims=True))
     p = e / e.sum(axis=-1, keepdims=True)
-    return (p - np.eye(z.shape[-1])[ids]) * g
+    return (p - np.eye(z.shape[-1])[ids]) * g[..., None]
 
 
 def test_fused_softmax_cross_entropy_gradient():
     rng = np.random.default_rng(4)
     z = rng.normal(size=(5, 4)) * 3
     ids = np.array([0, 3, 1, 1, 2], np.uint8)
-    g = rng.normal(size=(5, 1))
+    g = rng.normal(size=(5,))
     np.testing.assert_allclose(fused._sxe_grad(z, ids, g), _sxe_grad_reference(z, ids, g),
                                rtol=1e-12, atol=1e-15)
     out = z.copy()
@@ -130,6 +130,22 @@ def test_fused_softmax_cross_entropy_gradient():
     for bad in (-1, 4):
         with pytest.raises(IndexError, match=f"class id {bad} is out of range for 4 classes"):
             fused._sxe_grad(z, np.array([0, bad, 1, 1, 2]), g)
+
+
+def test_fused_mean_loss_is_the_mean_of_the_per_example_losses():
+    rng = np.random.default_rng(8)
+    for shape in ((7, 5), (2, 3, 4)):
+        for dtype in (np.float32, np.float64):
+            z = (rng.normal(size=shape) * 3).astype(dtype)
+            ids = rng.integers(0, shape[-1], size=shape[:-1])
+            want = np.asarray(np.mean(nn._softmax_cross_entropy(z, ids)))
+            got = fused._sxe_mean(z, ids)
+            assert got.dtype == want.dtype == dtype and got.shape == ()
+            if len(shape) == 2:  # one axis: the very same sum, bit for bit
+                assert got.tobytes() == want.tobytes()
+            np.testing.assert_allclose(got, want, rtol=1e-6)
+    with pytest.raises(IndexError, match="class id -2 is out of range for 5 classes"):
+        fused._sxe_mean(np.zeros((2, 5)), np.array([1, -2]))
 
 
 def test_loss_kernel_with_ids_matches_log_softmax():

@@ -39,27 +39,29 @@ defop("linear", "x, w, b", infer=_linear_infer, kernel=_linear, internal=True, f
                            rng.normal(size=(2,))], {})])
 
 
-# ------------------------------------------------------------- softmax cross-entropy's gradient
-def _sxe_grad_infer(types):
-    z, ids, g = types
+# ------------------------------------------------------------- softmax cross-entropy with class ids
+def _check_logits_ids(z, ids):
     from .. import dims as D
-    if not is_float(z.dtype) or z.rank == 0 or g.dtype != z.dtype:
-        raise OpError("needs float logits and a gradient of their dtype")
+    if not is_float(z.dtype) or z.rank == 0:
+        raise OpError("needs float logits")
     if ids.dtype not in INTS or ids.rank != z.rank - 1 or not all(
             D.equal(a, b) for a, b in zip(ids.shape, z.shape)):
         raise OpError("needs integer class ids of the logits' batch shape")
-    if broadcast_shapes(z.shape, g.shape) != z.shape:
-        raise OpError("the gradient must broadcast to the logits' shape")
+
+
+def _sxe_grad_infer(types):
+    z, ids, g = types
+    _check_logits_ids(z, ids)
+    if g.dtype != z.dtype or broadcast_shapes(ids.shape, g.shape) != ids.shape:
+        raise OpError("the gradient must have the logits' dtype and broadcast to their batch "
+                      "shape")
     return TensorType(z.dtype, z.shape)
 
 
-def _sxe_grad(z, ids, g, out=None):
-    """(softmax(z) - one_hot(ids)) * g, written into one buffer (out may be z itself)."""
-    p = np.subtract(z, z.max(axis=-1, keepdims=True), out=out)
-    np.exp(p, out=p)
-    p /= p.sum(axis=-1, keepdims=True)
+def _minus_one_hot(p, ids):
+    """p[..., ids] -= 1 in place (p C-ordered); an id out of range is an IndexError."""
     c = p.shape[-1]
-    flat = p.reshape(-1, c)  # p is a fresh C-ordered array (or out, which the planner owns)
+    flat = p.reshape(-1, c)
     ids = ids.reshape(-1)
     if ids.dtype.kind != "u" and ids.size and ids.min() < 0:  # would wrap around
         check_ids(ids, c)
@@ -68,32 +70,81 @@ def _sxe_grad(z, ids, g, out=None):
     except IndexError:
         check_ids(ids, c)
         raise
-    p *= g
+
+
+def _sxe_grad(z, ids, g, out=None):
+    """(softmax(z) - one_hot(ids)) * g[..., None], written into one buffer (out may be z)."""
+    p = np.subtract(z, z.max(axis=-1, keepdims=True), out=out)
+    np.exp(p, out=p)
+    p /= p.sum(axis=-1, keepdims=True)
+    _minus_one_hot(p, ids)  # p is fresh and C-ordered, or out, which the planner owns
+    p *= np.asarray(g)[..., None]
     return p
 
 
 def _g_sxe_grad(b, n, u):
     """z: the softmax VJP of v = u * g, s * (v - sum(v * s)); g: sum(u * (s - one_hot))."""
     z, ids, g = n.inputs
-    s = b.op("softmax", z, axis=z.rank - 1)
-    v = b.op("multiply", u, g)
-    dot = b.op("sum", b.op("multiply", v, s), axis=z.rank - 1, keepdims=True)
+    last = z.rank - 1
+    s = b.op("softmax", z, axis=last)
+    v = b.op("multiply", u, b.op("expand_dims", g, axis=g.rank))
+    dot = b.op("sum", b.op("multiply", v, s), axis=last, keepdims=True)
     gz = b.op("multiply", s, b.op("subtract", v, dot))
-    gg = b.op("multiply", u, b.op("subtract", s, b.op("one_hot_like", ids, z)))
+    gg = b.op("sum", b.op("multiply", u, b.op("subtract", s, b.op("one_hot_like", ids, z))),
+              axis=last)
     return gz, None, gg
 
 
 def _sxe_cases(rng):
-    return [([rng.normal(size=(4, 3)), rng.integers(0, 3, size=4), rng.normal(size=(4, 1))], {}),
+    return [([rng.normal(size=(4, 3)), rng.integers(0, 3, size=4), rng.normal(size=(4,))], {}),
             ([rng.normal(size=(2, 3, 5)), rng.integers(0, 5, size=(2, 3)).astype(np.uint8),
-              rng.normal(size=(2, 3, 1))], {})]
+              rng.normal(size=(1,))], {})]
 
 
 defop("softmax_cross_entropy_grad", "logits, labels, g", infer=_sxe_grad_infer, kernel=_sxe_grad,
       grad=_g_sxe_grad, internal=True, fresh=True, inplace=True, family="fused",
       out=lambda n: n.inputs[0].dtype == n.inputs[2].dtype == n.dtype, cases=_sxe_cases,
-      doc="(softmax(logits) - one_hot(labels)) * g in one kernel: the gradient of "
-          "softmax_cross_entropy with class ids (made by the fusion pass)")
+      doc="(softmax(logits) - one_hot(labels)) * g[..., None] in one kernel, g per example: the "
+          "gradient of softmax_cross_entropy with class ids (made by the fusion pass)")
+
+
+def _sxe_mean_infer(types):
+    _check_logits_ids(*types)
+    return TensorType(types[0].dtype, ())
+
+
+def _sxe_mean(z, ids):
+    """mean(softmax_cross_entropy(z, ids)) as one kernel: logsumexp(z) - z[id], averaged like
+    np.mean (summed in z's dtype, divided in f64)."""
+    z = z - z.max(axis=-1, keepdims=True)
+    losses = np.log(np.exp(z).sum(axis=-1))
+    c = z.shape[-1]
+    flat, ids = z.reshape(-1, c), ids.reshape(-1)
+    if ids.dtype.kind != "u" and ids.size and ids.min() < 0:
+        check_ids(ids, c)
+    try:
+        picked = flat[rows(len(ids)), ids]
+    except IndexError:
+        check_ids(ids, c)
+        raise
+    losses = losses.reshape(-1)
+    losses -= picked  # the per-example losses, exactly as softmax_cross_entropy computes them
+    return np.asarray(np.true_divide(np.add.reduce(losses), ids.size, dtype=np.float64),
+                      z.dtype)
+
+
+def _g_sxe_mean(b, n, g):
+    z, ids = n.inputs
+    count = b.op("size_of", ids, axis=tuple(range(ids.rank)), dtype=n.dtype)
+    return b.op("softmax_cross_entropy_grad", z, ids, b.op("divide", g, count)), None
+
+
+defop("softmax_cross_entropy_mean", "logits, labels", infer=_sxe_mean_infer, kernel=_sxe_mean,
+      grad=_g_sxe_mean, internal=True, family="fused", fresh=True,
+      cases=lambda rng: [([rng.normal(size=(5, 4)) * 3, rng.integers(0, 4, size=5)], {}),
+                         ([rng.normal(size=(2, 3, 6)), rng.integers(0, 6, size=(2, 3))], {})],
+      doc="mean(softmax_cross_entropy(logits, labels)) with class ids in one kernel (made by "
+          "the fusion pass)")
 
 
 # ------------------------------------------------------------- relu's gradient

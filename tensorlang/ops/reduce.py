@@ -15,6 +15,7 @@ from ..errors import OpError
 from ..types import (
     DEFAULT_FLOAT,
     DTYPES,
+    NUMPY,
     TensorType,
     from_numpy,
     is_float,
@@ -136,10 +137,10 @@ def _logsumexp(x, axis, keepdims=False):
 
 
 def _k_size_of(x, axis=None, dtype=DEFAULT_FLOAT):
-    count = 1
-    for a in normalize_axes(axis, x.ndim):  # plain ints: np.prod costs more than this whole op
+    count = 1  # plain ints: np.prod costs more than this whole op
+    for a in axis if type(axis) is tuple else normalize_axes(axis, x.ndim):
         count *= x.shape[a]
-    return np.asarray(count, np_dtype(dtype))
+    return np.asarray(count, NUMPY[dtype])
 
 
 # ------------------------------------------------------------------ gradient rules

@@ -5,11 +5,18 @@ import numpy as np
 
 def _softmax_cross_entropy_grad(z, ids, g):
     e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return (e / e.sum(axis=-1, keepdims=True) - np.eye(z.shape[-1])[ids]) * g
+    return (e / e.sum(axis=-1, keepdims=True) - np.eye(z.shape[-1])[ids]) * np.asarray(g)[..., None]
+
+
+def _softmax_cross_entropy_mean(z, ids):
+    logp = z - z.max(axis=-1, keepdims=True)
+    logp = logp - np.log(np.exp(logp).sum(axis=-1, keepdims=True))
+    return -np.mean(np.take_along_axis(logp, ids[..., None], axis=-1))
 
 
 REFERENCES = {
     "linear": lambda x, w, b: x @ w + b,
     "softmax_cross_entropy_grad": _softmax_cross_entropy_grad,
+    "softmax_cross_entropy_mean": _softmax_cross_entropy_mean,
     "relu_grad": lambda x, g: g * (x > 0),
 }
