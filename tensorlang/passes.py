@@ -190,11 +190,25 @@ def fuse(graph: Graph) -> tuple[Graph, dict]:
     of softmax_cross_entropy with class ids -> softmax_cross_entropy_grad, and its mean ->
     softmax_cross_entropy_mean (no per-example losses in between); where(x > 0, g, 0)
     -> relu_grad(relu(x), g) when relu(x) is computed anyway (x > 0 exactly where relu(x) > 0,
-    NaN included), so that x dies at relu, which can then overwrite it."""
+    NaN included), so that x dies at relu, which can then overwrite it; conv2d(x, k) + b (one
+    bias per filter) -> conv2d_bias; max_pool2d_grad(x, g) -> max_pool2d_grad_top(x, top, g)
+    when top = max_pool2d(x) is in the graph (the gradient does not recompute the maxima)."""
     relu_of: dict[int, Node] = {}  # new x id -> the new relu(x) node
+    pooled: dict[tuple, Node] = {}  # (new x id, size, stride) -> the new max_pool2d(x) node
     uses = Counter(i.id for m in graph.nodes for i in m.inputs)
 
     def rule(b: Builder, n: Node, ins):
+        if n.op == "max_pool2d":
+            out = with_inputs(n, ins)
+            b.nodes.append(out)
+            pooled.setdefault((ins[0].id, n.attrs["size"], n.attrs["stride"]), out)
+            return out
+        if n.op == "max_pool2d_grad":
+            top = pooled.get((ins[0].id, n.attrs["size"], n.attrs["stride"]))
+            if top is not None:
+                return b.add("max_pool2d_grad_top", (ins[0], top, ins[1]), dict(n.attrs),
+                             span=n.span)
+            return None
         if n.op == "mean" and uses[n.inputs[0].id] == 1:
             fused = _sxe_mean(b, n, ins)
             if fused is not None:
@@ -211,6 +225,12 @@ def fuse(graph: Graph) -> tuple[Graph, dict]:
             return b.add("log_softmax", (ins[0].inputs[0],), dict(ins[0].attrs), span=n.span)
         if n.op == "add":
             for k in (0, 1):
+                conv, bias = ins[k], ins[1 - k]
+                if conv.op == "conv2d" and bias.rank in (3, 4) and _same_type(conv, n) and \
+                        bias.dtype == n.dtype and _conv_bias_shape(bias, conv):
+                    return b.add("conv2d_bias", (*conv.inputs, bias), dict(conv.attrs),
+                                 span=n.span)
+            for k in (0, 1):
                 mm, bias = ins[k], ins[1 - k]
                 if mm.op == "matmul" and mm.rank == 2 and all(i.rank == 2 for i in mm.inputs) \
                         and bias.rank <= 2 and _same_type(mm, n) and bias.dtype == n.dtype:
@@ -225,6 +245,12 @@ def fuse(graph: Graph) -> tuple[Graph, dict]:
                     return fused
         return None
     return rewrite(graph, rule)
+
+
+def _conv_bias_shape(bias: Node, conv: Node) -> bool:
+    """bias is [F, 1, 1] (or [1, F, 1, 1]) for conv's F filters: a bias per output channel."""
+    shape = tuple(bias.type.shape)
+    return shape[-3:] == (conv.type.shape[1], 1, 1) and all(d == 1 for d in shape[:-3])
 
 
 def _relu_mask(n: Node, ins) -> bool:

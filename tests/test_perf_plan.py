@@ -312,6 +312,56 @@ def test_a_fetched_variable_is_not_changed_by_later_steps():
     assert not np.array_equal(sess.variables["h.W"], before)  # the session's value moved on
 
 
+CNN = """
+graph c {
+    placeholder x: f32[N, 1, 8, 8]
+    placeholder y: i64[N]
+    c1     = Conv2D(x, 3, 3, padding = 1, activation = relu)
+    p1     = max_pool2d(c1, 2)
+    c2     = Conv2D(p1, 4, 3, padding = "same", activation = relu)
+    p2     = max_pool2d(c2, 2)
+    logits = Dense(flatten(p2), 5)
+    loss   = mean(softmax_cross_entropy(logits, y))
+}
+data d {
+    x = [[[[0.0]]]]
+    y = [0]
+}
+train c {
+    data      = d
+    minimize  = loss
+    optimizer = sgd(lr = 0.1)
+}
+"""
+
+
+def test_fused_cnn_training_matches_the_unfused_graph():
+    from tensorlang.train import Step, train_graph
+    program = tl.compile(CNN)
+    spec = program.runs[0]
+    rng = np.random.default_rng(9)
+    feeds = [{"x": rng.normal(size=(6, 1, 8, 8)).astype(np.float32), "y": rng.integers(0, 5, 6)}
+             for _ in range(3)]
+    finals = []
+    for fused in (True, False):
+        sess = tl.Session(program.graphs["c"], seed=0)
+        tgraph, updates = train_graph(sess.graph, spec)
+        if fused:
+            from tensorlang.passes import optimize_map
+            tgraph, moved = optimize_map(tgraph, keep=updates.values())
+            updates = {k: moved[v.id] for k, v in updates.items()}
+            ops = {n.op for n in tgraph.nodes}
+            assert {"conv2d_bias", "max_pool2d_grad_top", "relu_grad",
+                    "softmax_cross_entropy_mean", "softmax_cross_entropy_grad"} <= ops
+        step = Step(sess.extend(tgraph), spec, updates, False)
+        losses = [float(step(f, 1, 1)[0]) for f in feeds]
+        finals.append((losses, {k: v.copy() for k, v in sess.variables.items()}))
+    (l1, v1), (l2, v2) = finals  # f32: the fused kernels may round differently
+    np.testing.assert_allclose(l1, l2, rtol=1e-5)
+    for k in v1:
+        np.testing.assert_allclose(v1[k], v2[k], rtol=1e-4, atol=1e-6)
+
+
 # ------------------------------------------------------------------ op records
 WITH_OUT = sorted(n for n, op in REGISTRY.items() if op.out is not None and op.cases)
 FRESH = sorted(n for n, op in REGISTRY.items() if (op.fresh or op.out) and op.cases)

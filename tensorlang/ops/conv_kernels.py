@@ -44,8 +44,9 @@ def _chunk(rows: int, run: int, itemsize: int) -> int:
     return max(1, CHUNK_BYTES // max(1, rows * run * itemsize))
 
 
-def conv2d(x: np.ndarray, k: np.ndarray, pads) -> np.ndarray:
-    """[N, F, OH, OW]: the stride-1 cross-correlation of x [N, C, H, W] (same dtype as k)."""
+def conv2d(x: np.ndarray, k: np.ndarray, pads, bias: np.ndarray | None = None) -> np.ndarray:
+    """[N, F, OH, OW]: the stride-1 cross-correlation of x [N, C, H, W] (same dtype as k), plus
+    bias [F, 1] when given (added to each chunk's product while it is in cache)."""
     f, c, kh, kw = k.shape
     xf, hp, wp = padded_flat(x, pads)
     oh, ow = hp - kh + 1, wp - kw + 1
@@ -56,6 +57,8 @@ def conv2d(x: np.ndarray, k: np.ndarray, pads) -> np.ndarray:
     for a in range(0, n, step):
         e = min(a + step, n)
         r = km @ _columns(xf[a:e], kh, kw, wp, oh)  # [F, m*OH*Wp]
+        if bias is not None:
+            r += bias
         out[a:e] = r.reshape(f, e - a, oh, wp)[:, :, :, :ow].transpose(1, 0, 2, 3)
     return out
 
@@ -86,22 +89,25 @@ INT_OF = {1: np.int8, 2: np.int16, 4: np.int32, 8: np.int64}
 def tiled_max_grad(x: np.ndarray, g: np.ndarray, size: int, top: np.ndarray, at) -> np.ndarray:
     """max_pool2d_grad for windows that tile the image (stride = size), without branches: per
     window offset, the cells holding their window's first maximum (top) get g's bits, the others
-    +0.0, through bit masks (a select with np.where mispredicts on every random mask). `at(a, i,
-    j)` is the strided view of a at offset (i, j) of every window."""
+    +0.0. The comparisons write 0/1 straight into an integer mask, and g's bits times the mask
+    are exact for every value (a select with np.where mispredicts on every random mask). `at(a,
+    i, j)` is the strided view of a at offset (i, j) of every window."""
     oh, ow = g.shape[2:]
     whole = x.shape[2] == oh * size and x.shape[3] == ow * size
     out = (np.empty if whole else np.zeros)(x.shape, g.dtype)  # trailing cells get nothing
     bits = INT_OF[g.itemsize]
     gbits = g.view(bits)
+    hit = np.empty(g.shape, bits)
     found = None
-    for i in range(size):
-        for j in range(size):
-            hit = at(x, i, j) == top
-            if found is None:
-                found = hit
-            else:
-                np.greater(hit, found, out=hit)  # and not found before: the first maximum wins
+    last = size * size - 1
+    for k in range(size * size):
+        i, j = divmod(k, size)
+        np.equal(at(x, i, j), top, out=hit)
+        if found is None:
+            found = hit.copy()
+        else:
+            np.greater(hit, found, out=hit)  # and not found before: the first maximum wins
+            if k < last:
                 found |= hit
-            mask = np.negative(hit, dtype=bits)  # -1 (all ones) where hit, else 0
-            np.bitwise_and(gbits, mask, out=at(out, i, j).view(bits))
+        np.multiply(gbits, hit, out=at(out, i, j).view(bits))
     return out

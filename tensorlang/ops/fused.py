@@ -7,6 +7,8 @@ import numpy as np
 
 from ..errors import OpError
 from ..types import INTS, TensorType, broadcast_shapes, is_float, promote
+from . import conv as C
+from . import conv_kernels as fast
 from .nn import check_ids, rows
 from .registry import defop
 
@@ -184,3 +186,80 @@ defop("relu_grad", "x, g", infer=_relu_grad_infer, kernel=_relu_grad, internal=T
       cases=lambda rng: [([rng.normal(size=(3, 4)), rng.normal(size=(3, 4))], {}),
                          ([rng.normal(size=(5,)), rng.normal(size=(5,))], {})],
       doc="g where x > 0, else 0: relu's gradient in one kernel (made by the fusion pass)")
+
+
+# ------------------------------------------------------- conv2d + bias, max pooling's gradient
+def _conv_bias_infer(types, stride, padding):
+    x, k, bias = types
+    out = C._conv_infer((x, k), stride=stride, padding=padding)
+    if bias.dtype != out.dtype or tuple(bias.shape)[-3:] != (k.shape[0], 1, 1) or \
+            any(d != 1 for d in tuple(bias.shape)[:-3]) or bias.rank > 4:
+        raise OpError("the bias must be [F, 1, 1] of the result's dtype")
+    return out
+
+
+def _conv_bias(x, k, bias, stride=1, padding=0):
+    """conv2d(x, k) + bias, the bias added to each chunk while it is in cache."""
+    if stride == 1 and x.dtype == k.dtype == bias.dtype:
+        kh, kw = k.shape[2:]
+        return fast.conv2d(x, k, (C.pads(padding, x.shape[2], kh, 1),
+                                  C.pads(padding, x.shape[3], kw, 1)), bias.reshape(-1, 1))
+    out = C._conv2d(x, k, stride, padding)
+    out += bias
+    return out
+
+
+def _g_conv_bias(b, n, g):
+    x, k, _ = n.inputs
+    a = {"stride": n.attrs["stride"], "padding": n.attrs["padding"]}
+    return (b.op("conv2d_grad_input", g, k, hw=tuple(x.type.shape[2:]), **a),
+            b.op("conv2d_grad_kernel", x, g, khw=tuple(k.type.shape[2:]), **a), g)
+
+
+def _conv_bias_cases(rng):
+    return [([rng.normal(size=(2, 2, 5, 5)), rng.normal(size=(3, 2, 3, 3)),
+              rng.normal(size=(3, 1, 1))], {"stride": 1, "padding": 1}),
+            ([rng.normal(size=(1, 1, 6, 5)), rng.normal(size=(2, 1, 2, 3)),
+              rng.normal(size=(2, 1, 1))], {"stride": 2, "padding": "same"})]
+
+
+defop("conv2d_bias", "x, k, b, stride: int = 1, padding: any = 0", infer=_conv_bias_infer,
+      kernel=_conv_bias, grad=_g_conv_bias, prepare=C._prepare_conv, promote=(), internal=True,
+      fresh=True, family="fused", cases=_conv_bias_cases,
+      doc="conv2d(x, k) + b with b [F, 1, 1], the bias added while each chunk is in cache (made "
+          "by the fusion pass)")
+
+
+def _pool_top_infer(types, size, stride):
+    x, top, g = types
+    out = C._pool_grad_infer((x, g), size=size, stride=stride)
+    if top.dtype != x.dtype or tuple(top.shape) != tuple(g.shape):
+        raise OpError("top must be max_pool2d(x)")
+    return out
+
+
+def _pool_grad_top(x, top, g, size=2, stride=None):
+    """max_pool2d_grad(x, g) given top = max_pool2d(x), computed already by the forward pass."""
+    stride = stride or size
+    if stride != size or top.shape != g.shape:
+        return C._max_pool2d_grad(x, g, size, stride)
+    oh, ow = g.shape[2:]
+    return fast.tiled_max_grad(x, g, size, top, lambda a, i, j: C._at(a, i, j, size, oh, ow))
+
+
+def _pool_top_cases(rng):
+    out = []
+    for shape, size in (((2, 3, 4, 4), 2), ((1, 2, 5, 7), 2), ((1, 1, 6, 6), 3)):
+        x = np.round(rng.normal(size=shape), 1)
+        top = C._max_pool2d(x, size)
+        out.append(([x, top, rng.normal(size=top.shape)], {"size": size, "stride": size}))
+    return out
+
+
+defop("max_pool2d_grad_top", "x, top, g, size: int = 2, stride: int = None",
+      infer=_pool_top_infer, kernel=_pool_grad_top, prepare=C._prepare_pool, internal=True,
+      fresh=True, family="fused", cases=_pool_top_cases,
+      grad=lambda b, n, u: (None, None, b.op("max_pool2d_pick", n.inputs[0], u,
+                                             size=n.attrs["size"], stride=n.attrs["stride"])),
+      doc="max_pool2d_grad(x, g) reusing top = max_pool2d(x) from the forward pass (made by "
+          "the fusion pass)")
