@@ -192,7 +192,8 @@ def fuse(graph: Graph) -> tuple[Graph, dict]:
     -> relu_grad(relu(x), g) when relu(x) is computed anyway (x > 0 exactly where relu(x) > 0,
     NaN included), so that x dies at relu, which can then overwrite it; conv2d(x, k) + b (one
     bias per filter) -> conv2d_bias; max_pool2d_grad(x, g) -> max_pool2d_grad_top(x, top, g)
-    when top = max_pool2d(x) is in the graph (the gradient does not recompute the maxima)."""
+    when top = max_pool2d(x) is in the graph (the gradient does not recompute the maxima);
+    matmul(transpose(a), b) and the like -> matmul_t (no transpose step)."""
     relu_of: dict[int, Node] = {}  # new x id -> the new relu(x) node
     pooled: dict[tuple, Node] = {}  # (new x id, size, stride) -> the new max_pool2d(x) node
     uses = Counter(i.id for m in graph.nodes for i in m.inputs)
@@ -235,6 +236,10 @@ def fuse(graph: Graph) -> tuple[Graph, dict]:
                 if mm.op == "matmul" and mm.rank == 2 and all(i.rank == 2 for i in mm.inputs) \
                         and bias.rank <= 2 and _same_type(mm, n) and bias.dtype == n.dtype:
                     return b.add("linear", (*mm.inputs, bias), {}, span=n.span)
+        if n.op == "matmul" and all(i.rank == 2 for i in ins) and \
+                any(_is_t(i) for i in ins) and all(i.dtype == n.dtype for i in ins):
+            (a, ta), (c, tc) = ((i.inputs[0], True) if _is_t(i) else (i, False) for i in ins)
+            return b.add("matmul_t", (a, c), {"ta": ta, "tb": tc}, span=n.span)
         if n.op == "where" and _relu_mask(n, ins):
             x = ins[0].inputs[0]
             return b.add("relu_grad", (relu_of.get(x.id, x), ins[1]), {}, span=n.span)
@@ -245,6 +250,11 @@ def fuse(graph: Graph) -> tuple[Graph, dict]:
                     return fused
         return None
     return rewrite(graph, rule)
+
+
+def _is_t(n: Node) -> bool:
+    """A transpose of a matrix."""
+    return n.op == "transpose" and n.rank == 2 and tuple(n.attrs["axes"]) == (1, 0)
 
 
 def _conv_bias_shape(bias: Node, conv: Node) -> bool:

@@ -263,3 +263,41 @@ defop("max_pool2d_grad_top", "x, top, g, size: int = 2, stride: int = None",
                                              size=n.attrs["size"], stride=n.attrs["stride"])),
       doc="max_pool2d_grad(x, g) reusing top = max_pool2d(x) from the forward pass (made by "
           "the fusion pass)")
+
+
+# ------------------------------------------------------------- matmul of transposed matrices
+def _mt_infer(types, ta, tb):
+    from .. import dims as D
+    a, b = types
+    if a.rank != 2 or b.rank != 2:
+        raise OpError("matmul_t takes two matrices")
+    (m, k1), (k2, n) = (a.shape[::-1] if ta else a.shape), (b.shape[::-1] if tb else b.shape)
+    if not D.equal(k1, k2):
+        raise OpError(f"inner dims {D.dim_str(k1)} and {D.dim_str(k2)} differ")
+    return TensorType(promote(a, b), (m, n))
+
+
+def _mt(a, b, ta=False, tb=False, out=None):
+    return np.matmul(a.T if ta else a, b.T if tb else b, out=out)
+
+
+def _g_mt(b, n, g):
+    """C = op(A) @ op(B): dA = g @ op(B)^T (transposed back when ta), dB likewise."""
+    a, c = n.inputs
+    ta, tb = n.attrs["ta"], n.attrs["tb"]
+    ga = b.op("matmul_t", c, g, ta=tb, tb=True) if ta else b.op("matmul_t", g, c, ta=False,
+                                                                 tb=not tb)
+    gc = b.op("matmul_t", g, a, ta=True, tb=ta) if tb else b.op("matmul_t", a, g, ta=not ta,
+                                                                 tb=False)
+    return ga, gc
+
+
+defop("matmul_t", "a, b, ta: bool = false, tb: bool = false", infer=_mt_infer, kernel=_mt,
+      grad=_g_mt, promote=(), internal=True, fresh=True, family="fused",
+      out=lambda n: all(i.dtype == n.dtype for i in n.inputs),
+      cases=lambda rng: [([rng.normal(size=s), rng.normal(size=t)], {"ta": ta, "tb": tb})
+                         for s, t, ta, tb in (((3, 2), (3, 4), True, False),
+                                              ((2, 3), (4, 3), False, True),
+                                              ((3, 2), (4, 3), True, True))],
+      doc="matmul of matrices either of which is read transposed (made by the fusion pass "
+          "from matmul(transpose(a), b) and the like: no transpose step)")

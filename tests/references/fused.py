@@ -31,4 +31,5 @@ REFERENCES = {
     "relu_grad": lambda x, g: g * (x > 0),
     "conv2d_bias": _conv2d_bias,
     "max_pool2d_grad_top": _max_pool2d_grad_top,
+    "matmul_t": lambda a, b, ta=False, tb=False: (a.T if ta else a) @ (b.T if tb else b),
 }
