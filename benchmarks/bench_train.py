@@ -5,7 +5,10 @@ im2col convolutions) and PyTorch eager (when installed), measured interleaved in
 
 BLAS is limited to BENCH_THREADS threads (default 1) in this process for every contender alike
 (through threadpoolctl when installed, and torch.set_num_threads): on a shared 2-core machine
-multithreaded OpenBLAS swings by 40x with the load, which would drown the ratios."""
+multithreaded OpenBLAS swings by 40x with the load, which would drown the ratios. Each row is a
+median over interleaved repetitions, in wall time and in this process's CPU time (which leaves
+out the time spent waiting for a core: the steadier ratio on a busy machine). Before timing, one
+step of each contender from the same parameters must give the same parameters (same work)."""
 
 from __future__ import annotations
 
@@ -388,8 +391,8 @@ def run(repeats: int = 25, only: tuple[str, ...] = ("mlp", "cnn")) -> list[tuple
             limiter.restore_original_limits()
     rows.append(("blas_threads", float(THREADS) if limiter is not None else float("nan"),
                  "threads"))
-    rows.append(("torch", "2.x" if torch is None else torch.__version__, "" if torch else
-                 "not installed: pip install '.[bench]'"))
+    rows.append(("torch", "absent" if torch is None else torch.__version__,
+                 "pip install '.[bench]' to compare" if torch is None else ""))
     rows.append(("load_average_1min", os.getloadavg()[0], ""))
     return rows
 
