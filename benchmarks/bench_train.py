@@ -1,7 +1,10 @@
 """Training and inference speed against what a user would otherwise write: an MLP 784-256-128-10
 train step (batch 128, SGD), a LeNet-style CNN train step (batch 64, SGD) and MLP inference at
 batch 1 and 1024, each through tensorlang's compiled step, hand-written NumPy (manual backprop,
-im2col convolutions) and PyTorch eager (when installed), measured interleaved in one process.
+im2col convolutions) and PyTorch eager (when installed), measured interleaved in one process;
+and, with PyTorch, the 200-op elementwise chains that bench_executor (forward) and
+bench_autodiff (forward + backward) measure against NumPy. `python -m benchmarks.bench_train
+[mlp] [cnn] [chain]` runs some of them.
 
 BLAS is limited to BENCH_THREADS threads (default 1) in this process for every contender alike
 (through threadpoolctl when installed, and torch.set_num_threads): on a shared 2-core machine
@@ -371,6 +374,53 @@ def cnn_rows(torch, repeats: int) -> list[tuple[str, float, str]]:
     return rows_for("cnn_step_b64", interleaved(fns, repeats, 3))
 
 
+def chain_rows(torch, repeats: int) -> list[tuple[str, float, str]]:
+    """The 200-op elementwise chains of bench_executor (forward) and bench_autodiff (forward +
+    backward), which measure them against NumPy, here against PyTorch eager."""
+    if torch is None:
+        return []
+    from tensorlang.autodiff import backward
+
+    from . import bench_autodiff as AD
+    from . import bench_executor as EX
+    x = np.random.default_rng(0).normal(size=AD.SHAPE).astype(np.float32)
+    fwd = tl.Session(tl.compile(EX.chain_program()).graphs["chain"])
+    graph = tl.compile(AD.chain_program()).graphs["chain"]
+    fb = tl.Session(backward(graph, "loss", [graph.node("x")]))
+    fetch, feed = ["loss", "grad(loss)/x"], {"x": x}
+    tx = torch.from_numpy(x)
+
+    def torch_fwd():
+        with torch.no_grad():
+            y = tx
+            for i in range(EX.N_OPS):
+                k = i % 4
+                y = torch.tanh(y) if k == 0 else y * 0.5 if k == 1 else y + 0.25 if k == 2 \
+                    else -y
+            return y
+
+    def torch_fwd_bwd():
+        xg = tx.detach().requires_grad_(True)
+        y = xg
+        for i in range(AD.N_OPS):
+            k = i % 4
+            y = torch.tanh(y) if k == 0 else torch.sin(y) if k == 1 else y * 1.01 if k == 2 \
+                else y + 0.1
+        loss = y.sum()
+        loss.backward()
+        return loss, xg.grad
+
+    got = fb.run(fetch, feed)[1]
+    np.testing.assert_allclose(got, torch_fwd_bwd()[1].numpy(), rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(fwd.run(f"y{EX.N_OPS}", feed), torch_fwd().numpy(), rtol=1e-4,
+                               atol=1e-5)
+    rows = rows_for("chain200_fwd", interleaved(
+        {"tensorlang": lambda: fwd.run(f"y{EX.N_OPS}", feed), "torch": torch_fwd}, repeats, 5))
+    rows += rows_for("chain200_fwd_bwd", interleaved(
+        {"tensorlang": lambda: fb.run(fetch, feed), "torch": torch_fwd_bwd}, repeats, 5))
+    return rows
+
+
 def _limit_blas():
     try:
         from threadpoolctl import threadpool_limits
@@ -379,13 +429,17 @@ def _limit_blas():
     return threadpool_limits(limits=THREADS, user_api="blas")
 
 
-def run(repeats: int = 25, only: tuple[str, ...] = ("mlp", "cnn")) -> list[tuple[str, float, str]]:
+PARTS = ("mlp", "cnn", "chain")
+
+
+def run(repeats: int = 25, only: tuple[str, ...] = PARTS) -> list[tuple[str, float, str]]:
     """Rows (name, value, unit)."""
     limiter = _limit_blas()
     torch = _torch()
     try:
         rows = (mlp_rows(torch, repeats) if "mlp" in only else []) + \
-            (cnn_rows(torch, repeats) if "cnn" in only else [])
+            (cnn_rows(torch, repeats) if "cnn" in only else []) + \
+            (chain_rows(torch, repeats) if "chain" in only else [])
     finally:
         if limiter is not None:
             limiter.restore_original_limits()
@@ -399,6 +453,6 @@ def run(repeats: int = 25, only: tuple[str, ...] = ("mlp", "cnn")) -> list[tuple
 
 if __name__ == "__main__":
     import sys
-    for name, value, unit in run(only=tuple(sys.argv[1:]) or ("mlp", "cnn")):
+    for name, value, unit in run(only=tuple(sys.argv[1:]) or PARTS):
         shown = f"{value:10.3f}" if isinstance(value, float) else f"{value:>10}"
         print(f"{name:<34} {shown}  {unit}")
