@@ -36,6 +36,9 @@ def fits(arr: np.ndarray, dst: np.dtype) -> bool:
     return False
 
 
+WARM = 2  # runs of a plan through the loop below before it gets generated code
+
+
 class Session:
     """A graph's variables and the means to run it: `run(fetches, feed)`, `assign`."""
 
@@ -135,13 +138,16 @@ class Session:
     def execute(self, plan: Plan, feed: Mapping, check_numerics: bool = False) -> list:
         """Run a plan; returns the fetched arrays."""
         env, fed = self.bind(plan, feed)
-        steps = plan.concrete_steps(env, reuse=not check_numerics)
         slots = plan.template.copy()  # the constants are in place already
         for s, arr in fed:
             slots[s] = arr
         variables = self.variables
         for s, v in plan.variables:
             slots[s] = variables[v.name]
+        plan.runs += 1
+        if plan.runs > WARM and not check_numerics:
+            return self._run_generated(plan, env, slots)
+        steps = plan.concrete_steps(env, reuse=not check_numerics)
         k = 0
         try:
             with np.errstate(all="ignore"):
@@ -171,6 +177,22 @@ class Session:
             node = plan.steps[k].node
             raise TensorlangError(f"{node.op} failed at run time: {e}", node.span) from None
         return [slots[s] for s in plan.fetch_slots]
+
+    def _run_generated(self, plan: Plan, env: dict, slots: list) -> list:
+        """A plan run often enough runs as generated straight-line code (straightline.py)."""
+        run = plan.runner(env)
+        try:
+            with np.errstate(all="ignore"):
+                return run(slots)
+        except TensorlangError:
+            raise
+        except (ValueError, np.linalg.LinAlgError, IndexError, TypeError, ArithmeticError,
+                MemoryError) as e:
+            k = run.step_at(e.__traceback__)
+            if k is None:
+                raise
+            node = plan.steps[k].node
+            raise TensorlangError(f"{node.op} failed at run time: {e}", node.span) from None
 
     # -- feeds -----------------------------------------------------------------------------------
     def bind(self, plan: Plan, feed: Mapping) -> tuple[dict[str, int], list]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from . import dims as D
 from .errors import TensorlangError
 from .graph import Node
+from .straightline import generate
 
 MAX_BINDINGS = 16  # concrete schedules kept per plan (one per distinct size of the attr dims)
 
@@ -70,7 +71,20 @@ class Plan:
     template: list = field(default_factory=list)  # slots with the constants already in place
     resolutions: int = 0  # how many concrete schedules were made (tests watch the cache)
     binders: dict = field(default_factory=dict)  # per-graph feed analysis (execute.py's)
+    runs: int = 0  # how many times execute.py ran it (a plan run often gets generated code)
     _concrete: dict = field(default_factory=dict)
+    _runners: dict = field(default_factory=dict)
+
+    def runner(self, env: dict[str, int]):
+        """The concrete schedule for this binding as generated straight-line code (a
+        straightline.Runner), made once per binding."""
+        key = tuple(sorted(env.items())) if self.symbolic else ()
+        run = self._runners.get(key)
+        if run is None:
+            if len(self._runners) >= MAX_BINDINGS:
+                self._runners.clear()
+            run = self._runners[key] = generate(self.concrete_steps(env), self.fetch_slots)
+        return run
 
     def concrete_steps(self, env: dict[str, int], reuse: bool = True) -> list[tuple]:
         """The schedule with symbolic attributes made concrete for these dim sizes, as tuples

@@ -231,8 +231,9 @@ def test_random_graphs_give_the_same_values_with_and_without_reuse(program, seed
     want = run_checked(sess, fetched, {"x": x}, reuse=False)
     for got, ref in zip(run_checked(sess, fetched, {"x": x}), want):
         same(got, ref)
-    for got, ref in zip(sess.run(fetched, {"x": x}), want):  # the real executor too
-        same(got, ref)
+    for _ in range(4):  # the real executor: its loop, then generated straight-line code
+        for got, ref in zip(sess.run(fetched, {"x": x}), want):
+            same(got, ref)
     same(x, keep_x)
     same(sess.variables["W"], keep_w)
 
@@ -244,6 +245,73 @@ def test_random_graphs_do_reuse_buffers():
                      [f"v{i} = tanh(v{i - 1}) * 0.5" for i in range(1, 6)])
     run_checked(tl.Session(graph(body)), ["v5"], {"x": np.ones((3, 4))})
     assert plan_donations == [10 - 1]  # every step but the first tanh (its input is the feed)
+
+
+# ------------------------------------------------------------------ generated straight-line code
+def test_a_plan_run_often_runs_as_generated_code_with_the_same_results():
+    from tensorlang import execute
+    ops = [u for u in UNARY if "reshape" not in u]  # N rows: no fixed-size reshape
+    body = "\n".join(["placeholder x: f64[N, 4]", "variable W: f64[4, 4] = normal()", "v0 = x"] +
+                     [f"v{i} = {u.format(a=f'v{i - 1}')}" for i, u in enumerate(ops, 1)])
+    g = graph(body)
+    last = f"v{len(ops)}"
+    sess = tl.Session(g, seed=1)
+    plan = sess.plan([last, "v3"])
+    rng = np.random.default_rng(5)
+    for n in (3, 3, 5, 3, 5, 2):
+        x = rng.normal(size=(n, 4))
+        got = sess.run([last, "v3"], {"x": x})
+        want = run_checked(sess, [last, "v3"], {"x": x}, reuse=False)
+        for a, b in zip(got, want):
+            same(a, b)
+    # no attribute mentions N: one generated function serves every batch size
+    assert plan.runs == 6 > execute.WARM and len(plan._runners) == 1
+
+
+def test_errors_in_generated_code_are_located_like_in_the_loop():
+    g = graph("""
+    placeholder a: f64[2, 2]
+    b = a * 2.0
+    ai = inv(b)
+    c = ai + 1.0
+    """)
+    sess = tl.Session(g)
+    for _ in range(4):  # past the warm-up: the generated code runs
+        sess.run("c", {"a": [[1.0, 0.0], [0.0, 1.0]]})
+    assert sess.plan(["c"])._runners
+    with pytest.raises(tl.TensorlangError) as e:
+        sess.run("c", {"a": [[1.0, 2.0], [2.0, 4.0]]})
+    assert e.value.message.startswith("inv failed at run time")
+    assert e.value.span.line == g.node("ai").span.line
+
+
+def test_generated_code_releases_buffers_after_their_last_use():
+    import weakref
+    lines = ["placeholder x: f32[8, 8]", "y0 = x"] + [f"y{i} = tanh(y{i - 1}) * 1.5"
+                                                     for i in range(1, 31)]
+    g = graph("\n".join(lines))
+    sess = tl.Session(g)
+    plan = sess.plan(["y30"])
+    alive: list = []
+    record: list[int] = []
+    for step in plan.steps:
+        def wrapped(*args, _fn=step.fn, **kw):
+            record.append(len({id(a) for r in alive if (a := r()) is not None}))
+            out = _fn(*args, **kw)
+            alive.append(weakref.ref(out))
+            return out
+        step.fn = wrapped
+    x = np.ones((8, 8), np.float32)
+    for _ in range(4):
+        record.clear()
+        alive.clear()  # the fetched result of the run before is the caller's
+        got = sess.run("y30", {"x": x})
+    assert plan._runners  # the last runs were generated code
+    want = x
+    for _ in range(30):
+        want = np.tanh(want) * np.float32(1.5)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert len(record) == 60 and max(record) <= 1  # one array in flight, updated in place
 
 
 # ------------------------------------------------------------------ training steps
