@@ -8,7 +8,10 @@ own inputs dying at that step (the update happens in place, NumPy ufunc style), 
 earlier and was kept for it. A buffer counts as dead only when every value that may share its
 memory (views made by reshape, transpose, ... of it) is dead, and only buffers that kernels made
 fresh are ever written again: never a placeholder's array (the caller's), a variable, a constant,
-or anything fetched."""
+or anything fetched. Across runs nothing is kept: every run's fetched arrays are its own.
+
+A plan that runs often gets its concrete schedule as generated straight-line code (`runner`,
+straightline.py); the loop in execute.py runs it before that, and with --check-numerics."""
 
 from __future__ import annotations
 
