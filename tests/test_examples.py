@@ -19,9 +19,9 @@ from tensorlang.train import run_train
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-def run(name: str, **options):
+def run(name: str, overrides=None, **options):
     """Run an example's blocks; returns (context, results per block, printed output)."""
-    program = tl.load(str(EXAMPLES / name))
+    program = tl.load(str(EXAMPLES / name), overrides=overrides)
     out = io.StringIO()
     ctx = Context(program, out=out, **options)
     results = [run_train(ctx, s) if s.kind == "train" else run_evaluate(ctx, s)

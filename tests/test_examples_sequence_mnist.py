@@ -3,29 +3,12 @@ fast) and their accuracy is recomputed with NumPy from the trained weights."""
 
 from __future__ import annotations
 
-import io
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-import tensorlang as tl
 from tensorlang.data import load_idx
-from tensorlang.runner import Context, run_evaluate
-from tensorlang.train import run_train
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-
-
-def run(name: str, overrides=None, **options):
-    """Run an example's blocks; returns (context, results per block, printed output)."""
-    program = tl.load(str(EXAMPLES / name), overrides=overrides)
-    out = io.StringIO()
-    ctx = Context(program, out=out, **options)
-    results = [run_train(ctx, s) if s.kind == "train" else run_evaluate(ctx, s)
-               for s in program.runs]
-    return ctx, results, out.getvalue()
-
+from .test_examples import EXAMPLES, run
 
 def test_rnn_counts_the_majority():
     ctx, (trained, tested), out = run("rnn_majority.tl", epochs=12)
