@@ -10,6 +10,7 @@ from tensorlang.data import load_idx
 
 from .test_examples import EXAMPLES, run
 
+
 def test_rnn_counts_the_majority():
     ctx, (trained, tested), out = run("rnn_majority.tl", epochs=12)
     assert tested["acc"] >= 0.95  # README: 100% after the full 30 epochs
