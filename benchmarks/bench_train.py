@@ -281,12 +281,17 @@ def torch_step(torch, model, opt, x, y):
 # ------------------------------------------------------------------ timing
 def interleaved(fns: dict, repeats: int, inner: int) -> dict[str, tuple[float, float]]:
     """(wall, cpu) median milliseconds per call of each function, timed in alternation so that
-    the machine's load hits them alike. CPU time (this process's) leaves out the time the
-    process waited for a core, which on a shared machine is most of the noise."""
+    the machine's load hits them alike (repeats: best a multiple of the contenders). CPU time
+    (this process's) leaves out the time the process waited for a core, which on a shared
+    machine is most of the noise."""
     wall: dict[str, list[float]] = {k: [] for k in fns}
     cpu: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k, fn in fns.items():
+    names = list(fns)
+    for r in range(repeats):
+        # the order rotates: each contender follows each other one as often (the one before
+        # leaves the caches and the allocator in its own state)
+        for k in names[r % len(names):] + names[:r % len(names)]:
+            fn = fns[k]
             w0, c0 = time.perf_counter(), time.process_time()
             for _ in range(inner):
                 fn()
@@ -432,7 +437,7 @@ def _limit_blas():
 PARTS = ("mlp", "cnn", "chain")
 
 
-def run(repeats: int = 25, only: tuple[str, ...] = PARTS) -> list[tuple[str, float, str]]:
+def run(repeats: int = 24, only: tuple[str, ...] = PARTS) -> list[tuple[str, float, str]]:
     """Rows (name, value, unit)."""
     limiter = _limit_blas()
     torch = _torch()
