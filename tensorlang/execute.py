@@ -36,7 +36,11 @@ def fits(arr: np.ndarray, dst: np.dtype) -> bool:
     return False
 
 
-WARM = 2  # runs of a plan through the loop below before it gets generated code
+# A plan gets generated code after WARM + steps // STEPS_PER_RUN runs through the loop below:
+# generating costs about 80 us a step once and saves about 0.5 us a step every run, so a big plan
+# that runs only a few times (a one-off evaluation of a 10k-node graph) never pays for it.
+WARM = 2
+STEPS_PER_RUN = 50
 
 
 class Session:
@@ -145,7 +149,7 @@ class Session:
         for s, v in plan.variables:
             slots[s] = variables[v.name]
         plan.runs += 1
-        if plan.runs > WARM and not check_numerics:
+        if plan.runs > WARM + len(plan.steps) // STEPS_PER_RUN and not check_numerics:
             return self._run_generated(plan, env, slots)
         steps = plan.concrete_steps(env, reuse=not check_numerics)
         k = 0
