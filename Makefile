@@ -29,9 +29,10 @@ demo: setup dot
 	$(TL) graph examples/xor.tl --backward -o out/xor_backward.svg
 	@echo "pictures of the graph: out/xor.svg out/xor_backward.svg"
 
+# One BLAS thread per test worker: two workers on two cores, without threads fighting for them.
 test: setup dot
 	$(VENV)/bin/ruff check tensorlang tests benchmarks
-	$(PY) -m pytest -q -n 2
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2
 
 lint: setup
 	$(VENV)/bin/ruff check tensorlang tests benchmarks
