@@ -63,6 +63,16 @@ class Context:
             self._checked[key] = session.check_fields(self._data[name], self._spans[name])
         return self._checked[key]
 
+    def restore(self, spec: RunSpec) -> Session:
+        """The block's session, its variables restored from `load` when the block has one."""
+        sess = self.session(spec)
+        if spec.load:
+            values = checkpoint.load(self.path(spec.load), sess.graph.variables,
+                                     spec.spans["load"])
+            for k, v in values.items():
+                sess.assign(k, v)
+        return sess
+
     def path(self, p: str) -> str:
         """A checkpoint path relative to the .tl file."""
         return p if os.path.isabs(p) else os.path.join(self.program.base_dir, p)
@@ -126,11 +136,7 @@ def format_shown(name: str, value) -> str:
 
 def run_evaluate(ctx: Context, spec: RunSpec) -> dict:
     """An evaluate block: optionally load a checkpoint, then report and show."""
-    sess = ctx.session(spec)
-    if spec.load:
-        values = checkpoint.load(ctx.path(spec.load), sess.graph.variables, spec.spans["load"])
-        for k, v in values.items():
-            sess.assign(k, v)
+    ctx.restore(spec)
     result = evaluate(ctx, spec)
     head = f"evaluate {spec.graph} on {spec.data}"
     parts = [f"{k} {result[k]:.4f}" for k in spec.report]

@@ -33,11 +33,7 @@ class TrainResult(dict):
 
 def run_train(ctx: Context, spec: RunSpec) -> TrainResult:
     """Train the block's graph: restore `load`, run the epochs, then write `save`."""
-    sess = ctx.session(spec)
-    if spec.load:
-        restored = checkpoint.load(ctx.path(spec.load), sess.graph.variables, spec.spans["load"])
-        for k, v in restored.items():
-            sess.assign(k, v)
+    sess = ctx.restore(spec)
     # parameters the loss cannot reach were already reported when the program was compiled
     # (autodiff.disconnected_warnings, in program.warnings), so tgraph's warnings are not repeated
     tgraph, updates = train_graph(sess.graph, spec)

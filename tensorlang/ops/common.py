@@ -69,6 +69,14 @@ def fit(b, g, like):
     return g
 
 
+def product(b, *xs):
+    """x0 * x1 * ... as multiply nodes (gradient rules multiply several factors)."""
+    out = xs[0]
+    for x in xs[1:]:
+        out = b.op("multiply", out, x)
+    return out
+
+
 def mask(b, cond, like):
     """The bool node `cond` as 0/1 in like's dtype."""
     return b.op("cast", cond, dtype=like.dtype)

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import OpError
 from ..types import DTYPES, TensorType, broadcast_shapes, is_float, np_dtype
-from .common import broadcast, broadcast_float, compare, floating, mask, same
+from .common import broadcast, broadcast_float, compare, floating, mask, product, same
 from .registry import defop
 
 # ------------------------------------------------------------------ kernels that need care
@@ -122,13 +122,6 @@ def _binary_cases(low=-2.0, high=2.0, positive_b=False, away=False):
 
 
 # ------------------------------------------------------------------ unary ops
-def _mul(b, *xs):
-    out = xs[0]
-    for x in xs[1:]:
-        out = b.op("multiply", out, x)
-    return out
-
-
 def _c(b, v, like):
     return b.constant(v, like.dtype)
 
@@ -136,31 +129,31 @@ def _c(b, v, like):
 UNARY = [
     # name, infer, kernel, gradient (b, node, g) -> per input, doc
     ("neg", same, np.negative, lambda b, n, g: (b.op("neg", g),), "-x"),
-    ("abs", same, np.abs, lambda b, n, g: (_mul(b, g, b.op("sign", n.inputs[0])),), "|x|"),
-    ("exp", floating, _fl(np.exp), lambda b, n, g: (_mul(b, g, n),), "e to the x"),
+    ("abs", same, np.abs, lambda b, n, g: (product(b, g, b.op("sign", n.inputs[0])),), "|x|"),
+    ("exp", floating, _fl(np.exp), lambda b, n, g: (product(b, g, n),), "e to the x"),
     ("log", floating, _fl(np.log), lambda b, n, g: (b.op("divide", g, n.inputs[0]),),
      "natural logarithm"),
     ("sqrt", floating, _fl(np.sqrt),
-     lambda b, n, g: (b.op("divide", g, _mul(b, _c(b, 2, n), n)),), "square root"),
+     lambda b, n, g: (b.op("divide", g, product(b, _c(b, 2, n), n)),), "square root"),
     ("square", same, np.square,
-     lambda b, n, g: (_mul(b, g, _c(b, 2, n), n.inputs[0]),), "x * x"),
-    ("sin", floating, _fl(np.sin), lambda b, n, g: (_mul(b, g, b.op("cos", n.inputs[0])),),
+     lambda b, n, g: (product(b, g, _c(b, 2, n), n.inputs[0]),), "x * x"),
+    ("sin", floating, _fl(np.sin), lambda b, n, g: (product(b, g, b.op("cos", n.inputs[0])),),
      "sine"),
     ("cos", floating, _fl(np.cos),
-     lambda b, n, g: (b.op("neg", _mul(b, g, b.op("sin", n.inputs[0]))),), "cosine"),
+     lambda b, n, g: (b.op("neg", product(b, g, b.op("sin", n.inputs[0]))),), "cosine"),
     ("tanh", floating, _fl(np.tanh),
-     lambda b, n, g: (_mul(b, g, b.op("subtract", _c(b, 1, n), b.op("square", n))),),
+     lambda b, n, g: (product(b, g, b.op("subtract", _c(b, 1, n), b.op("square", n))),),
      "hyperbolic tangent"),
     ("sigmoid", floating, _sigmoid,
-     lambda b, n, g: (_mul(b, g, n, b.op("subtract", _c(b, 1, n), n)),),
+     lambda b, n, g: (product(b, g, n, b.op("subtract", _c(b, 1, n), n)),),
      "1 / (1 + exp(-x)), computed without overflow"),
     ("relu", same, _relu,
      lambda b, n, g: (b.op("where", b.op("greater", n.inputs[0], _c(b, 0, n)), g,
                            _c(b, 0, n)),), "max(x, 0)"),
     ("softplus", floating, _softplus,
-     lambda b, n, g: (_mul(b, g, b.op("sigmoid", n.inputs[0])),), "log(1 + exp(x)), stable"),
+     lambda b, n, g: (product(b, g, b.op("sigmoid", n.inputs[0])),), "log(1 + exp(x)), stable"),
     ("logit", floating, _logit,
-     lambda b, n, g: (b.op("divide", g, _mul(b, n.inputs[0],
+     lambda b, n, g: (b.op("divide", g, product(b, n.inputs[0],
                                                b.op("subtract", _c(b, 1, n), n.inputs[0]))),),
      "log(p / (1 - p)), the inverse of sigmoid"),
 ]
@@ -184,7 +177,7 @@ for _name, _infer, _kernel, _doc in NOT_DIFFERENTIABLE:
 
 defop("leaky_relu", "x, alpha: float = 0.01", infer=same, kernel=_leaky_relu,
       grad=lambda b, n, g: (b.op("where", b.op("greater", n.inputs[0], _c(b, 0, n)), g,
-                                 _mul(b, g, _c(b, n.attrs["alpha"], n))),),
+                                 product(b, g, _c(b, n.attrs["alpha"], n))),),
       doc="x where x > 0, else alpha * x", family="elementwise",
       cases=lambda rng: [(a, {"alpha": 0.1}) for a, _ in _cases(away_from_zero=True)(rng)])
 
@@ -192,9 +185,9 @@ defop("leaky_relu", "x, alpha: float = 0.01", infer=same, kernel=_leaky_relu,
 # ------------------------------------------------------------------ binary ops
 def _g_power(b, n, g):
     a, e = n.inputs
-    ga = _mul(b, g, e, b.op("power", a, b.op("subtract", e, _c(b, 1, e))))
+    ga = product(b, g, e, b.op("power", a, b.op("subtract", e, _c(b, 1, e))))
     safe_log = b.op("log", b.op("where", b.op("greater", a, _c(b, 0, a)), a, _c(b, 1, a)))
-    ge = _mul(b, g, n, safe_log)
+    ge = product(b, g, n, safe_log)
     return ga, ge
 
 
@@ -203,9 +196,9 @@ def _g_maxmin(cmp):
         a, c = n.inputs
         half = _c(b, 0.5, n)
         tie = mask(b, b.op("equal", a, c), n)
-        wa = b.op("add", mask(b, b.op(cmp, a, c), n), _mul(b, half, tie))
+        wa = b.op("add", mask(b, b.op(cmp, a, c), n), product(b, half, tie))
         wc = b.op("subtract", _c(b, 1, n), wa)  # ties split evenly between the operands
-        return _mul(b, g, wa), _mul(b, g, wc)
+        return product(b, g, wa), product(b, g, wc)
     return grad
 
 
@@ -223,10 +216,10 @@ BINARY = [
     ("subtract", "-", broadcast, np.subtract,
      lambda b, n, g: (g, b.op("neg", g)), "a - b"),
     ("multiply", "*", broadcast, np.multiply,
-     lambda b, n, g: (_mul(b, g, n.inputs[1]), _mul(b, g, n.inputs[0])), "a * b"),
+     lambda b, n, g: (product(b, g, n.inputs[1]), product(b, g, n.inputs[0])), "a * b"),
     ("divide", "/", broadcast_float, _true_divide,
      lambda b, n, g: (b.op("divide", g, n.inputs[1]),
-                      b.op("neg", b.op("divide", _mul(b, g, n), n.inputs[1]))),
+                      b.op("neg", b.op("divide", product(b, g, n), n.inputs[1]))),
      "a / b (true division: integers give f32)"),
     ("power", "**", broadcast, np.power, _g_power, "a ** b"),
     ("maximum", None, broadcast, np.maximum, _g_maxmin("greater"),
@@ -241,7 +234,7 @@ for _name, _sym, _infer, _kernel, _grad, _doc in BINARY:
           inplace=True)
 
 defop("mod", "a, b", infer=broadcast, kernel=np.mod, symbol="%", promote=(),
-      grad=lambda b, n, g: (g, b.op("neg", _mul(b, g, b.op("floor", b.op(
+      grad=lambda b, n, g: (g, b.op("neg", product(b, g, b.op("floor", b.op(
           "divide", n.inputs[0], n.inputs[1]))))),
       doc="a modulo b (sign of b, like NumPy)", family="elementwise",
       cases=_binary_cases(0.5, 3.0, positive_b=True))

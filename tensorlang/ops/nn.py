@@ -17,7 +17,7 @@ import numpy as np
 from .. import dims as D
 from ..errors import OpError
 from ..types import INTS, TensorType, broadcast_shapes, is_float, normalize_axis, np_dtype
-from .common import broadcast_float, float_of
+from .common import broadcast_float, float_of, product
 from .registry import defop
 
 # ------------------------------------------------------------------ shape rules
@@ -205,25 +205,18 @@ def _as(b, x, dtype):
     return x if x.dtype == dtype else b.op("cast", x, dtype=dtype)
 
 
-def _mul(b, *xs):
-    out = xs[0]
-    for x in xs[1:]:
-        out = b.op("multiply", out, x)
-    return out
-
-
 def _g_softmax(b, n, g):
     """s * (g - sum(g * s))."""
     ax = n.attrs["axis"]
-    dot = b.op("sum", _mul(b, g, n), axis=ax, keepdims=True)
-    return (_mul(b, n, b.op("subtract", g, dot)),)
+    dot = b.op("sum", product(b, g, n), axis=ax, keepdims=True)
+    return (product(b, n, b.op("subtract", g, dot)),)
 
 
 def _g_log_softmax(b, n, g):
     """g - softmax(x) * sum(g)."""
     x, ax = n.inputs[0], n.attrs["axis"]
     total = b.op("sum", g, axis=ax, keepdims=True)
-    return (b.op("subtract", g, _mul(b, b.op("softmax", x, axis=ax), total)),)
+    return (b.op("subtract", g, product(b, b.op("softmax", x, axis=ax), total)),)
 
 
 def _per_class(b, g):
@@ -237,12 +230,13 @@ def _g_softmax_cross_entropy(b, n, g):
     ge, last = _per_class(b, g), x.rank - 1
     p = b.op("softmax", x, axis=last)
     if y.rank == x.rank - 1:
-        return _mul(b, b.op("subtract", p, b.op("one_hot_like", y, x)), ge), None
+        return product(b, b.op("subtract", p, b.op("one_hot_like", y, x)), ge), None
     yf = _as(b, y, n.dtype)
     total = b.op("sum", yf, axis=last, keepdims=True)
-    gx = _mul(b, b.op("subtract", _mul(b, p, total), yf), ge)
-    gy = _mul(b, b.op("neg", b.op("log_softmax", x, axis=last)), ge) if is_float(y.dtype) else None
-    return gx, gy
+    gx = product(b, b.op("subtract", product(b, p, total), yf), ge)
+    if not is_float(y.dtype):
+        return gx, None
+    return gx, product(b, b.op("neg", b.op("log_softmax", x, axis=last)), ge)
 
 
 def _clipped(b, p, dtype):
@@ -260,9 +254,9 @@ def _g_cross_entropy(b, n, g):
     ge = _per_class(b, g)
     pc, inside = _clipped(b, p, n.dtype)
     target = b.op("one_hot_like", y, p) if y.rank == p.rank - 1 else _as(b, y, n.dtype)
-    gp = b.op("neg", _mul(b, b.op("divide", target, pc), ge))
+    gp = b.op("neg", product(b, b.op("divide", target, pc), ge))
     gp = b.op("where", inside, gp, b.constant(0, n.dtype))
-    gy = _mul(b, b.op("neg", b.op("log", pc)), ge) if is_float(y.dtype) and y.rank == p.rank \
+    gy = product(b, b.op("neg", b.op("log", pc)), ge) if is_float(y.dtype) and y.rank == p.rank \
         else None
     return gp, gy
 
@@ -273,10 +267,10 @@ def _g_binary_cross_entropy(b, n, g):
     pc, inside = _clipped(b, p, n.dtype)
     yf = _as(b, y, n.dtype)
     one = b.constant(1, n.dtype)
-    gp = b.op("divide", _mul(b, b.op("subtract", pc, yf), g),
-              _mul(b, pc, b.op("subtract", one, pc)))
+    gp = b.op("divide", product(b, b.op("subtract", pc, yf), g),
+              product(b, pc, b.op("subtract", one, pc)))
     gp = b.op("where", inside, gp, b.constant(0, n.dtype))
-    gy = _mul(b, b.op("neg", b.op("logit", pc)), g) if is_float(y.dtype) else None
+    gy = product(b, b.op("neg", b.op("logit", pc)), g) if is_float(y.dtype) else None
     return gp, gy
 
 
@@ -284,8 +278,8 @@ def _g_sigmoid_cross_entropy(b, n, g):
     """logits: (sigmoid(x) - y) * g; y: -x * g."""
     x, y = n.inputs
     xf, yf = _as(b, x, n.dtype), _as(b, y, n.dtype)
-    gx = _mul(b, b.op("subtract", b.op("sigmoid", xf), yf), g)
-    gy = b.op("neg", _mul(b, xf, g)) if is_float(y.dtype) else None
+    gx = product(b, b.op("subtract", b.op("sigmoid", xf), yf), g)
+    gy = b.op("neg", product(b, xf, g)) if is_float(y.dtype) else None
     return gx, gy
 
 
@@ -293,8 +287,8 @@ def _g_mse(b, n, g):
     """a: 2 (a - b) g / count; b: the negation (count: the elements of the broadcast shape)."""
     a, c = n.inputs
     d = b.op("subtract", _as(b, a, n.dtype), _as(b, c, n.dtype))
-    scale = b.op("divide", _mul(b, b.constant(2, n.dtype), g), b.op("element_count", d))
-    ga = _mul(b, d, scale)
+    scale = b.op("divide", product(b, b.constant(2, n.dtype), g), b.op("element_count", d))
+    ga = product(b, d, scale)
     return ga, b.op("neg", ga)
 
 
