@@ -83,16 +83,8 @@ def where_path_breaks(nodes: Sequence[Node], y: Node, x: Node,
 
 
 def describe(n: Node) -> str:
-    """How a user knows a node: its name, else the source text it came from."""
-    if n.name:
-        return n.name
-    s = n.span
-    line = s.source_line()
-    if line is not None and s.end_line == s.line and s.end_column > s.column:
-        text = line[s.column - 1:s.end_column - 1].strip()
-        if text and len(text) <= 40:
-            return text
-    return f"the {n.op} at line {s.line}" if s.line else f"a {n.op} value"
+    """How a user knows a node (see Node.describe)."""
+    return n.describe()
 
 
 def gradients(b: Builder, y: Node, xs: Sequence[Node], *, warn_name=None) -> list[Node]:

@@ -410,11 +410,11 @@ def nonfinite_error(node: Node, value: np.ndarray,
     for i, (inp, arr) in enumerate(zip(node.inputs, inputs)):
         a = np.asarray(arr)
         if a.size and a.dtype.kind in "fiu":
-            ranges.append(f"input {i} ({inp.label()}: {inp.type}) ranges over "
+            ranges.append(f"input {i} ({inp.describe()}: {inp.type}) ranges over "
                           f"[{np.nanmin(a):.4g}, {np.nanmax(a):.4g}]")
     what = "NaN" if np.isnan(value).any() else "Inf"
     return RuntimeNumericsError(
-        f"{node.op} produced {what} ({node.label()}: {node.type})", node.span,
+        f"{node.op} produced {what} ({node.describe()}: {node.type})", node.span,
         notes=tuple((r, None) for r in ranges))
 
 

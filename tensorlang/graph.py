@@ -61,6 +61,19 @@ class Node:
         """True for nodes made by autodiff."""
         return self.scope == "grad" or self.scope.startswith("grad/")
 
+    def describe(self) -> str:
+        """How a user knows this node: its name, else the source text it came from
+        (`x @ W`), else the op and its line."""
+        if self.name:
+            return self.name
+        s = self.span
+        line = s.source_line()
+        if line is not None and s.end_line == s.line and s.end_column > s.column:
+            text = line[s.column - 1:s.end_column - 1].strip()
+            if text and len(text) <= 40:
+                return text
+        return f"the {self.op} at line {s.line}" if s.line else f"a {self.op} value"
+
     def label(self) -> str:
         """The name a user knows this node by, or `%id`."""
         return self.name or f"%{self.id}"
