@@ -25,6 +25,12 @@ def main(argv: list[str]) -> int:
             results = [(f"FAILED: {type(e).__name__}: {e}", float("nan"), "")]
         rows += [(name.removeprefix("bench_"), *r) for r in results]
         print(f"  {name}: {time.perf_counter() - start:.1f}s", file=sys.stderr, flush=True)
+    print_table(rows)
+    return 0
+
+
+def print_table(rows) -> None:
+    """Rows (group, measurement, value, unit) as aligned columns."""
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1]) for r in rows)
     print(f"{'group':<{w0}}  {'measurement':<{w1}}  {'value':>12}  unit")
@@ -32,7 +38,6 @@ def main(argv: list[str]) -> int:
     for group, label, value, unit in rows:
         shown = f"{value:12.4g}" if isinstance(value, float) else f"{value:>12}"
         print(f"{group:<{w0}}  {label:<{w1}}  {shown}  {unit}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 (a few Dense layers, then a long chain and wide sums of elementwise ops), split into parse and
 lowering, with the time per node; the time per node should stay flat as programs grow.
 Times are CPU seconds of this process (compiling is single-threaded, so on an idle machine they
-equal wall time; on a busy one they are much steadier). Run `python benchmarks/bench_compile.py`
+equal wall time; on a busy one they are much steadier). Run `python -m benchmarks compile`
 for a table."""
 
 from __future__ import annotations
@@ -78,10 +78,7 @@ def run() -> list[tuple[str, float, str]]:
     return rows
 
 
-if __name__ == "__main__":
-    rows = run()
-    width = max(len(r[0]) for r in rows)
-    print(f"{'benchmark':<{width}}  {'value':>12}  unit")
-    for name, value, unit in rows:
-        shown = f"{int(value):>12,}" if unit == "nodes" else f"{value:>12.4f}"
-        print(f"{name:<{width}}  {shown}  {unit}")
+if __name__ == "__main__":  # python -m benchmarks compile: the same table as make bench
+    from benchmarks.__main__ import main
+
+    raise SystemExit(main(["compile"]))

@@ -81,9 +81,7 @@ def run(repeats: int = 30, inner: int = 20) -> list[tuple[str, float, str]]:
     ]
 
 
-if __name__ == "__main__":
-    rows = run()
-    width = max(len(r[0]) for r in rows)
-    print(f"{'benchmark':<{width}}  {'value':>10}  unit")
-    for name, value, unit in rows:
-        print(f"{name:<{width}}  {value:>10.2f}  {unit}")
+if __name__ == "__main__":  # python -m benchmarks executor: the same table as make bench
+    from benchmarks.__main__ import main
+
+    raise SystemExit(main(["executor"]))

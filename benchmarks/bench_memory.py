@@ -84,6 +84,7 @@ def run() -> list[tuple[str, float, str]]:
     ]
 
 
-if __name__ == "__main__":
-    for name, value, unit in run():
-        print(f"{name:<44} {value:10.2f}  {unit}")
+if __name__ == "__main__":  # python -m benchmarks memory: the same table as make bench
+    from benchmarks.__main__ import main
+
+    raise SystemExit(main(["memory"]))

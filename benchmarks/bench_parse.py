@@ -1,6 +1,6 @@
 """Front-end speed: parsing a generated 10,000-line program, loading the grammar in a fresh
 process (with and without the parse-table cache), and the start-up cost of importing the parser
-against importing NumPy. Run `python benchmarks/bench_parse.py` for a table."""
+against importing NumPy. Run `python -m benchmarks parse` for a table."""
 
 from __future__ import annotations
 
@@ -135,9 +135,7 @@ def run() -> list[tuple[str, float, str]]:
     ]
 
 
-if __name__ == "__main__":
-    rows = run()
-    width = max(len(r[0]) for r in rows)
-    print(f"{'benchmark':<{width}}  {'value':>10}  unit")
-    for name, value, unit in rows:
-        print(f"{name:<{width}}  {value:>10.3f}  {unit}")
+if __name__ == "__main__":  # python -m benchmarks parse: the same table as make bench
+    from benchmarks.__main__ import main
+
+    raise SystemExit(main(["parse"]))

@@ -79,9 +79,7 @@ def run(repeats: int = 6) -> list[tuple[str, float, str]]:
     return rows
 
 
-if __name__ == "__main__":
-    results = run()
-    width = max(len(r[0]) for r in results)
-    for name, value, unit in results:
-        shown = f"{value:10.1f}" if isinstance(value, float) else f"{value:10d}"
-        print(f"{name:<{width}}  {shown}  {unit}")
+if __name__ == "__main__":  # python -m benchmarks render: the same table as make bench
+    from benchmarks.__main__ import main
+
+    raise SystemExit(main(["render"]))

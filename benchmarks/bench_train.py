@@ -25,19 +25,13 @@ import tensorlang as tl
 from tensorlang.passes import optimize_map
 from tensorlang.train import Step, train_graph
 
+from . import bench_autodiff as AD
+
 THREADS = int(os.environ.get("BENCH_THREADS", "1"))
 LR = 0.01
 LR32 = np.float32(LR)
 
-MLP = """
-graph mlp {
-    placeholder x: f32[N, 784]
-    placeholder y: i64[N]
-    h1     = Dense(x, 256, activation = relu)
-    h2     = Dense(h1, 128, activation = relu)
-    logits = Dense(h2, 10)
-    loss   = mean(softmax_cross_entropy(logits, y))
-}
+MLP = AD.MLP + """
 data d {
     x = [[0.0]]
     y = [0]
@@ -386,7 +380,6 @@ def chain_rows(torch, repeats: int) -> list[tuple[str, float, str]]:
         return []
     from tensorlang.autodiff import backward
 
-    from . import bench_autodiff as AD
     from . import bench_executor as EX
     x = np.random.default_rng(0).normal(size=AD.SHAPE).astype(np.float32)
     fwd = tl.Session(tl.compile(EX.chain_program()).graphs["chain"])

@@ -60,3 +60,14 @@ def check_gradient(opname: str, arrays, attrs, seed: int = 0, eps: float = 1e-6)
         scale = np.maximum(np.abs(num), 1.0)
         results.append((p.name, float(err.max(initial=0)), float((err / scale).max(initial=0))))
     return results
+
+
+def numeric_grad(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Central differences of the scalar function f at x."""
+    out = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        hi, lo = x.copy(), x.copy()
+        hi[idx] += eps
+        lo[idx] -= eps
+        out[idx] = (f(hi) - f(lo)) / (2 * eps)
+    return out

@@ -14,6 +14,8 @@ from tensorlang.graph import Builder
 from tensorlang.ops import REGISTRY
 from tensorlang.types import TensorType, np_dtype
 
+from .opgraph import numeric_grad
+
 N = Dim.sym("N")
 
 
@@ -31,15 +33,6 @@ def run(b, fetches, **feed):
     return Session(graph).run(fetches, feed)
 
 
-def numeric_grad(f, x, eps=1e-6):
-    """Central differences of the scalar function f at x."""
-    out = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        hi, lo = x.copy(), x.copy()
-        hi[idx] += eps
-        lo[idx] -= eps
-        out[idx] = (f(hi) - f(lo)) / (2 * eps)
-    return out
 
 
 # ------------------------------------------------------------------ shapes and dtypes
