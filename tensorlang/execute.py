@@ -179,7 +179,7 @@ class Session:
         except (ValueError, np.linalg.LinAlgError, IndexError, TypeError, ArithmeticError,
                 MemoryError) as e:
             node = plan.steps[k].node
-            raise TensorlangError(f"{node.op} failed at run time: {e}", node.span) from None
+            raise TensorlangError(f"{_what(node)} failed at run time: {e}", node.span) from None
         return [slots[s] for s in plan.fetch_slots]
 
     def _run_generated(self, plan: Plan, env: dict, slots: list) -> list:
@@ -196,7 +196,7 @@ class Session:
             if k is None:
                 raise
             node = plan.steps[k].node
-            raise TensorlangError(f"{node.op} failed at run time: {e}", node.span) from None
+            raise TensorlangError(f"{_what(node)} failed at run time: {e}", node.span) from None
 
     # -- feeds -----------------------------------------------------------------------------------
     def bind(self, plan: Plan, feed: Mapping) -> tuple[dict[str, int], list]:
@@ -382,6 +382,12 @@ class SharedVariables(MutableMapping):
 
     def __len__(self) -> int:
         return len(self.base) + sum(1 for k in self.own if k not in self.base)
+
+
+def _what(node: Node) -> str:
+    """The op a user wrote: an internal op (a fusion, a gradient helper) is named by the source
+    text it came from."""
+    return f"{node.describe()} ({node.op})" if node.opdef.internal else node.op
 
 
 def _as_array(value, node: Node) -> np.ndarray:
