@@ -387,7 +387,9 @@ class SharedVariables(MutableMapping):
 def _what(node: Node) -> str:
     """The op a user wrote: an internal op (a fusion, a gradient helper) is named by the source
     text it came from."""
-    return f"{node.describe()} ({node.op})" if node.opdef.internal else node.op
+    if node.opdef.internal and node.span.source_line() is not None:
+        return f"{node.describe()} ({node.op})"
+    return node.op
 
 
 def _as_array(value, node: Node) -> np.ndarray:
