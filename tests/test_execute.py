@@ -323,3 +323,21 @@ def test_check_numerics_names_the_first_nonfinite_node():
     assert info.value.message.startswith("log produced Inf")
     assert info.value.line == line_of(g, "l = log")
     assert "ranges over [0, 1]" in info.value.format()
+
+
+def test_a_failure_inside_a_fused_training_kernel_names_the_users_value(tmp_path, capsys):
+    from tensorlang.cli import main
+    (tmp_path / "ce.tl").write_text(
+        "graph g {\n"
+        "    placeholder x: f32[N, 3]\n"
+        "    placeholder y: i64[N]\n"
+        "    variable W: f32[3, 3] = zeros()\n"
+        "    loss = mean(softmax_cross_entropy(x @ W, y))\n"
+        "}\n"
+        "data d {\n    x = [[1, 2, 3], [4, 5, 6]]\n    y = [0, 7]\n}\n"
+        "train g {\n    data = d\n    minimize = loss\n    optimizer = sgd(lr = 0.1)\n}\n")
+    assert main(["run", str(tmp_path / "ce.tl"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{tmp_path / 'ce.tl'}:5:12: error: loss (softmax_cross_entropy_mean) "
+                          "failed at run time: class id 7 is out of range for 3 classes")
+    assert "Traceback" not in err
