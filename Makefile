@@ -23,7 +23,7 @@ dot:
 
 demo: setup dot
 	$(TL) check examples/xor.tl
-	$(TL) run examples/xor.tl
+	$(TL) run examples/xor.tl --log-every 50
 	mkdir -p out
 	$(TL) graph examples/xor.tl -o out/xor.svg
 	$(TL) graph examples/xor.tl --backward -o out/xor_backward.svg

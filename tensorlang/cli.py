@@ -52,7 +52,9 @@ def _graph(program, name):
 
 def cmd_run(args) -> int:
     program = _load(args)
-    program.run(seed=args.seed, epochs=args.epochs, quiet=args.quiet,
+    if args.log_every < 1:
+        raise UsageError(f"--log-every must be at least 1, not {args.log_every}")
+    program.run(seed=args.seed, epochs=args.epochs, quiet=args.quiet, log_every=args.log_every,
                 check_numerics=args.check_numerics)
     return 0
 
@@ -120,7 +122,10 @@ def parser() -> argparse.ArgumentParser:
     common(sp)
     sp.add_argument("--seed", type=int, help="seed for initialization and shuffling")
     sp.add_argument("--epochs", type=int, help="override every train block's epochs")
-    sp.add_argument("--quiet", action="store_true", help="no progress bars")
+    sp.add_argument("--quiet", action="store_true",
+                    help="no progress bars; only each train block's last epoch line")
+    sp.add_argument("--log-every", type=int, default=1, metavar="K",
+                    help="print every K-th epoch's summary line (and the first and last)")
     sp.add_argument("--check-numerics", action="store_true",
                     help="check every node for NaN/Inf on every step")
     sp.set_defaults(fn=cmd_run)

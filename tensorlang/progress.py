@@ -3,15 +3,12 @@ the output is a terminal, and one summary line per epoch:
 
     epoch 3/10  loss 0.1234  acc 0.9650  val_acc 0.9702  1.9s
 
-Long runs print every epoch up to 50 epochs, then about 25 evenly spaced lines (the first and
-last epoch always); `--quiet` prints the last line only and never a bar."""
+`--log-every K` prints every K-th epoch's line instead (the first and last always); `--quiet`
+prints the last line only and never a bar."""
 
 from __future__ import annotations
 
-import math
 import time
-
-MAX_LINES = 50
 
 
 def format_value(v: float) -> str:
@@ -34,22 +31,12 @@ def epoch_line(epoch: int, epochs: int, metrics: dict, seconds: float) -> str:
     return "  ".join(parts)
 
 
-def line_every(epochs: int) -> int:
-    """How many epochs apart the summary lines are: 1 up to MAX_LINES epochs, else a round
-    number (1, 2, 5 times a power of ten) giving about 25 lines."""
-    if epochs <= MAX_LINES:
-        return 1
-    raw = epochs / (MAX_LINES // 2)
-    base = 10 ** math.floor(math.log10(raw))
-    return next(m * base for m in (1, 2, 5, 10) if m * base >= raw)
-
-
 class EpochProgress:
     """The output of one train block; a context manager so the live bar always closes."""
 
     def __init__(self, ctx, epochs: int, examples: int):
         self.ctx, self.epochs, self.examples = ctx, epochs, examples
-        self.every = line_every(epochs)
+        self.every = max(1, getattr(ctx, "log_every", 1) or 1)
         live = ctx.progress if ctx.progress is not None else _is_terminal(ctx.out)
         self.bar = None
         if live and not ctx.quiet:

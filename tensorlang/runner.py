@@ -21,8 +21,9 @@ class Context:
     """What the run blocks of one program share: sessions, loaded data, options, output."""
 
     def __init__(self, program, seed=None, epochs=None, quiet=False, out=None,
-                 check_numerics=False, progress=None):
+                 check_numerics=False, progress=None, log_every=1):
         self.program = program
+        self.log_every = log_every  # print every k-th epoch line (and the first and last)
         self.seed = seed
         self.epochs = epochs
         self.quiet = quiet
