@@ -43,7 +43,8 @@ def save(path: str, variables: dict[str, np.ndarray], span=None) -> None:
 def load(path: str, variables, span=None) -> dict[str, np.ndarray]:
     """Arrays for the given variable nodes from a checkpoint, after checking every one of them."""
     try:
-        with np.load(path, allow_pickle=False) as z:
+        # the file is opened here so it is closed however np.load fails on a broken one
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
             stored = {k: z[k] for k in z.files}
     except FileNotFoundError:
         raise CheckpointError(f'checkpoint "{path}" not found', span) from None

@@ -192,22 +192,28 @@ def load_npz(path: str, key: str, span: Span | None = None, *,
         with open(resolved, "rb") as f:
             if f.read(4) != ZIP_MAGIC:
                 raise _Bad("not an .npz archive (not a zip file); for one array use npy(path)")
-        with np.load(resolved, allow_pickle=False) as archive:
-            keys = list(archive.files)
-            if key not in keys:
-                present = ", ".join(f'"{k}"' for k in keys) or "none"
-                hint = did_you_mean(key, keys)
-                raise _Bad(f'has no array "{key}"; keys present: {present}'
-                           + (f" ({hint})" if hint else ""))
-            try:
-                value = archive[key]
-            except Exception as e:  # as in _read_npy: damaged headers raise many kinds
-                raise _Bad(f'array "{key}" {_npy_problem(e)}') from None
-            if not isinstance(value, np.ndarray):  # NpzFile hands back non-npy members as bytes
-                raise _Bad(f'member "{key}" is not an .npy array')
-            return value
+            f.seek(0)  # read from this handle, so a corrupt archive cannot leave a file open
+            with np.load(f, allow_pickle=False) as archive:
+                return _member(archive, key)
 
     return _load("npz", path, span, base_dir, (key,), read)
+
+
+def _member(archive, key: str) -> np.ndarray:
+    """One array of an open npz archive."""
+    keys = list(archive.files)
+    if key not in keys:
+        present = ", ".join(f'"{k}"' for k in keys) or "none"
+        hint = did_you_mean(key, keys)
+        raise _Bad(f'has no array "{key}"; keys present: {present}'
+                   + (f" ({hint})" if hint else ""))
+    try:
+        value = archive[key]
+    except Exception as e:  # as in _read_npy: damaged headers raise many kinds
+        raise _Bad(f'array "{key}" {_npy_problem(e)}') from None
+    if not isinstance(value, np.ndarray):  # NpzFile hands back non-npy members as bytes
+        raise _Bad(f'member "{key}" is not an .npy array')
+    return value
 
 
 # ---------------------------------------------------------------- csv
