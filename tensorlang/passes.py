@@ -12,7 +12,7 @@ import numpy as np
 from . import dims as D
 from .graph import Builder, Graph, Node
 from .rewrite import prune, rewrite, with_inputs
-from .types import broadcast_shapes, is_float
+from .types import broadcast_shapes, broadcasts_to, is_float
 
 FOLD_LIMIT = 1 << 16  # fold constants up to this many elements; bigger ones stay computed
 SOURCES = ("placeholder", "variable", "constant")
@@ -285,10 +285,7 @@ def _sxe_grad(b: Builder, n: Node, diff: Node, g: Node) -> Node | None:
     z, ids, per_example = s.inputs[0], hot.inputs[0], g.inputs[0]
     if hot.inputs[1] is not z or z.dtype != n.dtype or ids.rank != z.rank - 1:
         return None
-    try:
-        if broadcast_shapes(ids.type.shape, per_example.type.shape) != ids.type.shape:
-            return None
-    except Exception:
+    if not broadcasts_to(per_example.type.shape, ids.type.shape):
         return None
     return b.add("softmax_cross_entropy_grad", (z, ids, per_example), {}, span=n.span)
 

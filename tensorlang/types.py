@@ -123,6 +123,17 @@ def broadcast_shapes(*shapes) -> tuple:
     return tuple(out)
 
 
+def broadcasts_to(src, dst) -> bool:
+    """True when shape src provably broadcasts to exactly shape dst."""
+    if len(src) > len(dst):
+        return False
+    try:
+        out = broadcast_shapes(src, dst)
+    except OpError:
+        return False
+    return all(D.equal(a, b) for a, b in zip(out, dst))
+
+
 def normalize_axis(axis: int, rank: int) -> int:
     """A non-negative axis; OpError when out of range."""
     if not -rank <= axis < rank:

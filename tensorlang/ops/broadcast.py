@@ -6,29 +6,20 @@ import numpy as np
 
 from .. import dims as D
 from ..errors import OpError
-from ..types import TensorType, broadcast_shapes
+from ..types import TensorType, broadcasts_to
 from .registry import defop
 
 
 def _broadcast_infer(types, shape):
     shape = tuple(shape)
-    try:
-        out = broadcast_shapes(types[0].shape, shape)
-    except OpError:
-        out = None
-    if out is None or len(out) != len(shape) or not all(D.equal(a, b) for a, b in zip(out, shape)):
+    if not broadcasts_to(types[0].shape, shape):
         raise OpError(f"cannot broadcast {D.shape_str(types[0].shape)} to {D.shape_str(shape)}")
     return TensorType(types[0].dtype, shape)
 
 
 def _sum_to_infer(types, shape):
     shape = tuple(shape)
-    try:
-        out = broadcast_shapes(types[0].shape, shape)
-    except OpError:
-        out = None
-    if out is None or len(out) != types[0].rank or not all(
-            D.equal(a, b) for a, b in zip(out, types[0].shape)):
+    if not broadcasts_to(shape, types[0].shape):
         raise OpError(f"cannot sum {D.shape_str(types[0].shape)} down to {D.shape_str(shape)}")
     return TensorType(types[0].dtype, shape)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import OpError
-from ..types import INTS, TensorType, broadcast_shapes, is_float, promote
+from ..types import INTS, TensorType, broadcasts_to, is_float, promote
 from . import conv as C
 from . import conv_kernels as fast
 from .nn import check_ids, rows
@@ -21,7 +21,7 @@ def _linear_infer(types):
     if not D.equal(x.shape[1], w.shape[0]):
         raise OpError(f"inner dims {D.dim_str(x.shape[1])} and {D.dim_str(w.shape[0])} differ")
     out = (x.shape[0], w.shape[1])
-    if broadcast_shapes(out, b.shape) != out:
+    if not broadcasts_to(b.shape, out):
         raise OpError("the bias must broadcast to the product's shape")
     return TensorType(promote(x, w, b), out)
 
@@ -54,7 +54,7 @@ def _check_logits_ids(z, ids):
 def _sxe_grad_infer(types):
     z, ids, g = types
     _check_logits_ids(z, ids)
-    if g.dtype != z.dtype or broadcast_shapes(ids.shape, g.shape) != ids.shape:
+    if g.dtype != z.dtype or not broadcasts_to(g.shape, ids.shape):
         raise OpError("the gradient must have the logits' dtype and broadcast to their batch "
                       "shape")
     return TensorType(z.dtype, z.shape)

@@ -16,7 +16,14 @@ import numpy as np
 
 from .. import dims as D
 from ..errors import OpError
-from ..types import INTS, TensorType, broadcast_shapes, is_float, normalize_axis, np_dtype
+from ..types import (
+    INTS,
+    TensorType,
+    broadcasts_to,
+    is_float,
+    normalize_axis,
+    np_dtype,
+)
 from .common import broadcast_float, float_of, product
 from .registry import defop
 
@@ -57,12 +64,7 @@ def _binary(types):
     p, y = types
     if p.dtype == "bool":
         raise OpError("needs numeric predictions, not bool")
-    try:
-        fits = broadcast_shapes(p.shape, y.shape)
-    except OpError:
-        fits = None
-    if fits is None or len(fits) != p.rank or not all(
-            D.equal(a, b) for a, b in zip(fits, p.shape)):
+    if not broadcasts_to(y.shape, p.shape):
         raise OpError(f"targets {D.shape_str(y.shape)} do not broadcast to the predictions' shape "
                       f"{D.shape_str(p.shape)}")
     return TensorType(float_of(p), p.shape)
