@@ -47,15 +47,7 @@ def check_gradient(opname: str, arrays, attrs, seed: int = 0, eps: float = 1e-6)
     symbolic = sess.run(grads, feed)
     results = []
     for p, g in zip(wrt, symbolic):
-        base = feed[p.name]
-        num = np.zeros_like(base, dtype=np.float64)
-        for idx in np.ndindex(base.shape):
-            hi, lo = base.copy(), base.copy()
-            hi[idx] += eps
-            lo[idx] -= eps
-            yh = sess.run(y, {**feed, p.name: hi})
-            yl = sess.run(y, {**feed, p.name: lo})
-            num[idx] = (yh - yl) / (2 * eps)
+        num = fed_grad(sess, y, feed, p.name, eps).astype(np.float64)
         err = np.abs(np.asarray(g, np.float64) - num)
         scale = np.maximum(np.abs(num), 1.0)
         results.append((p.name, float(err.max(initial=0)), float((err / scale).max(initial=0))))
@@ -71,3 +63,8 @@ def numeric_grad(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
         lo[idx] -= eps
         out[idx] = (f(hi) - f(lo)) / (2 * eps)
     return out
+
+
+def fed_grad(sess, y, feed: dict, name: str, eps: float = 1e-6) -> np.ndarray:
+    """Central differences of the fetched scalar y with respect to the fed array `name`."""
+    return numeric_grad(lambda v: sess.run(y, {**feed, name: v}), feed[name], eps)

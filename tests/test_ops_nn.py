@@ -13,7 +13,8 @@ from tensorlang.execute import Session
 from tensorlang.ops import REGISTRY
 from tensorlang.types import TensorType, from_numpy
 
-from .test_ops_linalg import graph, numeric_grad, shape_of, weighted_sum
+from .opgraph import fed_grad
+from .test_ops_linalg import graph, shape_of, weighted_sum
 
 N = D.Dim.sym("N")
 LOSSES = ["softmax_cross_entropy", "cross_entropy", "binary_cross_entropy",
@@ -198,7 +199,7 @@ def test_second_order(op, arrays):
     sess = Session(b.finish())
     feed = dict(zip(names, arrays))
     for name, g in zip(names, sess.run(second, feed)):
-        np.testing.assert_allclose(g, numeric_grad(sess, h, feed, name), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(g, fed_grad(sess, h, feed, name), rtol=1e-5, atol=1e-6)
 
 
 def test_every_loss_is_registered_with_cases():

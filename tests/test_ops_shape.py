@@ -15,6 +15,8 @@ from tensorlang.execute import Session
 from tensorlang.graph import Builder
 from tensorlang.types import TensorType
 
+from .opgraph import fed_grad
+
 N, M = Dim.sym("N"), Dim.sym("M")
 ALL = ("slice", None, None, None)
 
@@ -56,15 +58,8 @@ def check_grad(b, y, feeds, wrt, eps=1e-6):
     sess = Session(graph)
     got = sess.run(grads + [loss], feeds)  # with loss, so the plan binds every dim from x
     for name, g in zip(wrt, got):
-        base = feeds[name]
-        num = np.zeros_like(base)
-        for idx in np.ndindex(base.shape):
-            hi, lo = base.copy(), base.copy()
-            hi[idx] += eps
-            lo[idx] -= eps
-            num[idx] = (sess.run(loss, {**feeds, name: hi}) -
-                        sess.run(loss, {**feeds, name: lo})) / (2 * eps)
-        np.testing.assert_allclose(g, num, atol=1e-7, err_msg=name)
+        np.testing.assert_allclose(g, fed_grad(sess, loss, feeds, name, eps), atol=1e-7,
+                                   err_msg=name)
 
 
 # ------------------------------------------------------------------ reshape, flatten
