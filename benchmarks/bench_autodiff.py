@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 import tensorlang as tl
-from tensorlang.autodiff import ancestors, backward
+from tensorlang.transforms.autodiff import ancestors, backward
 
 N_OPS = 200
 SHAPE = (32, 32)

@@ -39,8 +39,8 @@ def program(nodes: int) -> str:
 
 def measure(nodes: int, repeats: int) -> dict:
     """Median seconds of parse, lowering (with shape inference) and both, and the node count."""
-    from tensorlang.parser import parse
-    from tensorlang.program import _gc_paused, compile_syntax
+    from tensorlang.compiler.program import _gc_paused, compile_syntax
+    from tensorlang.frontend.parser import parse
 
     text = program(nodes)
     parse_t, lower_t, count = [], [], 0
@@ -61,7 +61,7 @@ def measure(nodes: int, repeats: int) -> dict:
 
 def run() -> list[tuple[str, float, str]]:
     """Rows (name, value, unit) for each program size."""
-    from tensorlang.parser import parse
+    from tensorlang.frontend.parser import parse
     parse("let a = 1\n")  # the grammar is loaded before the clock starts
     rows = []
     for size in SIZES:

@@ -24,7 +24,7 @@ FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
 IMPORT_ONLY = "import tensorlang"
 LOAD_ONLY = """
 import tensorlang as tl
-from tensorlang.runner import Context
+from tensorlang.training.run import Context
 program = tl.load({path!r}, overrides={{"mnist": {mnist!r}}})
 ctx = Context(program, quiet=True)
 for spec in program.runs:
@@ -34,7 +34,7 @@ for spec in program.runs:
 """
 EPOCH = """
 import sys
-from tensorlang.cli import main
+from tensorlang.tools.cli import main
 code = main(["run", {path!r}, "--epochs", "1", "--quiet", "--set", "mnist=" + {mnist!r}])
 if code:
     sys.exit(code)

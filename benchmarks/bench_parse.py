@@ -91,7 +91,7 @@ def _import_self_ms(module: str, repeats: int = 5) -> float:
 LOAD = """\
 import time
 t0 = time.perf_counter()
-from tensorlang.parser import parse
+from tensorlang.frontend.parser import parse
 t1 = time.perf_counter()
 parse("let a = 1\\n")
 t2 = time.perf_counter()
@@ -101,8 +101,8 @@ print((t2 - t1) * 1e3)
 
 def run() -> list[tuple[str, float, str]]:
     """Rows (name, value, unit): parse time and rate, grammar load, import start-up."""
-    from tensorlang.fmt import format_program
-    from tensorlang.parser import parse
+    from tensorlang.frontend.fmt import format_program
+    from tensorlang.frontend.parser import parse
 
     text = program()
     lines = text.count("\n") + 1
@@ -129,8 +129,8 @@ def run() -> list[tuple[str, float, str]]:
         ("grammar_load_first_parse_cached", warm, "ms"),
         ("python_-c_pass", _wall("pass"), "ms"),
         ("python_-c_import_lark", _wall("import lark"), "ms"),
-        ("python_-c_import_tensorlang.parser", _wall("import tensorlang.parser"), "ms"),
-        ("import_tensorlang.parser_own_share", _import_self_ms("tensorlang.parser"), "ms"),
+        ("python_-c_import_tensorlang.parser", _wall("import tensorlang.frontend.parser"), "ms"),
+        ("import_tensorlang.parser_own_share", _import_self_ms("tensorlang.frontend.parser"), "ms"),
         ("python_-c_import_numpy", _wall("import numpy"), "ms"),
     ]
 

@@ -8,10 +8,10 @@ import statistics
 import time
 from pathlib import Path
 
-from tensorlang import program as P
-from tensorlang.autodiff import training_graph
-from tensorlang.render import pipe, to_dot
-from tensorlang.render_layout import layout
+from tensorlang.compiler import program as P
+from tensorlang.tools.render import pipe, to_dot
+from tensorlang.tools.render_layout import layout
+from tensorlang.transforms.autodiff import training_graph
 
 ROOT = Path(__file__).resolve().parents[1]
 CNN = ROOT / "examples" / "mnist_cnn.tl"

@@ -22,8 +22,8 @@ import time
 import numpy as np
 
 import tensorlang as tl
-from tensorlang.passes import optimize_map
-from tensorlang.train import Step, train_graph
+from tensorlang.training.train import Step, train_graph
+from tensorlang.transforms.passes import optimize_map
 
 from . import bench_autodiff as AD
 
@@ -378,7 +378,7 @@ def chain_rows(torch, repeats: int) -> list[tuple[str, float, str]]:
     backward), which measure them against NumPy, here against PyTorch eager."""
     if torch is None:
         return []
-    from tensorlang.autodiff import backward
+    from tensorlang.transforms.autodiff import backward
 
     from . import bench_executor as EX
     x = np.random.default_rng(0).normal(size=AD.SHAPE).astype(np.float32)

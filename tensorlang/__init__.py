@@ -1,6 +1,7 @@
 """tensorlang: a small declarative language for deep-learning models, compiled to a static,
 typed dataflow graph, differentiated as a graph transformation and run on NumPy."""
 
+from .compiler.program import Program, compile, load
 from .errors import (
     CheckpointError,
     DataError,
@@ -9,9 +10,8 @@ from .errors import (
     ShapeError,
     TensorlangError,
 )
-from .execute import Session
-from .graph import Graph, Node
-from .program import Program, compile, load
+from .ir.graph import Graph, Node
+from .runtime.session import Session
 
 __all__ = ["CheckpointError", "DataError", "Graph", "Node", "ParseError", "Program",
            "ProgramError", "Session", "ShapeError", "TensorlangError", "compile", "load"]

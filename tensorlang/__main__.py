@@ -1,5 +1,5 @@
 """`python -m tensorlang`: the same as the `tensorlang` command."""
 
-from .cli import main
+from .tools.cli import main
 
 raise SystemExit(main())

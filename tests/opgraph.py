@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from tensorlang.autodiff import gradients
-from tensorlang.execute import Session
-from tensorlang.graph import Builder
+from tensorlang.ir.graph import Builder
+from tensorlang.ir.types import TensorType, from_numpy
 from tensorlang.ops import REGISTRY
-from tensorlang.types import TensorType, from_numpy
+from tensorlang.runtime.session import Session
+from tensorlang.transforms.autodiff import gradients
 
 
 def one_op(opname: str, arrays, attrs, dtype_override: str | None = None):

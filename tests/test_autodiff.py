@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import tensorlang as tl
-from tensorlang import autodiff
-from tensorlang.cli import main
 from tensorlang.errors import UsageError
+from tensorlang.tools.cli import main
+from tensorlang.transforms import autodiff
 
 from .opgraph import numeric_grad
 

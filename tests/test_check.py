@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 import tensorlang as tl
-from tensorlang.autodiff import backward
-from tensorlang.cli import main
 from tensorlang.errors import ProgramError
+from tensorlang.tools.cli import main
+from tensorlang.transforms.autodiff import backward
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import tensorlang as tl
-from tensorlang import checkpoint
 from tensorlang.errors import CheckpointError
 from tensorlang.source import Span
+from tensorlang.training import checkpoint
 
 SPAN = Span("prog.tl", 7, 5, 7, 30)
 G = tl.compile("""

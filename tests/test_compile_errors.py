@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 import tensorlang as tl
-from tensorlang.cli import main
 from tensorlang.errors import TensorlangError
+from tensorlang.tools.cli import main
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "compile_errors"
 CASES = sorted(p.stem for p in GOLDEN.glob("*.tl"))

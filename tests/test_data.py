@@ -1,4 +1,4 @@
-"""tensorlang.data against independent references: files written here by hand, read back."""
+"""The data loaders against independent references: files written here by hand, read back."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tensorlang import data
-from tensorlang.data import (
+from tensorlang.errors import DataError
+from tensorlang.source import Span
+from tensorlang.training import loaders as data
+from tensorlang.training.loaders import (
     check_same_length,
     load_csv,
     load_idx,
@@ -22,8 +24,6 @@ from tensorlang.data import (
     resolve_path,
     slice_first_axis,
 )
-from tensorlang.errors import DataError
-from tensorlang.source import Span
 
 SPAN = Span("prog.tl", 3, 5, 3, 40)
 

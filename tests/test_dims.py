@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tensorlang import dims as D
-from tensorlang.dims import Dim
+from tensorlang.ir import dims as D
+from tensorlang.ir.dims import Dim
 
 N, T, C = Dim.sym("N"), Dim.sym("T"), Dim.sym("C")
 

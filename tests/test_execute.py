@@ -326,7 +326,7 @@ def test_check_numerics_names_the_first_nonfinite_node():
 
 
 def test_a_failure_inside_a_fused_training_kernel_names_the_users_value(tmp_path, capsys):
-    from tensorlang.cli import main
+    from tensorlang.tools.cli import main
     (tmp_path / "ce.tl").write_text(
         "graph g {\n"
         "    placeholder x: f32[N, 3]\n"

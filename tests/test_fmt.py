@@ -15,13 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tensorlang import grammar, syntax
 from tensorlang.errors import ParseError
-from tensorlang.fmt import fmt_file, format_expr, format_program, format_source
-from tensorlang.parser import parse
+from tensorlang.frontend import grammar, syntax
+from tensorlang.frontend.fmt import fmt_file, format_expr, format_program, format_source
+from tensorlang.frontend.parser import parse
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = sorted((ROOT / "examples").glob("*.tl")) + [ROOT / "tensorlang" / "prelude.tl"]
+EXAMPLES = sorted((ROOT / "examples").glob("*.tl")) + [ROOT / "tensorlang" / "compiler" / "prelude.tl"]
 
 
 def roundtrip(text: str) -> str:

@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 
 import tensorlang as tl
-from tensorlang.autodiff import backward, gradients
-from tensorlang.execute import Session
 from tensorlang.ops import REGISTRY
-from tensorlang.retype import retype
+from tensorlang.runtime.session import Session
+from tensorlang.transforms.autodiff import backward, gradients
+from tensorlang.transforms.retype import retype
 
 from .opgraph import check_gradient, one_op
 

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 import tensorlang as tl
-from tensorlang import gradcheck as GC
-from tensorlang.cli import main
 from tensorlang.ops import REGISTRY
-from tensorlang.retype import retype
+from tensorlang.tools import gradcheck as GC
+from tensorlang.tools.cli import main
+from tensorlang.transforms.retype import retype
 
 from .opgraph import one_op
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import tensorlang as tl
-from tensorlang.initializers import fans
+from tensorlang.ops.initializers import fans
 
 
 def variables(decls: str, seed: int = 0) -> dict[str, np.ndarray]:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import tensorlang as tl
-from tensorlang import dims as D
 from tensorlang.errors import NameError_, ProgramError, ShapeError, TensorlangError, UsageError
+from tensorlang.ir import dims as D
 
 N = D.Dim.sym("N")
 

@@ -9,8 +9,8 @@ import zlib
 import numpy as np
 import pytest
 
+from tensorlang.ir.types import np_dtype
 from tensorlang.ops import REGISTRY
-from tensorlang.types import np_dtype
 
 from .opgraph import check_gradient, one_op
 from .references import REFERENCES

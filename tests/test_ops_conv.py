@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tensorlang import dims as D
 from tensorlang.errors import ShapeError
-from tensorlang.execute import Session
-from tensorlang.graph import Builder
+from tensorlang.ir import dims as D
+from tensorlang.ir.graph import Builder
+from tensorlang.ir.types import TensorType
 from tensorlang.ops import REGISTRY
-from tensorlang.types import TensorType
+from tensorlang.runtime.session import Session
 
 from .references import conv as ref
 
@@ -176,7 +176,7 @@ def test_pooling_runs_with_symbolic_height_and_width():
 
 def test_conv_gradients_run_with_symbolic_dims():
     """The backward graph of conv2d ("same", stride 2) types and runs with N, H, W unknown."""
-    from tensorlang.autodiff import gradients
+    from tensorlang.transforms.autodiff import gradients
 
     b, (x, k) = placeholders((N, 2, H, W), (3, 2, 3, 3), dtype="f64")
     y = b.add("conv2d", [x, k], {"stride": 2, "padding": "same"})

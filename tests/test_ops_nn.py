@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tensorlang import dims as D
-from tensorlang.autodiff import gradients
 from tensorlang.errors import ShapeError, TensorlangError
-from tensorlang.execute import Session
+from tensorlang.ir import dims as D
+from tensorlang.ir.types import TensorType, from_numpy
 from tensorlang.ops import REGISTRY
-from tensorlang.types import TensorType, from_numpy
+from tensorlang.runtime.session import Session
+from tensorlang.transforms.autodiff import gradients
 
 from .opgraph import fed_grad
 from .test_ops_linalg import graph, shape_of, weighted_sum

@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tensorlang import dims as D
-from tensorlang.autodiff import gradients
 from tensorlang.errors import ShapeError
-from tensorlang.execute import Session
-from tensorlang.graph import Builder
-from tensorlang.types import TensorType
+from tensorlang.ir import dims as D
+from tensorlang.ir.graph import Builder
+from tensorlang.ir.types import TensorType
+from tensorlang.runtime.session import Session
+from tensorlang.transforms.autodiff import gradients
 
 from .references import recurrent as ref
 

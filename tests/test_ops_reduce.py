@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tensorlang.autodiff import gradients
-from tensorlang.dims import Dim
 from tensorlang.errors import ShapeError
-from tensorlang.execute import Session
-from tensorlang.graph import Builder
+from tensorlang.ir.dims import Dim
+from tensorlang.ir.graph import Builder
+from tensorlang.ir.types import TensorType, np_dtype
 from tensorlang.ops import REGISTRY
-from tensorlang.types import TensorType, np_dtype
+from tensorlang.runtime.session import Session
+from tensorlang.transforms.autodiff import gradients
 
 from .opgraph import numeric_grad
 

@@ -63,7 +63,7 @@ def _runtime_links(tmp: Path) -> Path:
 def test_wheel_ships_the_grammar(tmp_path):
     wheel = _build_wheel(tmp_path)
     with zipfile.ZipFile(wheel) as z:
-        assert "tensorlang/grammar/tensorlang.lark" in z.namelist()
+        assert "tensorlang/frontend/tensorlang.lark" in z.namelist()
 
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=False, system_site_packages=False).create(env_dir)
@@ -76,8 +76,8 @@ def test_wheel_ships_the_grammar(tmp_path):
     env["PYTHONNOUSERSITE"] = "1"
     xor = ROOT / "examples" / "xor.tl"
     script = (
-        "import tensorlang, tensorlang.grammar as g\n"
-        "from tensorlang.parser import parse\n"
+        "import tensorlang, tensorlang.frontend.grammar as g\n"
+        "from tensorlang.frontend.parser import parse\n"
         f"program = parse(open({str(xor)!r}).read(), 'xor.tl')\n"
         "print(tensorlang.__file__)\n"
         "print(g.grammar_path())\n"
@@ -89,5 +89,5 @@ def test_wheel_ships_the_grammar(tmp_path):
     installed = env_dir.resolve()
     assert Path(out[0]).resolve().is_relative_to(installed), out
     assert Path(out[1]).resolve().is_relative_to(installed), out
-    assert Path(out[1]).parts[-3:] == ("tensorlang", "grammar", "tensorlang.lark")
+    assert Path(out[1]).parts[-3:] == ("tensorlang", "frontend", "tensorlang.lark")
     assert out[2] == "5"

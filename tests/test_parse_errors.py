@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tensorlang.errors import ParseError, TensorlangError
-from tensorlang.parser import parse
+from tensorlang.frontend.parser import parse
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "parse_errors"
 CASES = sorted(p.stem for p in GOLDEN.glob("*.tl"))

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tensorlang import grammar
 from tensorlang.errors import ParseError
-from tensorlang.parser import comments, parse
-from tensorlang.syntax import (
+from tensorlang.frontend import grammar
+from tensorlang.frontend.parser import comments, parse
+from tensorlang.frontend.syntax import (
     Assign,
     Attribute,
     BinOp,

@@ -8,10 +8,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tensorlang as tl
-from tensorlang.autodiff import backward
-from tensorlang.graph import Builder
-from tensorlang.passes import cse, fold_constants, fuse, optimize, simplify
-from tensorlang.types import TensorType
+from tensorlang.ir.graph import Builder
+from tensorlang.ir.types import TensorType
+from tensorlang.transforms.autodiff import backward
+from tensorlang.transforms.passes import cse, fold_constants, fuse, optimize, simplify
 
 
 def ops_of(g):

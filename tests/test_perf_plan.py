@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tensorlang as tl
-from tensorlang.autodiff import backward
 from tensorlang.ops import REGISTRY
-from tensorlang.passes import optimize
-from tensorlang.plan import make_plan
+from tensorlang.runtime.plan import make_plan
+from tensorlang.transforms.autodiff import backward
+from tensorlang.transforms.passes import optimize
 
 
 def graph(body: str) -> tl.Graph:
@@ -249,7 +249,7 @@ def test_random_graphs_do_reuse_buffers():
 
 # ------------------------------------------------------------------ generated straight-line code
 def test_a_plan_run_often_runs_as_generated_code_with_the_same_results():
-    from tensorlang import execute
+    from tensorlang.runtime import session as execute
     ops = [u for u in UNARY if "reshape" not in u]  # N rows: no fixed-size reshape
     body = "\n".join(["placeholder x: f64[N, 4]", "variable W: f64[4, 4] = normal()", "v0 = x"] +
                      [f"v{i} = {u.format(a=f'v{i - 1}')}" for i, u in enumerate(ops, 1)])
@@ -336,8 +336,8 @@ train m {
 
 
 def _step(optimizer: str, reuse: bool):
-    from tensorlang.passes import optimize_map
-    from tensorlang.train import Step, train_graph
+    from tensorlang.training.train import Step, train_graph
+    from tensorlang.transforms.passes import optimize_map
     program = tl.compile(MLP % optimizer)
     spec = program.runs[0]
     sess = tl.Session(program.graphs["m"], seed=0)
@@ -404,7 +404,7 @@ train c {
 
 
 def test_fused_cnn_training_matches_the_unfused_graph():
-    from tensorlang.train import Step, train_graph
+    from tensorlang.training.train import Step, train_graph
     program = tl.compile(CNN)
     spec = program.runs[0]
     rng = np.random.default_rng(9)
@@ -415,7 +415,7 @@ def test_fused_cnn_training_matches_the_unfused_graph():
         sess = tl.Session(program.graphs["c"], seed=0)
         tgraph, updates = train_graph(sess.graph, spec)
         if fused:
-            from tensorlang.passes import optimize_map
+            from tensorlang.transforms.passes import optimize_map
             tgraph, moved = optimize_map(tgraph, keep=updates.values())
             updates = {k: moved[v.id] for k, v in updates.items()}
             ops = {n.op for n in tgraph.nodes}

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import tensorlang as tl
-from tensorlang import execute
-from tensorlang.plan import make_plan, needed
+from tensorlang.runtime import session as execute
+from tensorlang.runtime.plan import make_plan, needed
 
 
 def graph(body: str) -> tl.Graph:

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from tensorlang import program as P
-from tensorlang.autodiff import training_graph
-from tensorlang.cli import main
+from tensorlang.compiler import program as P
 from tensorlang.errors import NameError_, UsageError
-from tensorlang.render import format_of, render, to_dot, to_svg, write_atomic
-from tensorlang.render_layout import layout, scope_path
+from tensorlang.tools.cli import main
+from tensorlang.tools.render import format_of, render, to_dot, to_svg, write_atomic
+from tensorlang.tools.render_layout import layout, scope_path
+from tensorlang.transforms.autodiff import training_graph
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden" / "render"

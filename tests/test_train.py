@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 import tensorlang as tl
-from tensorlang import cli
 from tensorlang.errors import CheckpointError, RuntimeNumericsError
-from tensorlang.runner import Context, run_evaluate
-from tensorlang.train import Step, run_train, train_graph
+from tensorlang.tools import cli
+from tensorlang.training.run import Context, run_evaluate
+from tensorlang.training.train import Step, run_train, train_graph
 
 # a linear model in f64, so the optimizers can be compared with NumPy to rounding error (the
 # data are exact in f32, which literal data blocks are read as)
@@ -364,7 +364,7 @@ def test_cli_epochs_seed_set_and_quiet(capsys):
 
 
 def test_every_epoch_has_a_summary_line_unless_thinned_with_log_every():
-    from tensorlang.progress import epoch_line
+    from tensorlang.training.progress import epoch_line
     assert epoch_line(3, 10, {"loss": 0.12344, "acc": 0.965, "val_acc": 0.97021}, 1.94) == \
         "epoch 3/10  loss 0.1234  acc 0.9650  val_acc 0.9702  1.9s"
     _, _, out = train(linear(epochs=100))

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import tensorlang as tl
-from tensorlang import dims as D
 from tensorlang.errors import OpError, ShapeError
-from tensorlang.types import (
+from tensorlang.ir import dims as D
+from tensorlang.ir.types import (
     DTYPES,
     NUMPY,
     TensorType,

@@ -1,5 +1,6 @@
 """The op registry, filled by importing every family module (one record per op)."""
 
+from ..ir.opdef import REGISTRY, OpDef, Param, defop
 from . import (  # noqa: F401  (importing a family registers its ops)
     broadcast,
     conv,
@@ -14,6 +15,5 @@ from . import (  # noqa: F401  (importing a family registers its ops)
     sorting,
     sources,
 )
-from .registry import REGISTRY, OpDef, Param, defop
 
 __all__ = ["REGISTRY", "OpDef", "Param", "defop"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dims as D
 from ..errors import OpError
-from ..types import TensorType, broadcasts_to
-from .registry import defop
+from ..ir import dims as D
+from ..ir.opdef import defop
+from ..ir.types import TensorType, broadcasts_to
 
 
 def _broadcast_infer(types, shape):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import OpError
-from ..types import DEFAULT_FLOAT, TensorType, broadcast_shapes, is_float, np_dtype, promote
+from ..ir.types import DEFAULT_FLOAT, TensorType, broadcast_shapes, is_float, np_dtype, promote
 
 
 def float_of(t: TensorType) -> str:

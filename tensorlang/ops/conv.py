@@ -14,12 +14,12 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .. import dims as D
 from ..errors import OpError
-from ..types import TensorType, is_float, promote
+from ..ir import dims as D
+from ..ir.opdef import defop
+from ..ir.types import TensorType, is_float, promote
 from . import conv_kernels as fast
 from .common import float_of
-from .registry import defop
 
 # ------------------------------------------------------------------ sizes (symbolic or concrete)
 

@@ -10,10 +10,10 @@ import numbers
 
 import numpy as np
 
-from .. import dims as D
 from ..errors import OpError
-from ..types import DTYPES, TensorType, np_dtype
-from .registry import defop
+from ..ir import dims as D
+from ..ir.opdef import defop
+from ..ir.types import DTYPES, TensorType, np_dtype
 
 
 def _dtype(dtype: str) -> str:

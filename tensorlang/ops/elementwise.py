@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import OpError
-from ..types import DTYPES, TensorType, broadcast_shapes, is_float, np_dtype
+from ..ir.opdef import defop
+from ..ir.types import DTYPES, TensorType, broadcast_shapes, is_float, np_dtype
 from .common import broadcast, broadcast_float, compare, floating, mask, product, same
-from .registry import defop
 
 # ------------------------------------------------------------------ kernels that need care
 

@@ -6,18 +6,18 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import OpError
-from ..types import INTS, TensorType, broadcasts_to, is_float, promote
+from ..ir.opdef import defop
+from ..ir.types import INTS, TensorType, broadcasts_to, is_float, promote
 from . import conv as C
 from . import conv_kernels as fast
 from .nn import check_ids, rows
-from .registry import defop
 
 
 def _linear_infer(types):
     x, w, b = types
     if x.rank != 2 or w.rank != 2:
         raise OpError("linear takes a matrix of rows and a weight matrix")
-    from .. import dims as D
+    from ..ir import dims as D
     if not D.equal(x.shape[1], w.shape[0]):
         raise OpError(f"inner dims {D.dim_str(x.shape[1])} and {D.dim_str(w.shape[0])} differ")
     out = (x.shape[0], w.shape[1])
@@ -43,7 +43,7 @@ defop("linear", "x, w, b", infer=_linear_infer, kernel=_linear, internal=True, f
 
 # ------------------------------------------------------------- softmax cross-entropy with class ids
 def _check_logits_ids(z, ids):
-    from .. import dims as D
+    from ..ir import dims as D
     if not is_float(z.dtype) or z.rank == 0:
         raise OpError("needs float logits")
     if ids.dtype not in INTS or ids.rank != z.rank - 1 or not all(
@@ -173,7 +173,7 @@ def _relu_grad(x, g, out=None):
 
 def _relu_grad_infer(types):
     x, g = types
-    from .. import dims as D
+    from ..ir import dims as D
     if not is_float(g.dtype) or x.rank != g.rank or not all(
             D.equal(a, b) for a, b in zip(x.shape, g.shape)):
         raise OpError("needs a float gradient of x's shape")
@@ -267,7 +267,7 @@ defop("max_pool2d_grad_top", "x, top, g, size: int = 2, stride: int = None",
 
 # ------------------------------------------------------------- matmul of transposed matrices
 def _mt_infer(types, ta, tb):
-    from .. import dims as D
+    from ..ir import dims as D
     a, b = types
     if a.rank != 2 or b.rank != 2:
         raise OpError("matmul_t takes two matrices")

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dims as D
 from ..errors import OpError
-from ..types import TensorType, broadcast_shapes, normalize_axes, normalize_axis, promote
+from ..ir import dims as D
+from ..ir.opdef import defop
+from ..ir.types import TensorType, broadcast_shapes, normalize_axes, normalize_axis, promote
 from .common import float_of
-from .registry import defop
 
 # ------------------------------------------------------------------ shape rules
 

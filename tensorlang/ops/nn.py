@@ -14,18 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dims as D
 from ..errors import OpError
-from ..types import (
-    INTS,
-    TensorType,
-    broadcasts_to,
-    is_float,
-    normalize_axis,
-    np_dtype,
-)
+from ..ir import dims as D
+from ..ir.opdef import defop
+from ..ir.types import INTS, TensorType, broadcasts_to, is_float, normalize_axis, np_dtype
 from .common import broadcast_float, float_of, product
-from .registry import defop
 
 # ------------------------------------------------------------------ shape rules
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dims as D
 from ..errors import OpError
-from ..types import TensorType, is_float, promote
-from .registry import defop
+from ..ir import dims as D
+from ..ir.opdef import defop
+from ..ir.types import TensorType, is_float, promote
 
 
 def _match(what: str, a, b) -> None:

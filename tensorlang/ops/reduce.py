@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dims as D
 from ..errors import OpError
-from ..types import (
+from ..ir import dims as D
+from ..ir.opdef import defop
+from ..ir.types import (
     DEFAULT_FLOAT,
     DTYPES,
     NUMPY,
@@ -24,7 +25,6 @@ from ..types import (
     np_dtype,
 )
 from .common import mask
-from .registry import defop
 
 # ------------------------------------------------------------------ shape rules
 

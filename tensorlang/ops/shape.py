@@ -21,10 +21,10 @@ import math
 
 import numpy as np
 
-from .. import dims as D
 from ..errors import OpError
-from ..types import TensorType, normalize_axes, normalize_axis, promote
-from .registry import defop
+from ..ir import dims as D
+from ..ir.opdef import defop
+from ..ir.types import TensorType, normalize_axes, normalize_axis, promote
 
 ALL = ("slice", None, None, None)
 

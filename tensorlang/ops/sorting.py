@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dims as D
 from ..errors import OpError
-from ..types import INTS, TensorType, normalize_axis, np_dtype
-from .registry import defop
+from ..ir import dims as D
+from ..ir.opdef import defop
+from ..ir.types import INTS, TensorType, normalize_axis, np_dtype
 
 
 def _axis_prepare(types, axis=-1):

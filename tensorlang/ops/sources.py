@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import OpError
-from .registry import defop
+from ..ir.opdef import defop
 
 
 def _given(types, **attrs):

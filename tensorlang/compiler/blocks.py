@@ -1,0 +1,216 @@
+"""`train` and `evaluate` blocks, checked statically: known keys, names that exist, `minimize` a
+float scalar, data fields that name placeholders, and every needed placeholder fed."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from ..errors import ProgramError, did_you_mean
+from ..frontend import syntax as S
+from ..ir.graph import Graph
+from ..ir.types import is_float
+from ..runtime.plan import needed
+from ..source import name_span as _name_span
+from . import static as C
+
+OPTIMIZERS = {
+    "sgd": {"lr": None, "momentum": 0.0, "nesterov": False},
+    "adam": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+}
+TRAIN_KEYS = ("data", "minimize", "optimizer", "epochs", "batch", "shuffle", "seed", "report",
+              "validate", "save", "load")
+EVALUATE_KEYS = ("data", "batch", "report", "show", "load")
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """`sgd(lr = 0.1, momentum = 0.9)` with every parameter filled in."""
+
+    name: str
+    params: tuple
+
+
+@dataclass
+class RunSpec:
+    """A checked run block."""
+
+    kind: str
+    graph: str
+    span: object
+    data: str = ""
+    minimize: str | None = None
+    optimizer: Optimizer | None = None
+    epochs: int = 1
+    batch: int | None = None
+    shuffle: bool = True
+    seed: int | None = None
+    report: tuple[str, ...] = ()
+    show: tuple[str, ...] = ()
+    validate: str | None = None
+    save: str | None = None
+    load: str | None = None
+    spans: dict = field(default_factory=dict)  # key -> the span of its `key = value` line
+    where: dict = field(default_factory=dict)  # (key, node name) -> the span of that name
+
+
+def _node_name(e) -> str:
+    if isinstance(e, S.Name):
+        return e.id
+    if isinstance(e, S.Attribute):
+        return f"{_node_name(e.value)}.{e.attr}"
+    raise ProgramError("expected the name of a node", e.span)
+
+
+def _names(e, key: str, where: dict) -> tuple[str, ...]:
+    items = e.items if isinstance(e, S.ListExpr) else (e,)
+    out = tuple(_node_name(x) for x in items)
+    for name, x in zip(out, items):
+        where.setdefault((key, name), x.span)
+    return out
+
+
+def _optimizer(e, lets: dict) -> Optimizer:
+    from .datablocks import static
+    if isinstance(e, S.Name):
+        e = S.Call(e, (), (), e.span)
+    if not isinstance(e, S.Call) or not isinstance(e.func, S.Name):
+        raise ProgramError("optimizer must be sgd(lr = ...) or adam(...)", e.span)
+    name = e.func.id
+    if name not in OPTIMIZERS:
+        raise ProgramError(f'unknown optimizer "{name}"', e.func.span,
+                           hint=did_you_mean(name, OPTIMIZERS) or "optimizers: sgd, adam")
+    params = dict(OPTIMIZERS[name])
+    keys = list(params)
+    if len(e.args) > len(keys):
+        raise ProgramError(f"{name}() takes at most {len(keys)} arguments", e.span)
+    given = dict(zip(keys, e.args))
+    for k in e.kwargs:
+        if k.name not in params:
+            raise ProgramError(f'{name}() has no argument "{k.name}"', k.span,
+                               hint=did_you_mean(k.name, params) or
+                               f"its arguments: {', '.join(params)}")
+        given[k.name] = k.value
+    for k, v in given.items():
+        val = static(v, lets)
+        params[k] = (C.to_bool(val, v.span, f"{name}'s {k}") if k == "nesterov"
+                     else C.to_float(val, v.span, f"{name}'s {k}"))
+        if k != "nesterov" and params[k] < 0:
+            raise ProgramError(f"{name}'s {k} cannot be negative", v.span)
+    if params.get("lr") is None:
+        raise ProgramError(f"{name}() needs a learning rate: {name}(lr = 0.1)", e.span)
+    return Optimizer(name, tuple(params.items()))
+
+
+def check_run(block: S.RunBlock, graphs: dict[str, Graph], data: dict, lets: dict) -> RunSpec:
+    """A RunSpec from a block, or a located ProgramError for the first mistake."""
+    from .datablocks import static
+    if block.graph not in graphs:
+        raise ProgramError(f'{block.kind}: no graph named "{block.graph}"',
+                           _name_span(block.span, block.kind, block.graph),
+                           hint=did_you_mean(block.graph, graphs) or
+                           (f"its graphs: {', '.join(graphs)}" if graphs else
+                            "the program defines no graph"))
+    g = graphs[block.graph]
+    keys = TRAIN_KEYS if block.kind == "train" else EVALUATE_KEYS
+    spec = RunSpec(block.kind, block.graph, block.span)
+    for entry in block.entries:
+        k, e = entry.name, entry.value
+        if k not in keys:
+            raise ProgramError(f'{block.kind} blocks have no key "{k}"', _key_span(entry),
+                               hint=did_you_mean(k, keys) or f"keys: {', '.join(keys)}")
+        if k in spec.spans:
+            raise ProgramError(f'"{k}" is given twice', _key_span(entry),
+                               notes=((f'"{k}" is first given here', spec.spans[k]),))
+        spec.spans[k] = entry.span
+        if k in ("data", "validate", "minimize"):
+            setattr(spec, k, _node_name(e))
+            spec.where[(k, getattr(spec, k))] = e.span
+        elif k in ("report", "show"):
+            setattr(spec, k, _names(e, k, spec.where))
+        elif k == "optimizer":
+            spec.optimizer = _optimizer(e, lets)
+        elif k in ("epochs", "batch", "seed"):
+            v = C.to_int(static(e, lets), e.span, k)
+            if k != "seed" and v < 1:
+                raise ProgramError(f"{k} must be at least 1", e.span)
+            setattr(spec, k, v)
+        elif k == "shuffle":
+            spec.shuffle = C.to_bool(static(e, lets), e.span, k)
+        elif k in ("save", "load"):
+            setattr(spec, k, C.to_str(static(e, lets), e.span, k))
+    if not spec.data:
+        raise ProgramError(f'{block.kind} {block.graph}: missing "data = ..."',
+                           _name_span(block.span, block.kind, block.graph))
+    if block.kind == "train":
+        if spec.minimize is None:
+            raise ProgramError(f'train {block.graph}: missing "minimize = NODE"',
+                               _name_span(block.span, block.kind, block.graph))
+        if spec.optimizer is None:
+            spec.optimizer = Optimizer("sgd", (("lr", 0.01), ("momentum", 0.0),
+                                               ("nesterov", False)))
+    _check_names(spec, g, data)
+    return spec
+
+
+def _check_names(spec: RunSpec, g: Graph, data: dict) -> None:
+    for key in ("data", "validate"):
+        name = getattr(spec, key)
+        if name and name not in data:
+            raise ProgramError(f'no data block named "{name}"', spec.where[(key, name)],
+                               hint=did_you_mean(name, data))
+    fetched = []
+    if spec.minimize:
+        where = spec.where[("minimize", spec.minimize)]
+        n = _lookup(g, spec.minimize, where)
+        if n.rank != 0 or not is_float(n.dtype):
+            raise ProgramError(f'minimize: "{spec.minimize}" must be a float scalar, not '
+                               f"{n.type}", where,
+                               hint=f"write mean({spec.minimize}) to average a per-example loss"
+                               if is_float(n.dtype) else f"a loss is a float: {n.dtype} values "
+                               "have no gradient")
+        fetched.append(n)
+    for name in spec.report:
+        n = _lookup(g, name, spec.where[("report", name)])
+        if n.rank != 0:
+            raise ProgramError(f'report: "{name}" must be a scalar, not {n.type}',
+                               spec.where[("report", name)],
+                               hint=f"report mean({name}), or show it")
+        fetched.append(n)
+    for name in spec.show:
+        fetched.append(_lookup(g, name, spec.where[("show", name)]))
+    placeholders = {p.name: p for p in g.placeholders}
+    for dname in filter(None, (spec.data, spec.validate)):
+        block = data[dname]
+        for f in block.fields:
+            if f.name not in placeholders:
+                raise ProgramError(f'data field "{f.name}" (block "{dname}") names no '
+                                   f'placeholder of graph "{g.name}"', _key_span(f),
+                                   notes=((f'the {spec.kind} block of "{g.name}" uses "{dname}" '
+                                           "here", spec.where[(_key(spec, dname), dname)]),),
+                                   hint=did_you_mean(f.name, placeholders) or
+                                   f"its placeholders: {', '.join(placeholders)}")
+        fields = {f.name for f in block.fields}
+        for n in needed(fetched):
+            if n.op == "placeholder" and n.name not in fields and n.attrs["default"] is None:
+                raise ProgramError(f'placeholder "{n.name}" is needed but data block "{dname}" '
+                                   f'has no field "{n.name}"',
+                                   spec.where[(_key(spec, dname), dname)],
+                                   notes=((f'"{n.name}" is declared here', n.span),))
+
+
+def _key(spec: RunSpec, dname: str) -> str:
+    return "data" if spec.data == dname else "validate"
+
+
+def _key_span(entry: S.Field):
+    """The span of the key of a `key = value` line."""
+    sp = entry.span
+    return dataclasses.replace(sp, end_line=sp.line, end_column=sp.column + len(entry.name))
+
+
+def _lookup(g: Graph, name: str, span):
+    if name in g.names:
+        return g.names[name]
+    raise ProgramError(f'graph "{g.name}" has no node "{name}"', span,
+                       hint=did_you_mean(name, g.names))

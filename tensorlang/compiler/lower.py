@@ -1,0 +1,344 @@
+"""Syntax -> Graph: names in order, single assignment, scopes, expressions and compile-time
+values. Every node gets the span of the text it came from and is typed as it is built (by
+graph.Builder). Calls live in calls.py and placeholder/variable/constant statements in
+declarations.py, as mixins of GraphLowering."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import NameError_, ProgramError, ShapeError, did_you_mean
+from ..frontend import syntax as S
+from ..ir import dims as D
+from ..ir.graph import Builder, Graph, Node, weak_type
+from ..ir.types import DEFAULT_FLOAT, DTYPES, TensorType
+from ..ops import REGISTRY
+from . import static as C
+from .calls import BUILTIN_FUNCS, CallLowering
+from .declarations import DeclLowering
+
+BINOPS = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "%": "mod",
+          "//": "floor_divide", "**": "power", "@": "matmul", "==": "equal", "!=": "not_equal",
+          "<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equal"}
+
+
+@dataclass
+class Scope:
+    """Where names are looked up: a layer instance's locals, or the graph's top level."""
+
+    prefix: str  # "" at graph level, "h" or "h.inner" inside layers
+    locals: dict = field(default_factory=dict)
+    is_layer: bool = False
+    body: tuple = ()  # the statements of the block, to tell "defined later" from "undefined"
+
+    def qualify(self, name: str) -> str:
+        """The graph-wide name of a local name."""
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+
+class GraphLowering(CallLowering, DeclLowering):
+    """Lowers one `graph` block (and the layers it instantiates) into a Graph."""
+
+    def __init__(self, gdef: S.GraphDef, lets: dict, layers: dict):
+        self.gdef = gdef
+        self.lets = lets
+        self.layers = layers
+        self.b = Builder(gdef.name)
+        self.b.graph_span = self.b.span = gdef.span
+        self.scopes = [Scope("", body=gdef.body)]
+        self.dims: dict[str, D.Dim] = {}
+        self.fresh: Counter = Counter()
+        self.depth = 0
+
+    @property
+    def scope(self) -> Scope:
+        """The innermost scope."""
+        return self.scopes[-1]
+
+    def lower(self) -> Graph:
+        """The whole graph."""
+        for stmt in self.gdef.body:
+            self.statement(stmt)
+        self.b.dims = list(self.dims)
+        return self.b.finish()
+
+    # ------------------------------------------------------------------ statements
+    def statement(self, s) -> Node | None:
+        """Lower one statement; returns the value of a `return`."""
+        self.b.span = s.span
+        if isinstance(s, S.Let):
+            self.define(s.name, self.value(s.value), s.span)
+        elif isinstance(s, S.Placeholder):
+            self.placeholder(s)
+        elif isinstance(s, S.Variable):
+            self.variable(s)
+        elif isinstance(s, S.Constant):
+            self.constant(s)
+        elif isinstance(s, S.Assign):
+            # checked before a layer call makes `h.W` under the name; the caret under the name
+            self.check_new(s.name, s.span, name_only=True)
+            value = self.value(s.value, name=s.name)
+            self.define(s.name, value, s.span)
+            if _is_number(value):  # `z = k * 2` stays a compile-time value and is also a node
+                self.b.bind(self.scope.qualify(s.name), self.tensor(value, s.value.span), s.span)
+        elif isinstance(s, S.Return):
+            if not self.scope.is_layer:
+                raise ProgramError("return belongs in a layer, not in a graph", s.span)
+            return self.node(s.value)
+        return None
+
+    def check_new(self, name: str, span, name_only: bool = False) -> None:
+        """A NameError_ (with a note at the first definition) when name is taken here."""
+        sc = self.scope
+        if name in sc.locals:
+            if name_only:  # the statement starts with the name: put the caret under it alone
+                span = dataclasses.replace(span, end_line=span.line,
+                                           end_column=span.column + len(name))
+            first = sc.locals[name]
+            where = next((st.span for st in sc.body if getattr(st, "name", None) == name),
+                         first.span if isinstance(first, Node) else None)
+            raise NameError_(f'"{name}" is already defined', span,
+                             notes=((f'"{name}" was first defined here', where),) if where else (),
+                             hint="each name is defined once; pick a new name for this value")
+
+    def define(self, name: str, value, span) -> None:
+        """Bind a name in the current scope (nodes also get their graph-wide name)."""
+        sc = self.scope
+        self.check_new(name, span)
+        if isinstance(value, Node):
+            value = self.b.bind(sc.qualify(name), value, span)
+        sc.locals[name] = value
+
+    def type_of(self, t: S.TypeExpr, what: str, concrete: bool = False) -> TensorType:
+        """A TensorType from a written type; symbolic dim names become Dims of this graph."""
+        dims = []
+        for d in t.dims:
+            if isinstance(d, S.EllipsisLit):
+                raise ProgramError("`...` belongs in layer parameter patterns", d.span)
+            v = self.dim(d)
+            if isinstance(v, int) and v < 0:
+                raise ShapeError(f"a dim cannot be negative, but this one is {v}", d.span)
+            if concrete and isinstance(v, D.Dim):
+                raise ShapeError(f"{what} must have a concrete shape, but dim {v} is symbolic",
+                                 d.span, hint="declare its size with a number or a let constant")
+            dims.append(v)
+        return TensorType(t.dtype or DEFAULT_FLOAT, tuple(dims))
+
+    def dim(self, e) -> int | D.Dim:
+        """One dim: a number, a let/pattern name, `?`, a new symbolic name, or arithmetic."""
+        if isinstance(e, S.Number) and isinstance(e.value, int):
+            if e.value < 0:
+                raise ShapeError(f"a dim cannot be negative ({e.value})", e.span)
+            return e.value
+        if isinstance(e, S.Unknown):
+            return D.Dim.unknown()
+        if isinstance(e, S.Name):
+            v = self.lookup_static(e.id)
+            if v is None:
+                if isinstance(self.lookup_value(e.id), Node):
+                    raise ShapeError(f'the dim "{e.id}" is a tensor '
+                                     f"({self.lookup_value(e.id).type}), not an integer", e.span,
+                                     hint="dims are compile-time integers or names of sizes")
+                return self.dims.setdefault(e.id, D.Dim.sym(e.id))
+            if isinstance(v, D.Dim) or (isinstance(v, int) and not isinstance(v, bool)):
+                return v
+            raise ShapeError(f'the dim "{e.id}" is {C.describe(v)}, not an integer', e.span)
+        if isinstance(e, S.BinOp) and e.op in ("+", "-", "*", "//"):
+            return C.binary(e.op, self.dim(e.left), self.dim(e.right), e.span)
+        if isinstance(e, S.UnaryOp) and e.op == "-":
+            return -self.dim(e.operand)
+        raise ShapeError("a dim must be an integer, a name, `?` or an integer expression",
+                         e.span)
+
+    def lookup_static(self, name: str):
+        """A compile-time value bound to name in the current scope or as a let, else None."""
+        v = self.scope.locals.get(name)
+        if v is not None and C.is_static(v):
+            return v
+        return self.lets.get(name)
+
+    # ------------------------------------------------------------------ expressions
+    def node(self, e) -> Node:
+        """The value of an expression as a graph node (literals become constants)."""
+        return self.tensor(self.value(e), e.span)
+
+    def tensor(self, v, span) -> Node:
+        """A value as a Node: literals become constants of their own (weak) dtype."""
+        v = self.as_node(v, span)
+        if isinstance(v, Node):
+            return v
+        t = weak_type(v)
+        return self.b.constant(v, t.dtype, weak=t.weak, span=span)
+
+    def as_node(self, v, span):
+        """A value as an op input: a Node, or a literal that the Builder makes a weakly typed
+        constant (`x * 2` stays f32)."""
+        if isinstance(v, Node):
+            return v
+        if isinstance(v, (bool, int, float, np.ndarray)):
+            return v  # a literal: the Builder gives it the dtype of the tensors it meets
+        if isinstance(v, tuple) and v and all(isinstance(x, Node) for x in v):
+            raise ProgramError("a list of tensors is not a tensor here: use stack([...]) or "
+                               "concat([...])", span)
+        if isinstance(v, tuple) and C.is_static(v) and not _has(v, (str, D.Dim, C.Func)):
+            try:
+                arr = np.array(v)
+            except ValueError:
+                arr = None
+            if arr is None or arr.dtype == object:
+                raise ProgramError("a tensor literal must be a rectangular list of numbers", span)
+            return arr
+        raise ProgramError(f"expected a tensor, not {C.describe(v)}", span)
+
+    def value(self, e, name: str | None = None):
+        """The value of an expression: a Node or a compile-time value."""
+        self.b.span = e.span
+        if isinstance(e, S.Number):
+            return e.value
+        if isinstance(e, S.Bool):
+            return e.value
+        if isinstance(e, S.String):
+            return e.value
+        if isinstance(e, S.Name):
+            return self.name(e)
+        if isinstance(e, S.ListExpr):
+            return tuple(self.value(x) for x in e.items)
+        if isinstance(e, S.UnaryOp):
+            v = self.value(e.operand)
+            if e.op == "+":
+                return v
+            if isinstance(v, Node):
+                return self.b.add("neg", (v,), span=e.span)
+            return C.binary("-", 0, v, e.span) if not isinstance(v, float) else -v
+        if isinstance(e, S.BinOp):
+            return self.binop(e)
+        if isinstance(e, S.Call):
+            return self.call(e, name)
+        if isinstance(e, S.Attribute):
+            return self.attribute(e)
+        if isinstance(e, S.Index):
+            return self.index(e)
+        raise ProgramError(f"{type(e).__name__.lower()} is not allowed here", e.span)
+
+    def name(self, e: S.Name):
+        for sc in reversed(self.scopes):
+            if e.id in sc.locals:
+                return sc.locals[e.id]
+            if sc.is_layer:
+                break  # layers are closed: they see their parameters, locals and lets only
+        if e.id in self.lets:
+            return self.lets[e.id]
+        if e.id in self.dims:
+            return self.dims[e.id]
+        if e.id in REGISTRY and not REGISTRY[e.id].internal or e.id in self.layers \
+                or e.id in BUILTIN_FUNCS:
+            return C.Func(e.id, e.span)
+        if e.id in DTYPES:
+            return e.id
+        self.check_defined_later(e.id, e.span)
+        raise NameError_(f'"{e.id}" is not defined', e.span,
+                         hint=did_you_mean(e.id, self.visible_names()))
+
+    def check_defined_later(self, name: str, span) -> None:
+        """A located error when `name` is defined by a later statement of the current block."""
+        for stmt in self.scope.body:
+            if getattr(stmt, "name", None) == name and (stmt.span.line, stmt.span.column) > (
+                    span.line, span.column):
+                raise NameError_(f'"{name}" is used before it is defined', span,
+                                 notes=((f'"{name}" is defined later, here', stmt.span),),
+                                 hint="statements are read in order: move the definition above "
+                                      "its first use")
+
+    def lookup_value(self, name: str):
+        """What a plain name is bound to in the visible scopes or the lets, else None."""
+        for sc in reversed(self.scopes):
+            if name in sc.locals:
+                return sc.locals[name]
+            if sc.is_layer:
+                break
+        return self.lets.get(name)
+
+    def visible_names(self) -> list[str]:
+        """Every name a did-you-mean may suggest here."""
+        out = list(self.lets) + list(self.dims)
+        for sc in reversed(self.scopes):
+            out += list(sc.locals)
+            if sc.is_layer:
+                break
+        return out
+
+    def binop(self, e: S.BinOp):
+        a, b = self.value(e.left), self.value(e.right)
+        if not isinstance(a, Node) and not isinstance(b, Node):
+            if isinstance(a, tuple) or isinstance(b, tuple):
+                a, b = self.as_node(a, e.left.span), self.as_node(b, e.right.span)
+            else:
+                return C.binary(e.op, a, b, e.span)
+        op = BINOPS[e.op]
+        return self.b.add(op, (self.as_node(a, e.left.span), self.as_node(b, e.right.span)),
+                          span=e.span)
+
+    def attribute(self, e: S.Attribute):
+        dotted = _dotted(e)
+        if dotted is not None:
+            for cand in (self.scope.qualify(dotted), dotted):
+                if cand in self.b.names and (self.scope.prefix == "" or cand.startswith(
+                        self.scope.prefix + ".")):
+                    return self.b.names[cand]
+        if e.attr == "T":
+            return self.b.add("transpose", (self.node(e.value),), {"axes": None}, span=e.span)
+        if dotted is None:
+            raise NameError_(f'no attribute ".{e.attr}" here: after a value only .T (transpose) '
+                             "may follow", e.span,
+                             hint="to reach a layer's node, name the call (h = L(x)) and write "
+                                  f"h.{e.attr}")
+        base = dotted.split(".")[0]
+        if base and base not in self.scope.locals:
+            self.check_defined_later(base, e.span)
+        known = [n for n in self.b.names if base and n.startswith(base + ".")]
+        raise NameError_(f'"{dotted or e.attr}" is not defined', e.span,
+                         hint=did_you_mean(dotted, known) if dotted and known else
+                         "a dotted name refers to a layer's variable or node, like h.W")
+
+    def index(self, e: S.Index):
+        x = self.node(e.value)
+        items = []
+        for it in e.items:
+            if isinstance(it, S.Slice):
+                parts = [None if p is None else C.to_int(self.value(p), p.span, "a slice bound")
+                         for p in (it.start, it.stop, it.step)]
+                items.append(("slice", *parts))
+            elif isinstance(it, S.EllipsisLit):
+                items.append("...")
+            else:
+                v = self.value(it)
+                if isinstance(v, Node):
+                    raise ProgramError("indices in [...] are compile-time integers; gather by a "
+                                       "tensor of indices with take(x, indices, axis)", it.span)
+                items.append(C.to_int(v, it.span, "an index"))
+        return self.b.add("index", (x,), {"items": tuple(items)}, span=e.span)
+
+def _dotted(e) -> str | None:
+    if isinstance(e, S.Name):
+        return e.id
+    if isinstance(e, S.Attribute):
+        base = _dotted(e.value)
+        return None if base is None else f"{base}.{e.attr}"
+    return None
+
+
+def _has(v, types) -> bool:
+    if isinstance(v, tuple):
+        return any(_has(x, types) for x in v)
+    return isinstance(v, types)
+
+
+def _is_number(v) -> bool:
+    """A number, a bool, or a (nested) list of them: a value that is also a tensor."""
+    if isinstance(v, tuple):
+        return bool(v) and all(_is_number(x) for x in v)
+    return isinstance(v, (bool, int, float))

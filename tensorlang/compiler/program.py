@@ -1,0 +1,187 @@
+"""A whole compiled program: lets (with overrides), layers (the prelude and the user's), graphs,
+data blocks and checked run blocks. `compile` and `load` are the entry points."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gc
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+
+from ..errors import NameError_, ProgramError, UsageError, did_you_mean
+from ..frontend import syntax as S
+from ..frontend.parser import parse
+from ..ir.graph import Graph
+from ..source import name_span
+from ..transforms.autodiff import disconnected_warnings
+from .blocks import RunSpec, check_run
+from .datablocks import check_field, static
+from .lower import GraphLowering
+
+
+@functools.cache
+def prelude() -> S.Program:
+    """The standard layers (Dense, Conv2D, SimpleRNN), parsed once."""
+    text = resources.files("tensorlang.compiler").joinpath("prelude.tl").read_text(encoding="utf-8")
+    return parse(text, "<prelude>")
+
+
+def parse_override(text: str):
+    """A `--set NAME=VALUE` value: an int, a float, true/false, or else a string."""
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text, text)
+
+
+@dataclass
+class Program:
+    """A compiled program. `graphs[name]` are shape-checked Graphs; `run()` executes the
+    train/evaluate blocks in file order in one session per graph."""
+
+    syntax: S.Program
+    file: str
+    lets: dict
+    graphs: dict[str, Graph]
+    data: dict[str, S.DataDef]
+    runs: list[RunSpec]
+    warnings: list = field(default_factory=list)
+
+    @property
+    def base_dir(self) -> str:
+        """The folder data paths are relative to (the .tl file's)."""
+        return os.path.dirname(os.path.abspath(self.file)) if os.path.exists(self.file) \
+            else os.getcwd()
+
+    def run(self, **options):
+        """Execute the run blocks (what `tensorlang run` does); returns their results."""
+        from ..training.run import run_program
+        return run_program(self, **options)
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector while compiling: the parse tree and the graph are
+    hundreds of thousands of long-lived objects that it would otherwise re-walk again and again
+    (compile time grew faster than linearly); what it would collect is freed after, as usual."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def compile(text: str, file: str = "<string>", overrides: dict | None = None) -> Program:
+    """Parse and compile a program's text."""
+    with _gc_paused():
+        return compile_syntax(parse(text, file), file, overrides)
+
+
+def load(path: str, overrides: dict | None = None) -> Program:
+    """Read, parse and compile a .tl file."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except FileNotFoundError:
+        raise UsageError(f"no such file: {path}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"cannot read {path}: {e}") from None
+    return compile(text, path, overrides)
+
+
+def compile_syntax(prog: S.Program, file: str, overrides: dict | None = None) -> Program:
+    """Compile a parsed program."""
+    overrides = dict(overrides or {})
+    lets: dict = {}
+    let_spans: dict = {}
+    layers: dict = {ld.name: ld for ld in prelude().items if isinstance(ld, S.LayerDef)}
+    user_layers: dict = {}
+    graphs: dict[str, Graph] = {}
+    data: dict[str, S.DataDef] = {}
+    blocks: list[S.RunBlock] = []
+    spans: dict = {}
+    let_names = [item.name for item in prog.items if isinstance(item, S.Let)]
+    unknown = [name for name in overrides if name not in let_names]
+    if unknown:  # before compiling anything: a mistyped --set must not surface as a shape error
+        raise UsageError(f'--set {unknown[0]}: the program has no "let {unknown[0]}"',
+                         hint=did_you_mean(unknown[0], let_names) or
+                         (f"its let constants: {', '.join(let_names)}" if let_names else None))
+    for item in prog.items:  # layers first: a graph may use a layer defined further down
+        if isinstance(item, S.LayerDef):
+            if not item.name[:1].isupper():
+                raise ProgramError(f'layer names start with a capital letter: "{item.name}"',
+                                   name_span(item.span, "layer", item.name),
+                                   hint=f'call it "{item.name[:1].upper()}{item.name[1:]}"; '
+                                   "lower-case names are ops")
+            _unique(item.name, name_span(item.span, "layer", item.name), user_layers, "layer")
+            layers[item.name] = item
+    for item in prog.items:
+        if isinstance(item, S.Let):
+            _unique(item.name, item.span, let_spans, "let constant")
+            value = static(item.value, lets)
+            if item.name in overrides:
+                value = _override(item, value, overrides.pop(item.name))
+            lets[item.name] = value
+        elif isinstance(item, S.GraphDef):
+            _unique(item.name, name_span(item.span, "graph", item.name), spans, "graph")
+            graphs[item.name] = GraphLowering(item, lets, layers).lower()
+        elif isinstance(item, S.DataDef):
+            _unique(item.name, name_span(item.span, "data", item.name), data, "data block")
+            seen: dict = {}
+            for f in item.fields:
+                _unique(f.name, f.span, seen, "field")
+                check_field(f, lets)
+            data[item.name] = item
+        elif isinstance(item, S.RunBlock):
+            blocks.append(item)
+    runs = [check_run(b, graphs, data, lets) for b in blocks]
+    warnings = [w for g in graphs.values() for w in g.warnings]
+    warnings += disconnected_warnings(graphs, runs)  # variables a train block cannot reach
+    return Program(prog, file, lets, graphs, data, runs, warnings)
+
+
+def _unique(name: str, span, seen: dict, what: str) -> None:
+    if name in seen:
+        first = seen[name]
+        first_span = getattr(first, "span", first)
+        raise NameError_(f'{what} "{name}" is already defined', span,
+                         notes=((f'"{name}" was first defined here', first_span),))
+    seen[name] = span
+
+
+def _override(item: S.Let, value, new):
+    """The value of `--set NAME=new` for `let NAME = value`, of the same kind as value."""
+    note = ((f'"{item.name}" is defined here', item.span),)
+    kinds = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    if type(value) not in kinds:
+        raise UsageError(f"--set {item.name}: only a let bound to a number, true/false or a "
+                         f"string can be set from the command line", notes=note)
+    if isinstance(value, str) and isinstance(new, str):
+        return new  # taken verbatim: `--set name=1e3` is the string "1e3"
+    if isinstance(new, str):
+        new = parse_override(new)
+    if isinstance(value, bool) != isinstance(new, bool) or (
+            isinstance(value, (int, float)) and not isinstance(new, (int, float))):
+        raise UsageError(f'--set {item.name}: "{_show(new)}" is not {kinds.get(type(value))}, '
+                         f"like the value it replaces ({_show(value)})", notes=note)
+    if isinstance(value, int) and isinstance(new, float) and not isinstance(value, bool):
+        if not new.is_integer():
+            raise UsageError(f"--set {item.name}: expected an integer like the value it replaces "
+                             f"({value}), got {new}", notes=note)
+        new = int(new)
+    if isinstance(value, float) and not isinstance(new, bool):
+        new = float(new)
+    if isinstance(value, str) and not isinstance(new, str):
+        new = str(new)
+    return new
+
+
+def _show(v) -> str:
+    """A value as the language writes it."""
+    return ("true" if v else "false") if isinstance(v, bool) else str(v)

@@ -1,0 +1,158 @@
+"""Compile-time values: `let` constants, literals and their arithmetic, and the conversions that
+op attributes need (int, axes, shape, dtype...). Values are Python ints, floats, bools, strings,
+symbolic Dims, tuples of values, and Func (a function passed by name)."""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+
+from ..errors import ProgramError
+from ..frontend import syntax as S
+from ..ir import dims as D
+from ..ir.types import DTYPES
+from ..source import Span
+
+
+@dataclass(frozen=True)
+class Func:
+    """A function passed by name (`activation = relu`): an op, a layer, or `identity`."""
+
+    name: str
+    span: Span
+
+
+ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "//": operator.floordiv}
+NUM_ONLY = {"/": operator.truediv, "%": operator.mod, "**": operator.pow}
+COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+           ">": operator.gt, ">=": operator.ge}
+
+
+def is_static(v) -> bool:
+    """True for a compile-time value (not a graph node)."""
+    if isinstance(v, tuple):
+        return all(is_static(x) for x in v)
+    return isinstance(v, (bool, int, float, str, D.Dim, Func)) or v is None
+
+
+def describe(v) -> str:
+    """What a value is, for messages: `the int 3`, `the string "a"`."""
+    if isinstance(v, bool):
+        return f"the bool {'true' if v else 'false'}"
+    if isinstance(v, (int, float)):
+        return f"the number {v}"
+    if isinstance(v, str):
+        return f'the string "{v}"'
+    if isinstance(v, D.Dim):
+        return f"the dim {v}"
+    if isinstance(v, Func):
+        return f"the function {v.name}"
+    if isinstance(v, tuple):
+        return "a list"
+    if v is None:
+        return "nothing"
+    return f"the tensor {getattr(v, 'label', lambda: '?')()} ({v.type})"
+
+
+def binary(op: str, a, b, span: Span):
+    """`a op b` on compile-time values (numbers, dims, strings); ProgramError when undefined."""
+    try:
+        if isinstance(a, str) or isinstance(b, str):
+            if op == "+" and isinstance(a, str) and isinstance(b, str):
+                return a + b
+            if op in ("==", "!="):
+                return COMPARE[op](a, b)
+            raise TypeError
+        if isinstance(a, bool) or isinstance(b, bool):
+            if op in ("==", "!="):
+                return COMPARE[op](a, b)
+            raise TypeError
+        if op in ARITH:
+            if isinstance(a, D.Dim) or isinstance(b, D.Dim):
+                if isinstance(a, float) or isinstance(b, float):
+                    raise TypeError
+            return ARITH[op](a, b)
+        if op in NUM_ONLY and not (isinstance(a, D.Dim) or isinstance(b, D.Dim)):
+            return NUM_ONLY[op](a, b)
+        if op in COMPARE and not (isinstance(a, D.Dim) or isinstance(b, D.Dim)):
+            return COMPARE[op](a, b)
+        raise TypeError
+    except ZeroDivisionError:
+        raise ProgramError(f"division by zero in a compile-time expression ({op})", span) from None
+    except (TypeError, ValueError):
+        raise ProgramError(f"cannot compute {describe(a)} {op} {describe(b)} at compile time",
+                           span) from None
+
+
+def to_int(v, span: Span, what: str) -> int:
+    """An int (ProgramError for anything else, bools included)."""
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ProgramError(f"{what} must be an integer, not {describe(v)}", span)
+    return v
+
+
+def to_number(v, span: Span, what: str) -> int | float:
+    """An int or float."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ProgramError(f"{what} must be a number, not {describe(v)}", span)
+    return v
+
+
+def to_float(v, span: Span, what: str) -> float:
+    """A float."""
+    return float(to_number(v, span, what))
+
+
+def to_bool(v, span: Span, what: str) -> bool:
+    """`true` or `false`."""
+    if not isinstance(v, bool):
+        raise ProgramError(f"{what} must be true or false, not {describe(v)}", span)
+    return v
+
+
+def to_str(v, span: Span, what: str) -> str:
+    """A string."""
+    if not isinstance(v, str):
+        raise ProgramError(f"{what} must be a string, not {describe(v)}", span)
+    return v
+
+
+def to_axes(v, span: Span, what: str):
+    """None, an int, or a tuple of ints."""
+    if v is None or (isinstance(v, int) and not isinstance(v, bool)):
+        return v
+    if isinstance(v, tuple) and all(isinstance(x, int) and not isinstance(x, bool) for x in v):
+        return v
+    raise ProgramError(f"{what} must be an axis or a list of axes, not {describe(v)}", span)
+
+
+def to_shape(v, span: Span, what: str) -> tuple:
+    """A tuple of dims (ints, -1, symbolic Dims)."""
+    if isinstance(v, (int, D.Dim)) and not isinstance(v, bool):
+        v = (v,)
+    if isinstance(v, tuple) and all(isinstance(x, (int, D.Dim)) and not isinstance(x, bool)
+                                    for x in v):
+        return v
+    raise ProgramError(f"{what} must be a list of dims like [N, 784], not {describe(v)}", span)
+
+
+def to_dtype(v, span: Span, what: str) -> str:
+    """A dtype name."""
+    if isinstance(v, str) and v in DTYPES:
+        return v
+    raise ProgramError(f"{what} must be a dtype ({', '.join(DTYPES)}), not {describe(v)}", span)
+
+
+CONVERT = {"int": to_int, "float": to_float, "number": to_number, "bool": to_bool, "str": to_str,
+           "axes": to_axes, "axis": lambda v, s, w: None if v is None else to_int(v, s, w),
+           "shape": to_shape, "dtype": to_dtype, "any": lambda v, s, w: v,
+           "index": lambda v, s, w: v}
+
+
+def dtype_name(e) -> str | None:
+    """The dtype a Name or String spells (`f32`, `"f32"`), else None."""
+    if isinstance(e, S.Name) and e.id in DTYPES:
+        return e.id
+    if isinstance(e, S.String) and e.value in DTYPES:
+        return e.value
+    return None

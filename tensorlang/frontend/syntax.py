@@ -1,0 +1,264 @@
+"""The abstract syntax of a .tl program: frozen dataclasses, every node with a Span, no behaviour.
+
+Spans are left out of equality, so two parses of the same program compare equal however it is
+laid out (what the formatter's round-trip tests rely on).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+from ..source import UNKNOWN, Span
+
+
+def _span() -> Span:
+    return field(default=UNKNOWN, compare=False, repr=False)
+
+
+# ---------------------------------------------------------------- expressions
+@dataclass(frozen=True)
+class Name:
+    """A plain name: `x`, `hidden`, `relu`, `N`."""
+    id: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """`value.attr`: a dotted name (`h.W`) or an attribute (`x.T`); lowering tells which."""
+    value: Expr
+    attr: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Number:
+    """An int or float literal, as written (`1`, `.5`, `1e-3`)."""
+    value: int | float
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Bool:
+    """`true` or `false`."""
+    value: bool
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class String:
+    """A double-quoted string, escapes resolved."""
+    value: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ListExpr:
+    """`[a, b, ...]`: a tensor literal, a list of tensors, a shape or axes."""
+    items: tuple[Expr, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """`?` in a type: a dim whose size is not known until run time."""
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class EllipsisLit:
+    """`...` in an index or a shape pattern."""
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class BinOp:
+    """`left op right`; op is one of `+ - * / % @ ** == != < <= > >= //`."""
+    op: str
+    left: Expr
+    right: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class UnaryOp:
+    """`-x` or `+x`."""
+    op: str
+    operand: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Keyword:
+    """`name = value` inside a call."""
+    name: str
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Call:
+    """`func(args..., k = v...)`; func is a Name (an op or a layer) or an Attribute."""
+    func: Expr
+    args: tuple[Expr, ...]
+    kwargs: tuple[Keyword, ...] = ()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Slice:
+    """`start:stop:step` inside an index; each part may be None."""
+    start: Expr | None
+    stop: Expr | None
+    step: Expr | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Index:
+    """`value[i, a:b, ..., -1]`: basic indexing with compile-time integers."""
+    value: Expr
+    items: tuple[Expr | Slice, ...]
+    span: Span = _span()
+
+
+Expr = Union[Name, Attribute, Number, Bool, String, ListExpr, Unknown, EllipsisLit, BinOp,
+             UnaryOp, Call, Index]
+
+
+# ---------------------------------------------------------------- types
+@dataclass(frozen=True)
+class TypeExpr:
+    """`f32[N, 2]`; dtype None means the default (f32). dims are dim expressions: Number, Name,
+    Unknown, EllipsisLit (in layer patterns) or BinOp of `+ - * //`."""
+    dtype: str | None
+    dims: tuple[Expr, ...]
+    span: Span = _span()
+
+
+# ---------------------------------------------------------------- statements
+@dataclass(frozen=True)
+class Placeholder:
+    """`placeholder NAME: TYPE [= DEFAULT]`."""
+    name: str
+    type: TypeExpr
+    default: Expr | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Variable:
+    """`variable NAME: TYPE = INIT [frozen]`."""
+    name: str
+    type: TypeExpr
+    init: Expr
+    frozen: bool = False
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Constant:
+    """`constant NAME [: TYPE] = EXPR`."""
+    name: str
+    type: TypeExpr | None
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Assign:
+    """`NAME = EXPR`: a node, defined once."""
+    name: str
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Return:
+    """`return EXPR`: the value of a layer."""
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Let:
+    """`let NAME = EXPR`: a compile-time constant, overridable with --set."""
+    name: str
+    value: Expr
+    span: Span = _span()
+
+
+Stmt = Union[Placeholder, Variable, Constant, Assign, Return, Let]
+
+
+# ---------------------------------------------------------------- top-level items
+@dataclass(frozen=True)
+class GraphDef:
+    """`graph NAME { statements }`."""
+    name: str
+    body: tuple[Stmt, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class LayerParam:
+    """A layer parameter: `x: [..., In]` (a tensor with a shape pattern), `units`, `act = relu`."""
+    name: str
+    pattern: TypeExpr | None = None
+    default: Expr | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class LayerDef:
+    """`layer Name(params) { statements; return EXPR }`."""
+    name: str
+    params: tuple[LayerParam, ...]
+    body: tuple[Stmt, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Field:
+    """`NAME = EXPR` in a data block, or `KEY = EXPR` in a run block."""
+    name: str
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class DataDef:
+    """`data NAME { fields }`."""
+    name: str
+    fields: tuple[Field, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class RunBlock:
+    """`train GRAPH { key = value ... }` or `evaluate GRAPH { ... }`."""
+    kind: str  # "train" | "evaluate"
+    graph: str
+    entries: tuple[Field, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A `#` comment, kept so the formatter can put it back; not part of the meaning."""
+    line: int
+    column: int
+    text: str  # including the leading '#'
+
+
+Item = Union[Let, GraphDef, LayerDef, DataDef, RunBlock]
+
+
+@dataclass(frozen=True)
+class Program:
+    """A whole file: its items in order, its comments (compare=False) and its file name."""
+    items: tuple[Item, ...]
+    comments: tuple[Comment, ...] = field(default=(), compare=False, repr=False)
+    file: str = field(default="<string>", compare=False)
+    span: Span = _span()

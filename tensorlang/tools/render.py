@@ -1,0 +1,210 @@
+"""Draw a Graph with Graphviz: the forward model, its gradient nodes and the optimizer's updates,
+layers as clusters by scope, the type of every value on its edge and the source line of every
+node as its tooltip. `to_dot` is deterministic DOT text (golden-tested); images go through the
+`graphviz` package and the system `dot`.
+
+Small constants (one element, unnamed: `0.5`, the `1` of `1 - x`) are written into the label of
+the op that uses them (`greater(·, 0.5)`) instead of being drawn as nodes of their own: a graph
+with a backward pass has dozens of them and they would crowd out the ops. `fold=False` draws them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+
+from ..errors import UsageError
+from ..ir.graph import Graph
+from .render_layout import (
+    CLUSTER_STYLES,
+    EDGE_STYLES,
+    STYLES,
+    Drawing,
+    layout,
+    phase,
+    scope_path,
+)
+
+FORMATS = ("svg", "png", "pdf", "dot")
+INSTALL_HINT = ("install Graphviz: `apt-get install graphviz` (Debian/Ubuntu) or "
+                "`brew install graphviz` (macOS); or write DOT source with -o FILE.dot")
+BIG = 400  # drawn nodes above which the command suggests --collapse / --focus
+
+GRAPH_ATTRS = {"fontname": "Helvetica", "fontsize": "12", "labelloc": "t", "rankdir": "TB",
+               "nodesep": "0.25", "ranksep": "0.3"}
+NODE_ATTRS = {"fontname": "Helvetica", "fontsize": "10", "style": "filled", "height": "0.3",
+              "margin": "0.08,0.03"}
+EDGE_ATTRS = {"fontname": "Helvetica", "fontsize": "7", "arrowsize": "0.6", "color": "#444444",
+              "fontcolor": "#555555"}
+
+
+def quote(text: str) -> str:
+    """A DOT string literal (newlines become DOT's `\\n`)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _attrs(attrs: dict, html_label: str | None = None) -> str:
+    items = [(k, quote(str(v))) for k, v in attrs.items()]
+    if html_label is not None:
+        items.append(("label", f"<{html_label}>"))
+    return "[" + ", ".join(f"{k}={v}" for k, v in sorted(items)) + "]"
+
+
+def format_dot(d: Drawing) -> str:
+    """DOT text of a Drawing: clusters nested by scope, nodes in graph order, sorted attributes."""
+    out = [f"digraph {quote(d.name)} {{",
+           f"    graph {_attrs({**GRAPH_ATTRS, 'label': d.title})}",
+           f"    node {_attrs(NODE_ATTRS)}",
+           f"    edge {_attrs(EDGE_ATTRS)}"]
+    children: dict[str, list[str]] = {}
+    for key in d.clusters:
+        children.setdefault((scope_path(key)[:-1] or [""])[-1], []).append(key)
+    members: dict[str, list] = {}
+    for n in d.nodes:
+        members.setdefault(n.cluster, []).append(n)
+
+    def emit(key: str, indent: str) -> None:
+        for n in members.get(key, ()):
+            style = dict(STYLES[n.kind][1])
+            if n.output:
+                style["penwidth"] = "2"
+            style["tooltip"] = n.tooltip
+            out.append(f"{indent}{quote(n.id)} {_attrs(style, n.label)}")
+        for child in children.get(key, ()):
+            style = {**CLUSTER_STYLES[phase(child)], "label": d.clusters[child],
+                     "fontsize": "10", "tooltip": child}
+            out.append(f"{indent}subgraph {quote('cluster_' + child)} {{")
+            out.append(f"{indent}    graph {_attrs(style)}")
+            emit(child, indent + "    ")
+            out.append(f"{indent}}}")
+
+    emit("", "    ")
+    if d.legend:
+        box = {"label": "legend", "fontsize": "9", "style": "rounded", "color": "#bbbbbb"}
+        out.append("    subgraph cluster_legend {")
+        out.append(f"        graph {_attrs(box)}")
+        ids = [f"legend:{k}" for k in d.legend]
+        for k, i in zip(d.legend, ids):
+            style = {**STYLES[k][1], "fontsize": "8", "tooltip": STYLES[k][0]}
+            out.append(f"        {quote(i)} {_attrs(style, STYLES[k][0])}")
+        for a, b in zip(ids, ids[1:]):  # a column beside the graph, not a row above it
+            out.append(f"        {quote(a)} -> {quote(b)} [style=invis]")
+        out.append("    }")
+    for e in d.edges:
+        style = {**EDGE_STYLES[e.kind], "label": e.label}
+        if e.upward:  # ranked from dst to src, the arrowhead still at dst
+            style["dir"] = "back"
+        a, b = (e.dst, e.src) if e.upward else (e.src, e.dst)
+        out.append(f"    {quote(a)} -> {quote(b)} {_attrs(style)}")
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def to_dot(graph: Graph, **options) -> str:
+    """Deterministic DOT source for `graph`. Options: collapse (one box a top-level layer),
+    focus (a node name) with depth (edges from it, default 2), fold (small constants into their
+    users' labels, default True), legend (default True), updates ({variable name: new value
+    node}, drawn as arrows back to the variables)."""
+    return format_dot(layout(graph, **options))
+
+
+def pipe(dot_source: str, fmt: str) -> bytes:
+    """Render DOT text to `fmt` bytes with the system `dot` (UsageError when it is missing)."""
+    import graphviz
+    if shutil.which("dot") is None:
+        raise UsageError(f"cannot write {fmt.upper()}: Graphviz's `dot` program is not on PATH",
+                         hint=INSTALL_HINT)
+    try:
+        return graphviz.pipe("dot", fmt, dot_source.encode("utf-8"), quiet=True)
+    except graphviz.ExecutableNotFound:
+        raise UsageError(f"cannot write {fmt.upper()}: Graphviz's `dot` program was not found",
+                         hint=INSTALL_HINT) from None
+    except graphviz.CalledProcessError as e:
+        detail = (e.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+        shown = "\n".join(detail[:5]) + ("\n..." if len(detail) > 5 else "")
+        raise UsageError(f"Graphviz's dot failed: {shown or e}",
+                         hint="write the DOT source with -o FILE.dot to look at it") from None
+
+
+def to_svg(graph: Graph, **options) -> str:
+    """The picture as SVG text (what Jupyter shows for a Graph); options as in to_dot."""
+    return pipe(to_dot(graph, **options), "svg").decode("utf-8")
+
+
+def format_of(path: str) -> str:
+    """The output format named by a file's extension; UsageError for others."""
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    if ext == "gv":
+        ext = "dot"
+    if ext not in FORMATS:
+        raise UsageError(f'cannot tell the picture format of "{path}"',
+                         hint="use a file name ending in " + ", ".join("." + f for f in FORMATS))
+    return ext
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Write a file under a temporary name, then rename it, so a reader never sees half of it."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=folder)
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror or e}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as e:
+        os.unlink(tmp)
+        raise UsageError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+def render(graph: Graph, path: str, **options) -> str:
+    """Write the picture of `graph` to `path` (.svg, .png, .pdf or .dot); returns the path."""
+    fmt = format_of(path)
+    dot_source = to_dot(graph, **options)
+    write_atomic(path, dot_source.encode("utf-8") if fmt == "dot" else pipe(dot_source, fmt))
+    return path
+
+
+def _train_graph(program, graph: Graph):
+    """The graph with gradients and the optimizer's update nodes, from tensorlang.train."""
+    spec = next((s for s in program.runs if s.kind == "train" and s.graph == graph.name), None)
+    if spec is None:
+        raise UsageError(f'--train: no train block trains graph "{graph.name}", so there is no '
+                         "optimizer to draw")
+    try:
+        from ..training.train import train_graph
+    except ImportError as e:
+        if getattr(e, "name", None) not in ("tensorlang.train", None):
+            raise
+        raise UsageError("--train needs the optimizer's update nodes (tensorlang.train."
+                         "train_graph), which this build does not have yet",
+                         hint="draw the gradients with --backward") from None
+    return train_graph(graph, spec)
+
+
+def render_command(args, program, pick_graph) -> int:
+    """`tensorlang graph FILE [-g G] [-o OUT] [--backward] [--train] [--collapse] [--focus N]`."""
+    graph = pick_graph(program, args.graph)
+    updates = None
+    if args.train:
+        graph, updates = _train_graph(program, graph)
+    elif args.backward:
+        from ..transforms.autodiff import training_graph
+        graph = training_graph(program, graph)
+    if args.focus is not None and args.depth < 0:
+        raise UsageError(f"--depth must be 0 or more, not {args.depth}")
+    out = args.output or f"{graph.name}.svg"
+    fmt = format_of(out)
+    d = layout(graph, collapse=args.collapse, focus=args.focus, depth=args.depth,
+               updates=updates)
+    dot_source = format_dot(d)
+    write_atomic(out, dot_source.encode("utf-8") if fmt == "dot" else pipe(dot_source, fmt))
+    if len(d.nodes) > BIG and not args.collapse and args.focus is None:
+        print(f"note: {len(d.nodes)} nodes; --collapse or --focus NODE make big graphs legible",
+              file=sys.stderr)
+    print(out)
+    return 0

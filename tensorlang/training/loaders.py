@@ -1,0 +1,372 @@
+"""Loaders for data-block fields: npy, npz, csv and MNIST's IDX, plus slicing and length checks.
+
+Every failure is a DataError that names the file (as written in the .tl file, and as resolved
+when that differs) and carries the Span of the field, so a user never sees a traceback for a bad
+file. Loaded arrays are cached by (resolved path, mtime, size, arguments) and returned
+read-only, so two data blocks that read the same file share one array safely.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+import zipfile
+import zlib
+from collections import OrderedDict
+from collections.abc import Callable
+
+import numpy as np
+
+from ..errors import DataError, did_you_mean
+from ..source import Span
+
+__all__ = ["resolve_path", "load_npy", "load_npz", "load_csv", "load_idx", "slice_first_axis",
+           "check_same_length", "clear_cache"]
+
+GZIP_MAGIC = b"\x1f\x8b"
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGIC = b"PK\x03\x04"
+
+# IDX type code -> (big-endian dtype in the file, name used in messages)
+IDX_TYPES = {
+    0x08: (np.dtype(">u1"), "u8"),
+    0x09: (np.dtype(">i1"), "i8"),
+    0x0B: (np.dtype(">i2"), "i16"),
+    0x0C: (np.dtype(">i4"), "i32"),
+    0x0D: (np.dtype(">f4"), "f32"),
+    0x0E: (np.dtype(">f8"), "f64"),
+}
+
+# Errors the readers below may raise for a bad file; all become DataError.
+_READ_ERRORS = (OSError, ValueError, EOFError, zlib.error, zipfile.BadZipFile, MemoryError,
+                UnicodeDecodeError, csv.Error)
+
+
+class _Bad(Exception):
+    """Raised inside a reader with a message; the caller adds the path and the span."""
+
+
+# ---------------------------------------------------------------- paths and the cache
+def resolve_path(path: str, base_dir: str) -> str:
+    """An absolute, normalized path: `~` expanded, relative paths taken from base_dir."""
+    p = os.path.expanduser(path)
+    if not os.path.isabs(p):
+        p = os.path.join(os.path.expanduser(base_dir), p)
+    return os.path.abspath(p)
+
+
+class _Cache:
+    """A small LRU of loaded arrays, bounded by entry count and by total bytes."""
+
+    def __init__(self, max_entries: int = 16, max_bytes: int = 2 << 30):
+        self.max_entries, self.max_bytes = max_entries, max_bytes
+        self.items: OrderedDict[tuple, np.ndarray] = OrderedDict()
+
+    def get(self, key: tuple) -> np.ndarray | None:
+        """The cached array for key (now most recently used), or None."""
+        arr = self.items.get(key)
+        if arr is not None:
+            self.items.move_to_end(key)
+        return arr
+
+    def put(self, key: tuple, arr: np.ndarray) -> None:
+        """Store arr, evicting the least recently used entries beyond the bounds."""
+        self.items[key] = arr
+        self.items.move_to_end(key)
+        while len(self.items) > 1 and (len(self.items) > self.max_entries or
+                                       sum(a.nbytes for a in self.items.values()) > self.max_bytes):
+            self.items.popitem(last=False)
+
+
+_CACHE = _Cache()
+
+
+def clear_cache() -> None:
+    """Forget every cached array (tests, or a long session whose files changed in place)."""
+    _CACHE.items.clear()
+
+
+def _quote(written: str, resolved: str) -> str:
+    """`"data/x.npy"`, plus the resolved path when it differs from the written one."""
+    return f'"{written}"' if written == resolved else f'"{written}" (resolved to {resolved})'
+
+
+def _stat(written: str, resolved: str, kind: str, span: Span | None) -> os.stat_result:
+    """stat() the file, turning every way it can be missing into a DataError with a hint."""
+    where = _quote(written, resolved)
+    try:
+        st = os.stat(resolved)
+    except FileNotFoundError:
+        folder = os.path.dirname(resolved)
+        if not os.path.isdir(folder):
+            raise DataError(f"{kind} file {where} not found: folder {folder} does not exist",
+                            span) from None
+        try:
+            hint = did_you_mean(os.path.basename(resolved), os.listdir(folder))
+        except OSError:
+            hint = None
+        raise DataError(f"{kind} file {where} not found", span, hint=hint) from None
+    except OSError as e:
+        raise DataError(f"cannot read {kind} file {where}: {e.strerror or e}", span) from None
+    if os.path.isdir(resolved):
+        raise DataError(f"{kind} file {where} is a directory, not a file", span)
+    return st
+
+
+def _load(kind: str, path: str, span: Span | None, base_dir: str | None, args: tuple,
+          read: Callable[[str], np.ndarray]) -> np.ndarray:
+    """Resolve, stat, consult the cache, read, make read-only; every failure a DataError."""
+    if not isinstance(path, str) or not path:
+        raise DataError(f"{kind}(): the path must be a non-empty string, not {path!r}", span)
+    resolved = resolve_path(path, base_dir if base_dir is not None else os.getcwd())
+    st = _stat(path, resolved, kind, span)
+    key = (kind, resolved, st.st_mtime_ns, st.st_size, args)
+    arr = _CACHE.get(key)
+    if arr is not None:
+        return arr
+    try:
+        arr = read(resolved)
+    except _Bad as e:
+        raise DataError(f'{kind} file "{path}": {e}', span) from None
+    except _READ_ERRORS as e:
+        detail = getattr(e, "strerror", None) or str(e) or type(e).__name__
+        raise DataError(f'cannot read {kind} file "{path}": {detail}', span) from None
+    arr.flags.writeable = False
+    _CACHE.put(key, arr)
+    return arr
+
+
+def _read_bytes(resolved: str) -> bytes:
+    """The file's bytes, gunzipped when they start with gzip's magic (whatever the name)."""
+    with open(resolved, "rb") as f:
+        raw = f.read()
+    if raw[:2] != GZIP_MAGIC:
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except EOFError:
+        raise _Bad("corrupt gzip: the compressed stream ends early (truncated download?)") from None
+    except (OSError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
+        raise _Bad(f"corrupt gzip: {e}") from None
+
+
+# ---------------------------------------------------------------- npy and npz
+def load_npy(path: str, span: Span | None = None, *, base_dir: str | None = None) -> np.ndarray:
+    """One array from a NumPy `.npy` file (no pickles); path relative to base_dir or the cwd."""
+    return _load("npy", path, span, base_dir, (), _read_npy)
+
+
+def _read_npy(resolved: str) -> np.ndarray:
+    """Check the magic, then np.load without pickles."""
+    with open(resolved, "rb") as f:
+        head = f.read(len(NPY_MAGIC))
+        if head.startswith(ZIP_MAGIC):
+            raise _Bad("is an .npz archive, not an .npy file: use npz(path, key)")
+        if head != NPY_MAGIC:
+            raise _Bad(f"not an .npy file (it starts with {head!r}, not {NPY_MAGIC!r})")
+        f.seek(0)
+        try:
+            arr = np.load(f, allow_pickle=False)
+        except Exception as e:  # np.load's header parser also raises TokenError, SyntaxError...
+            raise _Bad(_npy_problem(e)) from None
+    return np.asarray(arr)
+
+
+def _npy_problem(e: Exception) -> str:
+    """A reader's message for an np.load failure: pickled objects, or a damaged file."""
+    text = str(e)
+    if "allow_pickle" in text or "pickle" in text.lower():
+        return "holds Python objects (an object array), which would need pickle; save numbers"
+    return f"truncated or corrupt .npy data: {text or type(e).__name__}"
+
+
+def load_npz(path: str, key: str, span: Span | None = None, *,
+             base_dir: str | None = None) -> np.ndarray:
+    """The array named key from a NumPy `.npz` archive; a missing key lists the keys present."""
+    if not isinstance(key, str):
+        raise DataError(f'npz("{path}", key): the key must be a string, not {key!r}', span)
+
+    def read(resolved: str) -> np.ndarray:
+        with open(resolved, "rb") as f:
+            if f.read(4) != ZIP_MAGIC:
+                raise _Bad("not an .npz archive (not a zip file); for one array use npy(path)")
+            f.seek(0)  # read from this handle, so a corrupt archive cannot leave a file open
+            with np.load(f, allow_pickle=False) as archive:
+                return _member(archive, key)
+
+    return _load("npz", path, span, base_dir, (key,), read)
+
+
+def _member(archive, key: str) -> np.ndarray:
+    """One array of an open npz archive."""
+    keys = list(archive.files)
+    if key not in keys:
+        present = ", ".join(f'"{k}"' for k in keys) or "none"
+        hint = did_you_mean(key, keys)
+        raise _Bad(f'has no array "{key}"; keys present: {present}'
+                   + (f" ({hint})" if hint else ""))
+    try:
+        value = archive[key]
+    except Exception as e:  # as in _read_npy: damaged headers raise many kinds
+        raise _Bad(f'array "{key}" {_npy_problem(e)}') from None
+    if not isinstance(value, np.ndarray):  # NpzFile hands back non-npy members as bytes
+        raise _Bad(f'member "{key}" is not an .npy array')
+    return value
+
+
+# ---------------------------------------------------------------- csv
+def load_csv(path: str, columns: int | list[int] | None = None, skip_header: bool = False,
+             span: Span | None = None, *, base_dir: str | None = None) -> np.ndarray:
+    """A numeric CSV as float32: all columns or a list -> [rows, k]; one int column -> [rows].
+
+    Blank lines are skipped; cells may be padded with spaces; a gzipped file is read too.
+    Columns count from 0 and may be negative, as in Python.
+    """
+    cols = tuple(columns) if isinstance(columns, list | tuple) else columns
+    ints = cols if isinstance(cols, tuple) else () if cols is None else (cols,)
+    if cols == () or not all(isinstance(c, int) and not isinstance(c, bool) for c in ints):
+        raise DataError(f'csv("{path}"): columns must be an int or a non-empty list of ints, '
+                        f"not {columns!r}", span)
+    return _load("csv", path, span, base_dir, (cols, bool(skip_header)),
+                 lambda resolved: _read_csv(resolved, cols, bool(skip_header)))
+
+
+def _read_csv(resolved: str, cols, skip_header: bool) -> np.ndarray:
+    """Parse row by row, so a bad row or cell is reported with its line number."""
+    text = _read_bytes(resolved).decode("utf-8-sig")
+    reader = csv.reader(io.StringIO(text))
+    width = first_line = None
+    picked: list[int] = []
+    rows: list[list[float]] = []
+    header_skipped = not skip_header
+    for row in reader:
+        line = reader.line_num
+        if not row or all(not c.strip() for c in row):
+            continue  # a blank line
+        if not header_skipped:
+            header_skipped = True
+            continue
+        if width is None:
+            width, first_line = len(row), line
+            picked = _pick_columns(cols, width)
+        elif len(row) != width:
+            raise _Bad(f"line {line} has {_columns(len(row))}, but the first row "
+                       f"(line {first_line}) has {width}")
+        try:
+            rows.append([float(row[c]) for c in picked])
+        except ValueError:
+            c = next(c for c in picked if not _is_number(row[c]))
+            msg = f'line {line}, column {c % width} (0-based): "{row[c].strip()}" is not a number'
+            if not rows and not skip_header:
+                msg += " (a header line? use skip_header = true)"
+            raise _Bad(msg) from None
+    if not rows:
+        raise _Bad("has no data rows" + (" after the header" if skip_header else ""))
+    arr = np.array(rows, dtype=np.float32)
+    return arr[:, 0] if isinstance(cols, int) else arr
+
+
+def _pick_columns(cols, width: int) -> list[int]:
+    """The column indices to read, each checked against the CSV's width."""
+    wanted = list(range(width)) if cols is None else [cols] if isinstance(cols, int) else cols
+    for c in wanted:
+        if not -width <= c < width:
+            raise _Bad(f"has no column {c}: its rows have {_columns(width)} (0..{width - 1})")
+    return wanted
+
+
+def _columns(n: int) -> str:
+    """`1 column`, `3 columns`."""
+    return f"{n} column" if n == 1 else f"{n} columns"
+
+
+def _is_number(cell: str) -> bool:
+    """Whether float() accepts the cell (the test that finds the bad cell of a row)."""
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------- idx (MNIST)
+def load_idx(path: str, span: Span | None = None, *, base_dir: str | None = None) -> np.ndarray:
+    """An IDX file (MNIST's format), gzipped or raw, checked against its header; native dtype."""
+    return _load("idx", path, span, base_dir, (), _read_idx)
+
+
+def _read_idx(resolved: str) -> np.ndarray:
+    """Check magic, dims and payload size against each other, then view with frombuffer."""
+    data = _read_bytes(resolved)
+    if len(data) < 4:
+        raise _Bad(f"too short for an IDX header ({len(data)} bytes; it needs at least 4)")
+    zero, code, ndim = data[0] << 8 | data[1], data[2], data[3]
+    if zero != 0 or code not in IDX_TYPES:
+        raise _Bad(f"not an IDX file: bad magic number 0x{data[:4].hex()} (expected 0x0000, a "
+                   "type code 08/09/0b/0c/0d/0e, and the number of dimensions)")
+    if ndim == 0:
+        raise _Bad("IDX file has 0 dimensions; a data field needs at least one axis")
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise _Bad(f"truncated IDX header: {ndim} dimensions need {header} bytes, "
+                   f"the file has {len(data)}")
+    dims = tuple(int(d) for d in np.frombuffer(data, ">u4", ndim, 4))
+    dtype, name = IDX_TYPES[code]
+    expected = int(np.prod(dims, dtype=object)) * dtype.itemsize
+    payload = len(data) - header
+    promised = f"{name}[{', '.join(map(str, dims))}] promises {expected} bytes of data"
+    if payload < expected:
+        raise _Bad(f"truncated IDX data: the header {promised}, the file has {payload}")
+    if payload > expected:
+        raise _Bad(f"{payload - expected} bytes of trailing data: the header {promised}, "
+                   f"the file has {payload}")
+    arr = np.frombuffer(data, dtype, offset=header).reshape(dims)
+    return arr if dtype.itemsize == 1 else arr.astype(dtype.newbyteorder("="))
+
+
+# ---------------------------------------------------------------- slicing and block checks
+def slice_first_axis(array: np.ndarray, start: int | None, stop: int | None, step: int | None,
+                     span: Span | None = None, *, source: str | None = None) -> np.ndarray:
+    """`array[start:stop:step]` with Python semantics; an empty result is a DataError.
+
+    source (a path or field name) is quoted in messages when given.
+    """
+    what = f"{source}: " if source else ""
+    for part in (start, stop, step):
+        if part is not None and (not isinstance(part, int | np.integer) or isinstance(part, bool)):
+            raise DataError(f"{what}slice bounds must be integers, not {part!r}", span)
+    if step == 0:
+        raise DataError(f"{what}slice step cannot be zero", span)
+    if np.ndim(array) == 0:
+        raise DataError(f"{what}cannot slice a scalar: a data field needs a first axis", span)
+    out = array[start:stop:step]
+    if len(out) == 0:
+        parts = (start, stop) if step is None else (start, stop, step)
+        text = ":".join("" if p is None else str(p) for p in parts)
+        raise DataError(f"{what}the slice [{text}] of {len(array)} examples is empty", span)
+    return out
+
+
+def check_same_length(fields: dict[str, tuple[np.ndarray, Span]], block_name: str,
+                      span: Span | None = None) -> int:
+    """The common first dimension of a block's fields; a mismatch lists every field's length."""
+    if not fields:
+        raise DataError(f'data block "{block_name}" has no fields', span)
+    lengths = {}
+    for name, (arr, fspan) in fields.items():
+        if np.ndim(arr) == 0:
+            raise DataError(f'data block "{block_name}": field "{name}" is a scalar; every field '
+                            "needs a first axis (the examples)", fspan or span)
+        lengths[name] = len(arr)
+    if len(set(lengths.values())) > 1:
+        listing = ", ".join(f"{n} has {k}" for n, k in lengths.items())
+        notes = tuple((f'"{n}" has {lengths[n]} examples', s) for n, (_, s) in fields.items())
+        raise DataError(f'data block "{block_name}": fields differ in length '
+                        f"(their first dimension): {listing}", span, notes=notes,
+                        hint="slice the longer fields, e.g. idx(path)[:N]")
+    (n,) = set(lengths.values())
+    if n == 0:
+        raise DataError(f'data block "{block_name}" has no examples: every field is empty', span)
+    return n
