@@ -11,7 +11,8 @@ import time
 import numpy as np
 
 import tensorlang as tl
-from tensorlang.transforms.autodiff import ancestors, backward
+from tensorlang.ir.traversal import ancestors
+from tensorlang.transforms.autodiff import backward
 
 N_OPS = 200
 SHAPE = (32, 32)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from tensorlang.training import loaders as data
+from tensorlang.files import loaders as data
 
 from .bench_memory import mnist_dir
 

@@ -24,7 +24,7 @@ FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
 IMPORT_ONLY = "import tensorlang"
 LOAD_ONLY = """
 import tensorlang as tl
-from tensorlang.training.run import Context
+from tensorlang.training.context import Context
 program = tl.load({path!r}, overrides={{"mnist": {mnist!r}}})
 ctx = Context(program, quiet=True)
 for spec in program.runs:

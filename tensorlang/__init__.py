@@ -1,7 +1,7 @@
 """tensorlang: a small declarative language for deep-learning models, compiled to a static,
 typed dataflow graph, differentiated as a graph transformation and run on NumPy."""
 
-from .compiler.program import Program, compile, load
+from .api import Program, compile, load
 from .errors import (
     CheckpointError,
     DataError,

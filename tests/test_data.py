@@ -13,9 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tensorlang.errors import DataError
-from tensorlang.source import Span
-from tensorlang.training import loaders as data
-from tensorlang.training.loaders import (
+from tensorlang.files import loaders as data
+from tensorlang.files.loaders import (
     check_same_length,
     load_csv,
     load_idx,
@@ -24,6 +23,7 @@ from tensorlang.training.loaders import (
     resolve_path,
     slice_first_axis,
 )
+from tensorlang.source import Span
 
 SPAN = Span("prog.tl", 3, 5, 3, 40)
 

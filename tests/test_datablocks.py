@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import tensorlang as tl
+from tensorlang.files import loaders as data
 from tensorlang.tools import cli
-from tensorlang.training import loaders as data
 
 
 @pytest.fixture(autouse=True)

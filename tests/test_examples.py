@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import tensorlang as tl
-from tensorlang.training.run import Context, run_evaluate
+from tensorlang.training.context import Context
+from tensorlang.training.evaluate import run_evaluate
 from tensorlang.training.train import run_train
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

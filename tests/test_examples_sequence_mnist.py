@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tensorlang.training.loaders import load_idx
+from tensorlang.files.loaders import load_idx
 
 from .test_examples import EXAMPLES, run
 

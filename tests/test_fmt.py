@@ -21,7 +21,8 @@ from tensorlang.frontend.fmt import fmt_file, format_expr, format_program, forma
 from tensorlang.frontend.parser import parse
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = sorted((ROOT / "examples").glob("*.tl")) + [ROOT / "tensorlang" / "compiler" / "prelude.tl"]
+PRELUDE = ROOT / "tensorlang" / "compiler" / "prelude.tl"
+EXAMPLES = sorted((ROOT / "examples").glob("*.tl")) + [PRELUDE]
 
 
 def roundtrip(text: str) -> str:

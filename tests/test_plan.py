@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 import tensorlang as tl
+from tensorlang.ir.traversal import needed
 from tensorlang.runtime import session as execute
-from tensorlang.runtime.plan import make_plan, needed
+from tensorlang.runtime.plan import make_plan
 
 
 def graph(body: str) -> tl.Graph:

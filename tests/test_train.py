@@ -16,7 +16,8 @@ import pytest
 import tensorlang as tl
 from tensorlang.errors import CheckpointError, RuntimeNumericsError
 from tensorlang.tools import cli
-from tensorlang.training.run import Context, run_evaluate
+from tensorlang.training.context import Context
+from tensorlang.training.evaluate import run_evaluate
 from tensorlang.training.train import Step, run_train, train_graph
 
 # a linear model in f64, so the optimizers can be compared with NumPy to rounding error (the

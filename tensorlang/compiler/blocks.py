@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from ..errors import ProgramError, did_you_mean
 from ..frontend import syntax as S
 from ..ir.graph import Graph
+from ..ir.traversal import needed
 from ..ir.types import is_float
-from ..runtime.plan import needed
 from ..source import name_span as _name_span
 from . import static as C
 

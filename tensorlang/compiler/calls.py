@@ -11,6 +11,7 @@ from ..ir.types import DTYPES
 from ..ops import REGISTRY
 from ..transforms.autodiff import gradients
 from . import static as C
+from .layers import instantiate
 
 BUILTIN_FUNCS = ("identity", "grad")
 
@@ -53,7 +54,6 @@ class CallLowering:
         if fname == "grad":
             return self.grad(args, kwargs, span)
         if fname in self.layers:
-            from .layers import instantiate
             return instantiate(self, self.layers[fname], args, kwargs, span, name)
         return self.call_op(fname, args, kwargs, span)
 

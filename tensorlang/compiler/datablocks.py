@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DataError, ProgramError, did_you_mean
+from ..files import loaders as data
 from ..frontend import syntax as S
-from ..training import loaders as data
 from . import static as C
 
 LOADERS = {

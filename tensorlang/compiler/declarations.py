@@ -7,6 +7,7 @@ import numpy as np
 
 from ..errors import ProgramError, ShapeError, did_you_mean
 from ..frontend import syntax as S
+from ..ir import constant
 from ..ir import dims as D
 from ..ir.graph import Node
 from ..ir.types import DEFAULT_FLOAT, TensorType, np_dtype
@@ -90,8 +91,7 @@ class DeclLowering:
     def constant(self, s: S.Constant) -> None:
         v = self.value(s.value)
         if isinstance(v, Node):
-            from ..runtime.session import evaluate_constant
-            arr = evaluate_constant(v, s.value.span)
+            arr = constant.evaluate(v, s.value.span)
         else:
             arr = self.literal_array(s.value, (s.type.dtype or DEFAULT_FLOAT) if s.type else
                                      DEFAULT_FLOAT)

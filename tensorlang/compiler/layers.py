@@ -8,6 +8,7 @@ from ..frontend import syntax as S
 from ..ir import dims as D
 from ..ir.graph import Node
 from ..source import name_span
+from .scope import Scope
 
 MAX_DEPTH = 64
 
@@ -37,7 +38,6 @@ def instantiate(lw, layer: S.LayerDef, args, kwargs, span, name: str | None):
     if lw.depth >= MAX_DEPTH:
         raise ProgramError(f"layers nest deeper than {MAX_DEPTH} (is {layer.name} recursive?)",
                            span)
-    from .lower import Scope
     saved = lw.b.scope, lw.b.span, lw.b.pin
     if layer.span.file == "<prelude>" and lw.b.pin is None:
         lw.b.pin = span  # the standard layers' nodes point at the user's call
@@ -84,7 +84,7 @@ def _at_call_site(e: TensorlangError, layer: S.LayerDef, call) -> TensorlangErro
 def _default(lw, p: S.LayerParam):
     """A parameter's default, evaluated where the layer is defined (lets and functions only)."""
     saved = lw.scopes
-    lw.scopes = [saved[0].__class__("", {}, is_layer=True)]
+    lw.scopes = [Scope("", {}, is_layer=True)]
     try:
         return lw.value(p.default)
     finally:

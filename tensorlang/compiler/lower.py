@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,24 +19,11 @@ from ..ops import REGISTRY
 from . import static as C
 from .calls import BUILTIN_FUNCS, CallLowering
 from .declarations import DeclLowering
+from .scope import Scope
 
 BINOPS = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "%": "mod",
           "//": "floor_divide", "**": "power", "@": "matmul", "==": "equal", "!=": "not_equal",
           "<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equal"}
-
-
-@dataclass
-class Scope:
-    """Where names are looked up: a layer instance's locals, or the graph's top level."""
-
-    prefix: str  # "" at graph level, "h" or "h.inner" inside layers
-    locals: dict = field(default_factory=dict)
-    is_layer: bool = False
-    body: tuple = ()  # the statements of the block, to tell "defined later" from "undefined"
-
-    def qualify(self, name: str) -> str:
-        """The graph-wide name of a local name."""
-        return f"{self.prefix}.{name}" if self.prefix else name
 
 
 class GraphLowering(CallLowering, DeclLowering):

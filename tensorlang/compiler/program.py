@@ -1,5 +1,6 @@
 """A whole compiled program: lets (with overrides), layers (the prelude and the user's), graphs,
-data blocks and checked run blocks. `compile` and `load` are the entry points."""
+data blocks and checked run blocks. `compile` and `load` are the entry points; the public API
+(tensorlang.api) adds running to what they return."""
 
 from __future__ import annotations
 
@@ -39,9 +40,9 @@ def parse_override(text: str):
 
 
 @dataclass
-class Program:
-    """A compiled program. `graphs[name]` are shape-checked Graphs; `run()` executes the
-    train/evaluate blocks in file order in one session per graph."""
+class CompiledProgram:
+    """A compiled program: `graphs[name]` are shape-checked Graphs, `runs` the checked
+    train/evaluate blocks in file order."""
 
     syntax: S.Program
     file: str
@@ -56,11 +57,6 @@ class Program:
         """The folder data paths are relative to (the .tl file's)."""
         return os.path.dirname(os.path.abspath(self.file)) if os.path.exists(self.file) \
             else os.getcwd()
-
-    def run(self, **options):
-        """Execute the run blocks (what `tensorlang run` does); returns their results."""
-        from ..training.run import run_program
-        return run_program(self, **options)
 
 
 @contextlib.contextmanager
@@ -77,13 +73,13 @@ def _gc_paused():
             gc.enable()
 
 
-def compile(text: str, file: str = "<string>", overrides: dict | None = None) -> Program:
+def compile(text: str, file: str = "<string>", overrides: dict | None = None) -> CompiledProgram:
     """Parse and compile a program's text."""
     with _gc_paused():
         return compile_syntax(parse(text, file), file, overrides)
 
 
-def load(path: str, overrides: dict | None = None) -> Program:
+def load(path: str, overrides: dict | None = None) -> CompiledProgram:
     """Read, parse and compile a .tl file."""
     try:
         with open(path, encoding="utf-8") as fh:
@@ -95,7 +91,7 @@ def load(path: str, overrides: dict | None = None) -> Program:
     return compile(text, path, overrides)
 
 
-def compile_syntax(prog: S.Program, file: str, overrides: dict | None = None) -> Program:
+def compile_syntax(prog: S.Program, file: str, overrides: dict | None = None) -> CompiledProgram:
     """Compile a parsed program."""
     overrides = dict(overrides or {})
     lets: dict = {}
@@ -143,7 +139,7 @@ def compile_syntax(prog: S.Program, file: str, overrides: dict | None = None) ->
     runs = [check_run(b, graphs, data, lets) for b in blocks]
     warnings = [w for g in graphs.values() for w in g.warnings]
     warnings += disconnected_warnings(graphs, runs)  # variables a train block cannot reach
-    return Program(prog, file, lets, graphs, data, runs, warnings)
+    return CompiledProgram(prog, file, lets, graphs, data, runs, warnings)
 
 
 def _unique(name: str, span, seen: dict, what: str) -> None:

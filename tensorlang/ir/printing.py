@@ -4,10 +4,14 @@ tests."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import dims as D
-from .graph import Graph, Node
+
+if TYPE_CHECKING:
+    from .graph import Graph, Node
 
 
 class Namer:

@@ -9,6 +9,7 @@ from types import MappingProxyType
 
 from . import graph as G
 from .graph import Builder, Graph, Node
+from .traversal import ancestors
 
 Rule = Callable[[Builder, Node, tuple], "Node | None"]
 
@@ -47,12 +48,6 @@ def prune(graph: Graph, keep: Iterable[Node] = ()) -> Graph:
     """Dead-code removal: keep named nodes, sources, `keep`, and what they depend on."""
     roots = list(graph.names.values()) + list(keep) + [
         n for n in graph.nodes if n.op in ("placeholder", "variable")]
-    live: set[int] = set()
-    stack = roots
-    while stack:
-        n = stack.pop()
-        if n.id not in live:
-            live.add(n.id)
-            stack.extend(n.inputs)
+    live = ancestors(roots)
     return Graph(graph.name, tuple(n for n in graph.nodes if n.id in live), graph.names,
                  graph.span, graph.warnings, graph.dims)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from ..errors import TensorlangError
 from ..ir import dims as D
 from ..ir.graph import Node
+from ..ir.traversal import needed
 from .generated import generate
 
 MAX_BINDINGS = 16  # concrete schedules kept per plan (one per distinct size of the attr dims)
@@ -119,18 +120,6 @@ def _concrete(s: Step, k: int, env: dict, reuse: bool) -> tuple:
     donor = s.donor if reuse else -1
     return (fn, kind + 3 * (donor >= 0), s.ins[0] if n else -1, s.ins[1] if n > 1 else -1,
             s.ins, s.out, s.free, k, donor)
-
-
-def needed(fetches: Sequence[Node]) -> list[Node]:
-    """The nodes the fetches depend on, in topological (creation) order."""
-    seen: dict[int, Node] = {}
-    stack = list(fetches)
-    while stack:
-        n = stack.pop()
-        if n.id not in seen:
-            seen[n.id] = n
-            stack.extend(n.inputs)
-    return sorted(seen.values(), key=lambda n: n.id)
 
 
 def make_plan(fetches: Sequence[Node], reuse: bool = True) -> Plan:

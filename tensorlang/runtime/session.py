@@ -425,20 +425,3 @@ def nonfinite_error(node: Node, value: np.ndarray,
         f"{node.op} produced {what} ({node.describe()}: {node.type})", node.span,
         notes=tuple((r, None) for r in ranges))
 
-
-def evaluate_constant(node: Node, span=None) -> np.ndarray:
-    """The value of a node that depends on constants only (compile-time evaluation)."""
-    plan = make_plan([node])
-    if plan.placeholders or plan.variables:
-        src = (plan.placeholders or plan.variables)[0][1]
-        raise TensorlangError(f'not a constant expression: it depends on "{src.label()}"',
-                              span or node.span)
-    slots: list = [None] * plan.n_slots
-    for s, c in plan.constants:
-        slots[s] = c
-    with np.errstate(all="ignore"):
-        for fn, _, _, _, ins, out, _, _, _ in plan.concrete_steps({}, reuse=False):
-            slots[out] = fn(*[slots[i] for i in ins])
-    value = np.array(slots[plan.fetch_slots[0]])
-    value.flags.writeable = False
-    return value

@@ -54,8 +54,9 @@ def cmd_run(args) -> int:
     program = _load(args)
     if args.log_every < 1:
         raise UsageError(f"--log-every must be at least 1, not {args.log_every}")
-    program.run(seed=args.seed, epochs=args.epochs, quiet=args.quiet, log_every=args.log_every,
-                check_numerics=args.check_numerics)
+    from ..training.run import run_program
+    run_program(program, seed=args.seed, epochs=args.epochs, quiet=args.quiet,
+                log_every=args.log_every, check_numerics=args.check_numerics)
     return 0
 
 

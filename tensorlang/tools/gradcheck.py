@@ -22,8 +22,8 @@ import numpy as np
 from ..errors import UsageError, did_you_mean
 from ..ir import dims as D
 from ..ir.graph import Builder, Graph, Node
+from ..ir.traversal import needed, users
 from ..ir.types import is_float, np_dtype
-from ..runtime.plan import needed
 from ..runtime.session import Session
 from ..transforms.autodiff import gradients
 from ..transforms.retype import retype
@@ -53,25 +53,17 @@ class Row:
 
 
 # ------------------------------------------------------------------ random inputs
-def _users(graph: Graph) -> dict[int, list[Node]]:
-    users: dict[int, list[Node]] = {}
-    for n in graph.nodes:
-        for i in n.inputs:
-            users.setdefault(i.id, []).append(n)
-    return users
-
-
 def class_bound(graph: Graph, ph: Node, env: dict) -> tuple[int, str] | None:
     """(k, why) when the integer placeholder's values must lie in [0, k): the depth of a
     `one_hot`, the size of the axis a `take` gathers from, or the number of classes (last dim
     of the other operand) of a cross-entropy with class-id labels. Followed through ops that
     keep values (reshape, index, casts between integers...); the smallest bound wins."""
-    users = _users(graph)
+    readers = users(graph.nodes)
     bounds: list[tuple[int, str]] = []
     frontier, seen = [ph], {ph.id}
     while frontier:
         f = frontier.pop()
-        for u in users.get(f.id, []):
+        for u in readers.get(f.id, []):
             pos = next(k for k, i in enumerate(u.inputs) if i is f)
             if u.op == "one_hot":
                 bounds.append((u.attrs["depth"], f"depth of one_hot at line {u.span.line}"))

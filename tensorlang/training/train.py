@@ -15,8 +15,9 @@ from ..errors import DataError, RuntimeNumericsError, UsageError
 from ..transforms.optimizers import train_graph
 from ..transforms.passes import optimize_map
 from . import checkpoint
+from .context import Context, batches
+from .evaluate import evaluate
 from .progress import EpochProgress
-from .run import Context, batches, evaluate
 
 __all__ = ["TrainResult", "run_train", "train_graph"]
 

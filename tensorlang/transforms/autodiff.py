@@ -14,20 +14,9 @@ from collections.abc import Sequence
 from ..errors import ShapeError, Warning_
 from ..ir import dims as D
 from ..ir.graph import Builder, Graph, Node
+from ..ir.traversal import ancestors
 from ..ir.types import is_float
 from ..ops.common import fit
-
-
-def ancestors(outputs: Sequence[Node]) -> set[int]:
-    """Ids of every node the outputs depend on, the outputs included."""
-    seen: set[int] = set()
-    stack = list(outputs)
-    while stack:
-        n = stack.pop()
-        if n.id not in seen:
-            seen.add(n.id)
-            stack.extend(n.inputs)
-    return seen
 
 
 def carries_gradient(n: Node) -> bool:

@@ -9,6 +9,7 @@ from collections import Counter
 
 import numpy as np
 
+from ..ir import constant
 from ..ir import dims as D
 from ..ir.graph import Builder, Graph, Node
 from ..ir.rewrite import prune, rewrite, with_inputs
@@ -53,9 +54,8 @@ def fold_constants(graph: Graph) -> tuple[Graph, dict]:
             return None
         if any(isinstance(d, D.Dim) for d in n.type.shape) or D.volume(n.type.shape) > FOLD_LIMIT:
             return None
-        with np.errstate(all="ignore"):
-            value = n.opdef.kernel(*[i.attrs["value"] for i in ins], **n.attrs)
-        return b.constant(np.asarray(value), n.dtype, span=n.span, name=n.name)
+        value = constant.apply(n, [i.attrs["value"] for i in ins])
+        return b.constant(value, n.dtype, span=n.span, name=n.name)
     return rewrite(graph, rule)
 
 

@@ -1,0 +1,33 @@
+"""The public API on top of the house: compile or load a program, then run it. The one module
+besides the package's own `__init__` that may use every stage."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .compiler import program as _compiler
+from .compiler.program import CompiledProgram
+from .training.run import run_program
+
+
+class Program(CompiledProgram):
+    """A compiled program that can run: `graphs[name]` are shape-checked Graphs; `run()`
+    executes the train/evaluate blocks in file order in one session per graph."""
+
+    def run(self, **options):
+        """Execute the run blocks (what `tensorlang run` does); returns their results."""
+        return run_program(self, **options)
+
+
+def _runnable(compiled: CompiledProgram) -> Program:
+    return Program(**{f.name: getattr(compiled, f.name) for f in dataclasses.fields(compiled)})
+
+
+def compile(text: str, file: str = "<string>", overrides: dict | None = None) -> Program:
+    """Parse and compile a program's text (`overrides` set `let` constants by name)."""
+    return _runnable(_compiler.compile(text, file, overrides))
+
+
+def load(path: str, overrides: dict | None = None) -> Program:
+    """Read, parse and compile a .tl file."""
+    return _runnable(_compiler.load(path, overrides))

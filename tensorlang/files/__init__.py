@@ -1,0 +1,1 @@
+"""Reading and writing the user's files: data loaders with their safety checks."""
