@@ -13,6 +13,7 @@ import pytest
 import tensorlang as tl
 from tensorlang.errors import UsageError
 from tensorlang.tools.cli import main
+from tensorlang.tools.cli.common import with_gradient
 from tensorlang.transforms import autodiff
 
 from .opgraph import numeric_grad
@@ -175,7 +176,7 @@ graph g {
 def test_every_gradient_node_has_a_grad_scope_and_the_span_of_a_forward_node():
     program = tl.load(str(XOR))
     fwd = program.graphs["xor"]
-    g = autodiff.training_graph(program, fwd)
+    g = with_gradient(program, fwd)
     g.verify()
     forward_spans = {n.span for n in fwd.nodes}
     new = g.nodes[len(fwd.nodes):]
@@ -201,7 +202,7 @@ def test_ir_backward_prints_named_gradients_with_lines_and_scopes(capsys):
 
 def test_backward_keeps_only_the_gradient_parts_asked_for():
     program = tl.load(str(XOR))
-    g = autodiff.training_graph(program, program.graphs["xor"])
+    g = with_gradient(program, program.graphs["xor"])
     # d loss / d x (an [N, 2] placeholder) is not asked for, so no [N, 2] gradient is built
     assert not [n for n in g.nodes if n.is_backward and n.shape == ("N", 2)]
 
@@ -225,7 +226,7 @@ graph g {
 def test_training_graph_without_a_train_block_is_a_usage_error():
     p = tl.compile("graph g {\n    placeholder x: f32[3]\n    y = sum(x)\n}")
     with pytest.raises(UsageError, match="no train block"):
-        autodiff.training_graph(p, p.graphs["g"])
+        with_gradient(p, p.graphs["g"])
 
 
 # ------------------------------------------------------------------ disconnected parameters

@@ -17,9 +17,9 @@ import pytest
 from tensorlang.compiler import program as P
 from tensorlang.errors import NameError_, UsageError
 from tensorlang.tools.cli import main
-from tensorlang.tools.render import format_of, render, to_dot, to_svg, write_atomic
+from tensorlang.tools.cli.common import with_gradient as training_graph
+from tensorlang.tools.render import format_of, render, to_dot, to_svg, write_picture
 from tensorlang.tools.render_layout import layout, scope_path
-from tensorlang.transforms.autodiff import training_graph
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden" / "render"
@@ -285,13 +285,13 @@ def test_format_of():
         format_of("out.jpeg")
 
 
-def test_write_atomic_replaces_whole_files(tmp_path):
+def test_write_picture_replaces_whole_files(tmp_path):
     out = tmp_path / "g.dot"
     out.write_text("old")
-    write_atomic(str(out), b"new")
+    write_picture(str(out), b"new")
     assert out.read_bytes() == b"new" and [p.name for p in tmp_path.iterdir()] == ["g.dot"]
     with pytest.raises(UsageError, match="cannot write"):
-        write_atomic(str(tmp_path / "missing" / "g.dot"), b"x")
+        write_picture(str(tmp_path / "missing" / "g.dot"), b"x")
 
 
 # -- the command ---------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ relu or max exactly on a kink where finite differences are meaningless.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -178,11 +177,12 @@ def check(graph: Graph, losses, seed: int = 0, samples: int = SAMPLES, progress=
 
 def _scalar(g: Graph, name: str) -> Node:
     if name not in g.names:
-        raise UsageError(f'--of: graph "{g.name}" has no node "{name}"',
+        raise UsageError(f'gradcheck: graph "{g.name}" has no node "{name}"',
                          hint=did_you_mean(name, g.names))
     y = g.names[name]
     if y.rank != 0 or not is_float(y.dtype):
-        raise UsageError(f'--of: "{name}" is {y.type}; gradcheck differentiates float scalars',
+        raise UsageError(f'gradcheck: "{name}" is {y.type}; gradcheck differentiates float '
+                         "scalars",
                          hint=f"name a scalar such as mean({name})" if y.rank else None)
     return y
 
@@ -237,82 +237,3 @@ def format_rows(rows: list[Row]) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(t, widths)).rstrip() for t in table]
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)
-
-
-def _progress_bar(total: int):
-    """A progress callback on a terminal (rich), nothing when stderr is not one."""
-    if not sys.stderr.isatty() or total < 200:
-        return lambda: None
-    from rich.progress import Progress
-    bar = Progress(transient=True)
-    bar.start()
-    task = bar.add_task("finite differences", total=total)
-    done = [0]
-
-    def advance():
-        done[0] += 1
-        bar.advance(task)
-        if done[0] >= total:
-            bar.stop()
-    return advance
-
-
-def _train_data(program, graph: str) -> tuple[dict | None, str | None]:
-    """The arrays of the first train block's data block and its description, so the check runs
-    where training does (random inputs ignore the scale a model expects); (None, why) when they
-    do not load."""
-    from ..compiler.datablocks import load_field
-    from ..errors import TensorlangError
-    spec = next((s for s in program.runs if s.kind == "train" and s.graph == graph), None)
-    if spec is None or spec.data not in program.data:
-        return None, None
-    try:
-        return {f.name: load_field(f, program.lets, program.base_dir)
-                for f in program.data[spec.data].fields}, f"data block {spec.data}"
-    except TensorlangError as e:
-        return None, f"data block {spec.data} did not load, so the inputs are random: {e.message}"
-
-
-def gradcheck_command(args, program, pick_graph) -> int:
-    """`tensorlang gradcheck FILE [-g GRAPH] [--of NODE ...] [--seed S]`: 0 when every gradient
-    agrees with finite differences, 1 (naming the entries) when one does not."""
-    trained = list(dict.fromkeys(s.graph for s in program.runs if s.kind == "train"))
-    if args.graph or args.of or not trained:
-        graphs = [pick_graph(program, args.graph)]
-    else:
-        graphs = [program.graphs[n] for n in trained]
-    failed = []
-    for g in graphs:
-        losses = args.of or list(dict.fromkeys(
-            s.minimize for s in program.runs if s.kind == "train" and s.graph == g.name))
-        if not losses:
-            raise UsageError(f'graph "{g.name}" has no train block, so no loss to check: name a '
-                             "float scalar with --of NODE")
-        minimized = {s.minimize for s in program.runs if s.kind == "train" and s.graph == g.name}
-
-        def warn(name, w, minimized=minimized):  # check warned about train blocks' losses
-            if name not in minimized:
-                print(w.format(), file=sys.stderr)
-        data, why = _train_data(program, g.name)
-        rows, notes = check(g, losses, seed=args.seed, progress=_progress_bar, warn=warn,
-                            data=data, data_label=why if data is not None else "")
-        print(f"gradcheck {g.name}: symbolic gradients against central differences "
-              f"(f64, eps {EPS:g}, seed {args.seed}; ok when |error| <= {ATOL:g} + "
-              f"{RTOL:g} * |numeric|)")
-        if why and data is None:
-            print(f"  note: {why}")
-        for note in notes:
-            print(f"  feed {note}")
-        print(format_rows(rows))
-        print()
-        failed += [r for r in rows if not r.ok]
-    for r in failed:
-        idx, s, num = r.worst
-        print(f"gradcheck: d {r.loss} / d {r.variable}{list(idx)}: symbolic {s:.6g}, finite "
-              f"differences {num:.6g}", file=sys.stderr)
-    if failed:
-        print(f"gradcheck: {len(failed)} gradient{'s' if len(failed) > 1 else ''} disagree with "
-              "finite differences", file=sys.stderr)
-        return 1
-    print(f"{args.file}: gradients ok")
-    return 0

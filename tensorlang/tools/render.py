@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
-import tempfile
 
 from ..errors import UsageError
+from ..files.atomic import write_atomic
 from ..ir.graph import Graph
 from .render_layout import (
     CLUSTER_STYLES,
@@ -30,7 +29,6 @@ from .render_layout import (
 FORMATS = ("svg", "png", "pdf", "dot")
 INSTALL_HINT = ("install Graphviz: `apt-get install graphviz` (Debian/Ubuntu) or "
                 "`brew install graphviz` (macOS); or write DOT source with -o FILE.dot")
-BIG = 400  # drawn nodes above which the command suggests --collapse / --focus
 
 GRAPH_ATTRS = {"fontname": "Helvetica", "fontsize": "12", "labelloc": "t", "rankdir": "TB",
                "nodesep": "0.25", "ranksep": "0.3"}
@@ -144,67 +142,24 @@ def format_of(path: str) -> str:
     return ext
 
 
-def write_atomic(path: str, data: bytes) -> None:
-    """Write a file under a temporary name, then rename it, so a reader never sees half of it."""
-    folder = os.path.dirname(os.path.abspath(path))
+def write_picture(path: str, data: bytes) -> None:
+    """Write a picture atomically (mode 0644: pictures are for sharing); UsageError when the
+    folder cannot take it."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=folder)
+        write_atomic(path, data, mode=0o644)
     except OSError as e:
-        raise UsageError(f"cannot write {path}: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as e:
-        os.unlink(tmp)
         raise UsageError(f"cannot write {path}: {e.strerror or e}") from None
 
 
 def render(graph: Graph, path: str, **options) -> str:
-    """Write the picture of `graph` to `path` (.svg, .png, .pdf or .dot); returns the path."""
-    fmt = format_of(path)
-    dot_source = to_dot(graph, **options)
-    write_atomic(path, dot_source.encode("utf-8") if fmt == "dot" else pipe(dot_source, fmt))
+    """Write the picture of `graph` to `path` (.svg, .png, .pdf or .dot), options as in
+    to_dot; returns the path."""
+    write_drawing(layout(graph, **options), path)
     return path
 
 
-def _train_graph(program, graph: Graph):
-    """The graph with gradients and the optimizer's update nodes, from tensorlang.train."""
-    spec = next((s for s in program.runs if s.kind == "train" and s.graph == graph.name), None)
-    if spec is None:
-        raise UsageError(f'--train: no train block trains graph "{graph.name}", so there is no '
-                         "optimizer to draw")
-    try:
-        from ..training.train import train_graph
-    except ImportError as e:
-        if getattr(e, "name", None) not in ("tensorlang.train", None):
-            raise
-        raise UsageError("--train needs the optimizer's update nodes (tensorlang.train."
-                         "train_graph), which this build does not have yet",
-                         hint="draw the gradients with --backward") from None
-    return train_graph(graph, spec)
-
-
-def render_command(args, program, pick_graph) -> int:
-    """`tensorlang graph FILE [-g G] [-o OUT] [--backward] [--train] [--collapse] [--focus N]`."""
-    graph = pick_graph(program, args.graph)
-    updates = None
-    if args.train:
-        graph, updates = _train_graph(program, graph)
-    elif args.backward:
-        from ..transforms.autodiff import training_graph
-        graph = training_graph(program, graph)
-    if args.focus is not None and args.depth < 0:
-        raise UsageError(f"--depth must be 0 or more, not {args.depth}")
-    out = args.output or f"{graph.name}.svg"
-    fmt = format_of(out)
-    d = layout(graph, collapse=args.collapse, focus=args.focus, depth=args.depth,
-               updates=updates)
-    dot_source = format_dot(d)
-    write_atomic(out, dot_source.encode("utf-8") if fmt == "dot" else pipe(dot_source, fmt))
-    if len(d.nodes) > BIG and not args.collapse and args.focus is None:
-        print(f"note: {len(d.nodes)} nodes; --collapse or --focus NODE make big graphs legible",
-              file=sys.stderr)
-    print(out)
-    return 0
+def write_drawing(drawing: Drawing, path: str) -> None:
+    """Write a laid-out drawing to `path` in the format its extension names."""
+    fmt = format_of(path)
+    dot_source = format_dot(drawing)
+    write_picture(path, dot_source.encode("utf-8") if fmt == "dot" else pipe(dot_source, fmt))

@@ -5,39 +5,24 @@ broken checkpoint; loading checks names, dtypes and shapes and reports every pro
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
 from ..errors import CheckpointError
+from ..files.atomic import write_atomic
 from ..ir.types import np_dtype
 
 
 def save(path: str, variables: dict[str, np.ndarray], span=None) -> None:
     """Write the variables to `path` atomically (temporary file in the same folder, then rename)."""
-    folder = os.path.dirname(os.path.abspath(path)) or "."
+    arrays = {k: np.asarray(v) for k, v in variables.items()}
     try:
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+        os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
+        write_atomic(path, lambda fh: np.savez(fh, **arrays), fsync=True)
     except OSError as e:
         raise CheckpointError(f'cannot write checkpoint "{path}": {e.strerror or e}', span) \
             from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **{k: np.asarray(v) for k, v in variables.items()})
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(e, OSError):
-            raise CheckpointError(f'cannot write checkpoint "{path}": {e.strerror or e}',
-                                  span) from None
-        raise
 
 
 def load(path: str, variables, span=None) -> dict[str, np.ndarray]:

@@ -176,16 +176,6 @@ def _bind_gradient(b: Builder, name: str, g: Node, span) -> None:
     b.bind(name, g, span)
 
 
-def training_graph(program, graph: Graph) -> Graph:
-    """The graph with the gradient of its (first) train block's loss, for `ir/graph --backward`."""
-    from ..errors import UsageError
-    for spec in program.runs:
-        if spec.kind == "train" and spec.graph == graph.name:
-            return backward(graph, spec.minimize)
-    raise UsageError(f'--backward: no train block trains graph "{graph.name}", so there is no '
-                     "loss to differentiate")
-
-
 def disconnected_warnings(graphs: dict[str, Graph], runs) -> list[Warning_]:
     """For each train block, a warning for the float trainable variables that its `minimize`
     cannot reach through differentiable ops, naming where the path breaks (variables that break
