@@ -11,6 +11,7 @@ import pytest
 
 import tensorlang as tl
 from tensorlang.errors import ProgramError
+from tensorlang.ir.graph import VerifyError
 from tensorlang.tools.cli import main
 from tensorlang.transforms.autodiff import backward
 
@@ -162,9 +163,16 @@ def test_verify_catches_a_broken_graph():
     y = g.node("y")
     bad_type = dataclasses.replace(y, type=y.type.with_shape((3, 2)))
     broken = dataclasses.replace(g, nodes=g.nodes[:-1] + (bad_type,))
-    with pytest.raises(AssertionError, match="the shape rule gives"):
+    with pytest.raises(VerifyError, match="the shape rule of multiply gives") as e:
         broken.verify()
-    with pytest.raises(AssertionError, match="not defined before it"):
+    text = e.value.format()
+    # the failing node in IR context, under the names `tensorlang ir` prints, at its source line
+    assert "<string>:3:6: internal error: graph \"g\" is malformed at y: it is typed " \
+           "f32[3, 2]" in text
+    assert "note: > y: f32[3, 2] = multiply x %0" in text and "note:   x: f32[N, 2]" in text
+    assert "%" + str(y.id) not in text and "    y = x * 2" in text
+    with pytest.raises(VerifyError, match="its input 0 .placeholder: f32.N, 2.. is not defined "
+                                          "before it"):
         dataclasses.replace(g, nodes=(y,) + g.nodes[:-1]).verify()
 
 

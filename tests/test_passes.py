@@ -3,6 +3,8 @@ and gradients unchanged)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -139,3 +141,14 @@ def test_pipeline_keeps_outputs_and_gradients(body, seed):
     for r, o in zip(ref, got):
         np.testing.assert_allclose(o, r, rtol=1e-10, atol=1e-12)
     assert len(opt.nodes) <= len(full.nodes)
+
+
+def test_rewrites_and_retyping_carry_the_layers():
+    from tensorlang.transforms.retype import retype
+    g = tl.load(str(Path(__file__).resolve().parents[1] / "examples" / "xor.tl")).graphs["xor"]
+    assert set(g.layers) == {"h", "p"}
+    for new in (optimize(g), retype(g, {"f32": "f64"})):
+        assert set(new.layers) == {"h", "p"}
+        ids = {n.id: n for n in new.nodes}
+        for scope, (layer, out) in new.layers.items():
+            assert layer == "Dense" and ids[out].name == scope  # the value the layer returned

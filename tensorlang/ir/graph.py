@@ -15,6 +15,7 @@ from ..errors import NameError_, OpError, ShapeError, TensorlangError, did_you_m
 from ..source import UNKNOWN, Span
 from . import dims as D
 from .opdef import REGISTRY, OpDef
+from .printing import Namer, format_graph, format_node
 from .types import TensorType, from_numpy, promote
 
 _ids = itertools.count()
@@ -124,31 +125,81 @@ class Graph:
         """Variables that `train` updates (not frozen)."""
         return tuple(v for v in self.variables if v.attrs.get("trainable", True))
 
+    def with_nodes(self, nodes, names: Mapping[str, Node] | None = None,
+                   moved: Mapping[int, Node] | None = None) -> Graph:
+        """This graph over other nodes (a rewrite's result): the name, span, warnings, dims and
+        layers carry over; `moved` maps old node ids to their replacements, so the layers keep
+        pointing at the values they returned."""
+        moved = moved or {}
+        layers = {scope: (layer, moved[out].id if out in moved else out)
+                  for scope, (layer, out) in self.layers.items()}
+        return Graph(self.name, tuple(nodes), MappingProxyType(dict(
+            self.names if names is None else names)), self.span, self.warnings, self.dims,
+            MappingProxyType(layers))
+
     def verify(self) -> None:
-        """Check the invariants: topological order, known ops, types that the rules reproduce."""
+        """Check the invariants: topological order, known ops, types that the rules reproduce,
+        names that refer to nodes of the graph. A failure is a located VerifyError that shows
+        the node among its neighbours as `tensorlang ir` prints them."""
         seen: set[int] = set()
-        for n in self.nodes:
-            if n.op not in REGISTRY:
-                raise AssertionError(f"{n!r}: unknown op {n.op}")
-            for i in n.inputs:
-                if i.id not in seen:
-                    raise AssertionError(f"{n!r}: input {i!r} is not defined before it")
-            if n.op not in SOURCE_OPS:
-                t = REGISTRY[n.op].infer(tuple(i.type for i in n.inputs), **n.attrs)
-                if (t.dtype, t.shape) != (n.type.dtype, n.type.shape):
-                    raise AssertionError(f"{n!r}: the shape rule gives {t}")
+        for k, n in enumerate(self.nodes):
+            problem = _problem(n, seen)
+            if problem:
+                raise VerifyError(self, k, problem)
             seen.add(n.id)
         for name, n in self.names.items():
             if n.id not in seen:
-                raise AssertionError(f"name {name} refers to a node outside the graph")
+                raise VerifyError(self, None, f'the name "{name}" refers to a node outside the '
+                                              "graph")
 
     def __str__(self) -> str:
-        from .printing import format_graph
         return format_graph(self)
 
     def _repr_svg_(self) -> str:
         from ..tools.render import to_svg
         return to_svg(self)
+
+
+def _problem(n: Node, seen: set[int]) -> str | None:
+    """What is wrong with node n given the ids defined before it, or None."""
+    if n.op not in REGISTRY:
+        return f"unknown op {n.op}"
+    for k, i in enumerate(n.inputs):
+        if i.id not in seen:
+            return f"its input {k} ({i.op}: {i.type}) is not defined before it"
+    if n.op in SOURCE_OPS:
+        return None
+    try:
+        t = REGISTRY[n.op].infer(tuple(i.type for i in n.inputs), **n.attrs)
+    except OpError as e:
+        return f"its shape rule rejects its inputs: {e}"
+    if (t.dtype, t.shape) != (n.type.dtype, n.type.shape):
+        return f"it is typed {n.type} but the shape rule of {n.op} gives {t}"
+    return None
+
+
+class VerifyError(TensorlangError):
+    """A graph breaks an invariant of the IR: a bug in the pass or transformation that made it.
+    The message names the node as `tensorlang ir` prints it and shows it in context."""
+
+    kind = "internal error"
+    CONTEXT = 2  # nodes shown before and after the failing one
+
+    def __init__(self, graph: Graph, at: int | None, problem: str):
+        name = Namer(graph)
+        lines = []
+        if at is not None:
+            node = graph.nodes[at]
+            lo, hi = max(0, at - self.CONTEXT), min(len(graph.nodes), at + self.CONTEXT + 1)
+            for k in range(lo, hi):
+                mark = "> " if k == at else "  "
+                lines.append(mark + format_node(graph.nodes[k], name, graph.span.file))
+            what = f'graph "{graph.name}" is malformed at {name(node)}: {problem}'
+            span = node.span if node.span.line else graph.span
+        else:
+            what, span = f'graph "{graph.name}" is malformed: {problem}', graph.span
+        super().__init__(what, span, notes=tuple((line, None) for line in lines))
+        self.problem = problem
 
 
 def _operands(op: OpDef, types: Sequence[TensorType]) -> str:
@@ -172,7 +223,15 @@ class Builder:
         self.scope = ""
         self.pin: Span | None = None  # when set, every new node gets this span (prelude layers)
         self._named: set[int] = {n.id for n in self.names.values()}
+        self._has: set[int] = {n.id for n in self.nodes}
         self._types: dict[TensorType, TensorType] = {}
+
+    @classmethod
+    def rewriting(cls, graph: Graph) -> Builder:
+        """An empty builder for a new version of `graph` (finished with graph.with_nodes)."""
+        b = cls(graph.name)
+        b.graph_span = b.span = graph.span
+        return b
 
     # -- the one way to make a node -------------------------------------------------------------
     def add(self, op: str, inputs: Sequence = (), attrs: Mapping | None = None, *,
@@ -198,7 +257,48 @@ class Builder:
         node = Node(op, tuple(inputs), MappingProxyType(attrs) if attrs else _NO_ATTRS, type, span,
                     self.scope if scope is None else scope, name)
         self.nodes.append(node)
+        self._has.add(node.id)
         return node
+
+    def adopt(self, node: Node) -> Node:
+        """Put an existing, already typed node into this graph (a node a rewrite keeps or
+        reuses); a node already here is left where it is."""
+        if node.id not in self._has:
+            self.nodes.append(node)
+            self._has.add(node.id)
+        return node
+
+    def with_inputs(self, node: Node, inputs: Sequence[Node]) -> Node:
+        """node over new inputs of the same types (a new node, added here), or node itself
+        (adopted) when the inputs are the ones it has."""
+        if len(inputs) == len(node.inputs) and all(a is b for a, b in zip(inputs, node.inputs)):
+            return self.adopt(node)
+        return self.adopt(Node(node.op, tuple(inputs), node.attrs, node.type, node.span,
+                               node.scope, node.name))
+
+    def contains(self, node: Node) -> bool:
+        """True when node is part of the graph being built."""
+        return node.id in self._has
+
+    def rename(self, node: Node, name: str) -> Node:
+        """The node under a name of its own (the same id and place in the graph): only for a node
+        nothing refers to by its old self yet, like a replacement a rewrite just made."""
+        named = Node(node.op, node.inputs, node.attrs, node.type, node.span, node.scope, name,
+                     node.id)  # not dataclasses.replace: this runs once per named node
+        k = next(k for k in range(len(self.nodes) - 1, -1, -1) if self.nodes[k].id == node.id)
+        self.nodes[k] = named
+        return named
+
+    def mark(self) -> int:
+        """A position in the node list (for discard_unused)."""
+        return len(self.nodes)
+
+    def discard_unused(self, since: int, keep: set[int]) -> None:
+        """Drop the nodes made after `since` whose ids are not in `keep` (parts of a gradient
+        nobody asked for)."""
+        dropped = [n.id for n in self.nodes[since:] if n.id not in keep]
+        self.nodes[since:] = [n for n in self.nodes[since:] if n.id in keep]
+        self._has.difference_update(dropped)
 
     def _materialize_weak(self, opdef: OpDef, inputs: list, span: Span) -> list[Node]:
         """Number literals (raw Python numbers, bools or arrays among the inputs) become
@@ -252,9 +352,7 @@ class Builder:
         if node.name is None and self.nodes and self.nodes[-1] is node \
                 and node.id not in self._named:
             # the node was just made for this name and nothing refers to it yet: name it
-            node = Node(node.op, node.inputs, node.attrs, node.type, node.span, node.scope, name,
-                        node.id)  # not dataclasses.replace: this runs once per named node
-            self.nodes[-1] = node
+            node = self.rename(node, name)
         self.names[name] = node
         self._named.add(node.id)
         return node

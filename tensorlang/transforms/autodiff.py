@@ -8,7 +8,6 @@ variables that a train block's loss cannot reach through differentiable ops."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 from ..errors import ShapeError, Warning_
@@ -86,7 +85,7 @@ def gradients(b: Builder, y: Node, xs: Sequence[Node], *, warn_name=None) -> lis
     live = _descendants(b.nodes, {x.id for x in xs if is_float(x.dtype)}, through_all=False) \
         & gradient_ancestors(y)
     saved_span, saved_scope = b.span, b.scope
-    start = len(b.nodes)
+    start = b.mark()
     grads: dict[int, Node] = {}
     try:
         b.span, b.scope = y.span, _grad_scope(y)
@@ -115,7 +114,7 @@ def gradients(b: Builder, y: Node, xs: Sequence[Node], *, warn_name=None) -> lis
             out.append(g)
         # gradient rules build a part for every input; drop the parts nobody asked for
         keep = ancestors(out)
-        b.nodes[start:] = [n for n in b.nodes[start:] if n.id in keep]
+        b.discard_unused(start, keep)
         return out
     finally:
         b.span, b.scope = saved_span, saved_scope
@@ -170,7 +169,7 @@ def _bind_gradient(b: Builder, name: str, g: Node, span) -> None:
     g = b.nodes[k]
     used = any(i.id == g.id for n in b.nodes[k + 1:] for i in n.inputs)
     if g.name is None and not used and g.id not in {n.id for n in b.names.values()}:
-        g = b.nodes[k] = dataclasses.replace(g, name=name)
+        g = b.rename(g, name)
     else:
         g = b.add("cast", (g,), {"dtype": g.dtype}, span=g.span, scope=g.scope)
     b.bind(name, g, span)

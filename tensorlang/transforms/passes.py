@@ -12,7 +12,7 @@ import numpy as np
 from ..ir import constant
 from ..ir import dims as D
 from ..ir.graph import Builder, Graph, Node
-from ..ir.rewrite import prune, rewrite, with_inputs
+from ..ir.rewrite import prune, rewrite
 from ..ir.types import broadcast_shapes, broadcasts_to, is_float
 
 FOLD_LIMIT = 1 << 16  # fold constants up to this many elements; bigger ones stay computed
@@ -39,8 +39,7 @@ def cse(graph: Graph) -> tuple[Graph, dict]:
             return None
         key = (n.op, tuple(i.id for i in ins), _key(dict(n.attrs)), n.type)
         if key not in seen:
-            seen[key] = with_inputs(n, ins)
-            b.nodes.append(seen[key])
+            seen[key] = b.with_inputs(n, ins)
         return seen[key]
 
     return rewrite(graph, rule)
@@ -200,8 +199,7 @@ def fuse(graph: Graph) -> tuple[Graph, dict]:
 
     def rule(b: Builder, n: Node, ins):
         if n.op == "max_pool2d":
-            out = with_inputs(n, ins)
-            b.nodes.append(out)
+            out = b.with_inputs(n, ins)
             pooled.setdefault((ins[0].id, n.attrs["size"], n.attrs["stride"]), out)
             return out
         if n.op == "max_pool2d_grad":
@@ -215,8 +213,7 @@ def fuse(graph: Graph) -> tuple[Graph, dict]:
             if fused is not None:
                 return fused
         if n.op == "relu":
-            out = with_inputs(n, ins)
-            b.nodes.append(out)
+            out = b.with_inputs(n, ins)
             relu_of.setdefault(ins[0].id, out)
             return out
         if n.op == "cross_entropy" and ins[0].op == "softmax" and \

@@ -5,7 +5,6 @@ checks use it to run an f32 model in f64, where finite differences are meaningfu
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import MappingProxyType
 
 import numpy as np
 
@@ -18,9 +17,7 @@ def retype(graph: Graph, mapping: Mapping[str, str]) -> Graph:
     """The same graph (names, spans, scopes, gradient nodes) with dtypes renamed by `mapping`:
     placeholders, variables, constants and dtype attributes (`cast(x, f32)`) change, and every
     other node takes whatever its shape rule now gives."""
-    b = Builder(graph.name)
-    b.graph_span = graph.span
-    b.warnings, b.dims = list(graph.warnings), list(graph.dims)
+    b = Builder.rewriting(graph)
     new: dict[int, Node] = {}
     for n in graph.nodes:
         if n.op in SOURCE_OPS:
@@ -37,8 +34,7 @@ def retype(graph: Graph, mapping: Mapping[str, str]) -> Graph:
                       name=n.name)
         new[n.id] = m
     names = {k: new[v.id] for k, v in graph.names.items()}
-    return Graph(graph.name, tuple(b.nodes), MappingProxyType(names), graph.span,
-                 tuple(b.warnings), tuple(b.dims))
+    return graph.with_nodes(b.nodes, names, new)
 
 
 def _source_attrs(n: Node, dtype: str) -> dict:
