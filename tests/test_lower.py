@@ -344,3 +344,11 @@ graph xor {
     acc  = mean((p > 0.5) == (y > 0.5))
 }
 """
+
+
+def test_the_infix_operators_come_from_the_op_records():
+    from tensorlang.compiler.lower import BINOPS
+    assert BINOPS == {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "%": "mod",
+                      "//": "floor_divide", "**": "power", "@": "matmul", "==": "equal",
+                      "!=": "not_equal", "<": "less", "<=": "less_equal", ">": "greater",
+                      ">=": "greater_equal"}

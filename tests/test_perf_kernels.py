@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from tensorlang.ops import conv as C
-from tensorlang.ops import conv_kernels, fused, nn
+from tensorlang.ops import conv_kernels, losses
 from tensorlang.ops import elementwise as E
+from tensorlang.ops import pool as P
 from tensorlang.ops import reduce as R
 
 from .references import conv as ref
@@ -67,8 +68,8 @@ def test_tiled_max_pool_gradient_goes_to_the_first_maximum(shape, size):
     for dtype in (np.float64, np.float32):
         # rounded values and relu-like zeros: many windows hold ties
         x = np.maximum(np.round(rng.normal(size=shape), 0), 0).astype(dtype)
-        g = rng.normal(size=C._pool_out(C.TensorType("f64", shape), size, size)).astype(dtype)
-        got = C._max_pool2d_grad(x, g, size)
+        g = rng.normal(size=P._pool_out(P.TensorType("f64", shape), size, size)).astype(dtype)
+        got = P._max_pool2d_grad(x, g, size)
         want = ref.max_pool2d_grad(x, g, size)
         assert got.dtype == dtype
         np.testing.assert_array_equal(got, want)
@@ -78,7 +79,7 @@ def test_tiled_max_pool_gradient_keeps_nan_and_inf_bits():
     x = np.array([[[[1.0, 0.0], [0.0, 0.0]]]], np.float32)
     for value in (np.nan, np.inf, -0.0):
         g = np.full((1, 1, 1, 1), value, np.float32)
-        got = C._max_pool2d_grad(x, g, 2)
+        got = P._max_pool2d_grad(x, g, 2)
         want = np.array([[[[value, 0.0], [0.0, 0.0]]]], np.float32)
         assert got.tobytes() == want.tobytes()
 
@@ -121,15 +122,15 @@ def test_fused_softmax_cross_entropy_gradient():
     z = rng.normal(size=(5, 4)) * 3
     ids = np.array([0, 3, 1, 1, 2], np.uint8)
     g = rng.normal(size=(5,))
-    np.testing.assert_allclose(fused._sxe_grad(z, ids, g), _sxe_grad_reference(z, ids, g),
+    np.testing.assert_allclose(losses._sxe_grad(z, ids, g), _sxe_grad_reference(z, ids, g),
                                rtol=1e-12, atol=1e-15)
     out = z.copy()
-    got = fused._sxe_grad(out, ids, g, out=out)  # in place over the logits
+    got = losses._sxe_grad(out, ids, g, out=out)  # in place over the logits
     assert got is out
     np.testing.assert_allclose(got, _sxe_grad_reference(z, ids, g), rtol=1e-12, atol=1e-15)
     for bad in (-1, 4):
         with pytest.raises(IndexError, match=f"class id {bad} is out of range for 4 classes"):
-            fused._sxe_grad(z, np.array([0, bad, 1, 1, 2]), g)
+            losses._sxe_grad(z, np.array([0, bad, 1, 1, 2]), g)
 
 
 def test_fused_mean_loss_is_the_mean_of_the_per_example_losses():
@@ -138,14 +139,14 @@ def test_fused_mean_loss_is_the_mean_of_the_per_example_losses():
         for dtype in (np.float32, np.float64):
             z = (rng.normal(size=shape) * 3).astype(dtype)
             ids = rng.integers(0, shape[-1], size=shape[:-1])
-            want = np.asarray(np.mean(nn._softmax_cross_entropy(z, ids)))
-            got = fused._sxe_mean(z, ids)
+            want = np.asarray(np.mean(losses._softmax_cross_entropy(z, ids)))
+            got = losses._sxe_mean(z, ids)
             assert got.dtype == want.dtype == dtype and got.shape == ()
             if len(shape) == 2:  # one axis: the very same sum, bit for bit
                 assert got.tobytes() == want.tobytes()
             np.testing.assert_allclose(got, want, rtol=1e-6)
     with pytest.raises(IndexError, match="class id -2 is out of range for 5 classes"):
-        fused._sxe_mean(np.zeros((2, 5)), np.array([1, -2]))
+        losses._sxe_mean(np.zeros((2, 5)), np.array([1, -2]))
 
 
 def test_loss_kernel_with_ids_matches_log_softmax():
@@ -154,12 +155,12 @@ def test_loss_kernel_with_ids_matches_log_softmax():
     ids = rng.integers(0, 5, 6)
     logp = z - z.max(axis=1, keepdims=True)
     logp = logp - np.log(np.exp(logp).sum(axis=1, keepdims=True))
-    got = nn._softmax_cross_entropy(z, ids)
+    got = losses._softmax_cross_entropy(z, ids)
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, -logp[np.arange(6), ids], rtol=1e-6)
     for bad in (-1, 5):
         with pytest.raises(IndexError, match=f"class id {bad} is out of range"):
-            nn._softmax_cross_entropy(z, np.array([0, 1, bad, 0, 0, 0]))
+            losses._softmax_cross_entropy(z, np.array([0, 1, bad, 0, 0, 0]))
 
 
 @pytest.mark.parametrize("shape,axis,keepdims", [((128,), (0,), False), ((3, 4, 5), (0, 2), True),

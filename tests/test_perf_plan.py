@@ -431,8 +431,8 @@ def test_fused_cnn_training_matches_the_unfused_graph():
 
 
 # ------------------------------------------------------------------ op records
-WITH_OUT = sorted(n for n, op in REGISTRY.items() if op.out is not None and op.cases)
-FRESH = sorted(n for n, op in REGISTRY.items() if (op.fresh or op.out) and op.cases)
+WITH_OUT = sorted(n for n, op in REGISTRY.items() if op.memory.out is not None and op.cases)
+FRESH = sorted(n for n, op in REGISTRY.items() if op.memory.fresh and op.cases)
 
 
 def _cases(name):
@@ -453,7 +453,7 @@ def test_kernels_that_take_out_write_the_same_result_into_it(name):
             got = op.kernel(*args, out=buf, **attrs)
             assert got is buf
             same(got, want)
-            if op.inplace:  # out may be an input of the result's shape and dtype
+            if op.memory.inplace:  # out may be an input of the result's shape and dtype
                 for k, a in enumerate(args):
                     if a.shape == want.shape and a.dtype == want.dtype:
                         inputs = [b.copy() for b in args]

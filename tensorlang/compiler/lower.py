@@ -21,9 +21,8 @@ from .calls import BUILTIN_FUNCS, CallLowering
 from .declarations import DeclLowering
 from .scope import Scope
 
-BINOPS = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "%": "mod",
-          "//": "floor_divide", "**": "power", "@": "matmul", "==": "equal", "!=": "not_equal",
-          "<": "less", "<=": "less_equal", ">": "greater", ">=": "greater_equal"}
+# the infix operators: each op record with a symbol (`+` is add, `@` is matmul, `<` is less)
+BINOPS = {op.symbol: op.name for op in REGISTRY.values() if op.symbol}
 
 
 class GraphLowering(CallLowering, DeclLowering):

@@ -23,7 +23,7 @@ def evaluate(node: Node, span: Span | None = None) -> np.ndarray:
     for n in needed([node]):
         if n.op == "constant":
             values[n.id] = n.attrs["value"]
-        elif n.op in ("placeholder", "variable"):
+        elif n.is_input:
             raise TensorlangError(f'not a constant expression: it depends on "{n.label()}"',
                                   span or node.span)
         else:

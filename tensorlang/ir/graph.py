@@ -58,6 +58,16 @@ class Node:
         return self.type.rank
 
     @property
+    def is_source(self) -> bool:
+        """A placeholder, variable or constant: a value that enters the graph."""
+        return self.op in SOURCE_OPS
+
+    @property
+    def is_input(self) -> bool:
+        """A placeholder or variable: a value that comes from outside when the graph runs."""
+        return self.op in SOURCE_OPS[:2]
+
+    @property
     def is_backward(self) -> bool:
         """True for nodes made by autodiff."""
         return self.scope == "grad" or self.scope.startswith("grad/")
@@ -83,7 +93,7 @@ class Node:
         return f"<{self.label()} = {self.op}(...) : {self.type}>"
 
 
-SOURCE_OPS = ("placeholder", "variable", "constant")
+SOURCE_OPS = ("placeholder", "variable", "constant")  # fed, state, compile-time values
 _NO_ATTRS: Mapping[str, Any] = MappingProxyType({})  # shared by every node without attributes
 
 
@@ -167,7 +177,7 @@ def _problem(n: Node, seen: set[int]) -> str | None:
     for k, i in enumerate(n.inputs):
         if i.id not in seen:
             return f"its input {k} ({i.op}: {i.type}) is not defined before it"
-    if n.op in SOURCE_OPS:
+    if n.is_source:
         return None
     try:
         t = REGISTRY[n.op].infer(tuple(i.type for i in n.inputs), **n.attrs)

@@ -19,18 +19,21 @@ Contracts:
   returning one entry per tensor input: a Node, or None for no gradient.
 - `cases(rng) -> list[(arrays, attrs)]`: concrete inputs inside the op's domain, for the tests
   generated from the registry.
-- `out(node) -> bool` (optional, the planner's buffer reuse): True when, for this node, the kernel
-  also accepts `out=`, an array of the node's exact dtype and shape that it writes the whole result
-  into and returns (NumPy ufunc style). An op with `out` must also return fresh arrays when called
-  without it. With `inplace`, out may also be one of the inputs (of the result's shape): the
-  kernel reads it elementwise before writing each element, like a ufunc.
-- `fresh`: the kernel always returns a new array that shares no memory with its inputs (no views,
-  no input returned as is), so the planner may write a later result into it once it is dead.
+- `memory` (a Memory): which inputs the kernel's result may share memory with (by default any:
+  reshape, transpose and indexing return views), or none (FRESH: a new array every call, which the
+  planner may write a later result into once it is dead); with `writes_into(when)`, the kernel
+  also accepts `out=` for the nodes `when(node)` holds for: an array of the node's exact dtype and
+  shape that it writes the whole result into and returns (NumPy ufunc style), and with `inplace`
+  that array may be one of the inputs (read elementwise before each element is written).
+- `ids` (optional): integer-id inputs and their bound, {input index: IdBound} (one_hot's depth,
+  the classes of a loss, the axis take gathers from).
+- `preserves_values`: the result holds only values of its first input (reshape, indexing...), so
+  a bound on an input's values holds for the result.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +58,41 @@ class Param:
 
 
 @dataclass(frozen=True)
+class Memory:
+    """How an op's result relates to its inputs' memory (see the module doc): `views` lists the
+    inputs the result may view (None: any of them; (): none, a new array), `out` says for which
+    nodes the kernel takes `out=`, and `inplace` whether that buffer may be an input."""
+
+    views: tuple[int, ...] | None = None
+    out: Callable | None = None
+    inplace: bool = False
+
+    @property
+    def fresh(self) -> bool:
+        """The result never shares memory with an input."""
+        return self.views == ()
+
+
+VIEW = Memory()
+FRESH = Memory(views=())
+
+
+def writes_into(when: Callable = lambda node: True, inplace: bool = False) -> Memory:
+    """A fresh result that the kernel may also write into a given buffer (`out=`) for the nodes
+    `when(node)` holds for; with inplace, that buffer may be one of the inputs."""
+    return Memory((), when, inplace)
+
+
+@dataclass(frozen=True)
+class IdBound:
+    """The exclusive upper bound of an integer-id input's values: `bound(node)` (a dim), and what
+    it is, for messages (`depth of one_hot`)."""
+
+    bound: Callable
+    what: str
+
+
+@dataclass(frozen=True)
 class OpDef:
     """One op: everything the compiler, executor and autodiff know about it."""
 
@@ -72,10 +110,15 @@ class OpDef:
     # () means all inputs, None means number literals keep their own dtype
     symbol: str | None = None  # infix spelling for messages and the printer (`+`, `@`)
     internal: bool = False  # not callable by name from a .tl file (constants, placeholders...)
-    tags: frozenset = field(default_factory=frozenset)
-    out: Callable | None = None  # see the module doc: may the kernel write into a given buffer?
-    fresh: bool = False  # the kernel's result never shares memory with its inputs
-    inplace: bool = False  # with out: out may be an input itself (elementwise kernels)
+    fused: bool = False  # made by the fusion pass from several nodes, never written by users
+    memory: Memory = VIEW  # see the module doc: views of inputs, fresh arrays, out= buffers
+    ids: Mapping[int, IdBound] = field(default_factory=dict)  # integer-id inputs: their bound
+    preserves_values: bool = False  # the result holds only values of the first input
+
+    @property
+    def is_source(self) -> bool:
+        """Placeholders, variables and constants: the ops values enter a graph by."""
+        return self.family == "source"
 
     @property
     def tensor_params(self) -> tuple[Param, ...]:

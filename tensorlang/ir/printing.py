@@ -116,7 +116,7 @@ def outputs(graph: Graph) -> list[Node]:
     """Named nodes that no other forward node uses: what a graph computes."""
     used = {i.id for n in graph.nodes if not n.is_backward for i in n.inputs}
     return [n for n in graph.nodes if n.name and n.id not in used
-            and n.op not in ("placeholder", "variable", "constant")]
+            and not n.is_source]
 
 
 def summary(graph: Graph) -> str:

@@ -41,7 +41,8 @@ defop("broadcast_to", "x, shape: shape", infer=_broadcast_infer,
       grad=lambda b, n, g: (b.op("sum_to", g, shape=tuple(n.inputs[0].type.shape)),),
       doc="x repeated along new or size-1 dims to `shape`", family="shape",
       cases=lambda rng: [([rng.normal(size=(3,))], {"shape": (2, 3)}),
-                         ([rng.normal(size=(2, 1))], {"shape": (4, 2, 5)})])
+                         ([rng.normal(size=(2, 1))], {"shape": (4, 2, 5)})],
+      preserves_values=True)
 
 defop("sum_to", "x, shape: shape", infer=_sum_to_infer, kernel=sum_to,
       grad=lambda b, n, g: (b.op("broadcast_to", g, shape=tuple(n.inputs[0].type.shape)),),

@@ -16,10 +16,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import OpError
 from ..ir import dims as D
-from ..ir.opdef import defop
+from ..ir.opdef import FRESH, defop
 from ..ir.types import TensorType, is_float, promote
 from . import conv_kernels as fast
-from .common import float_of
 
 # ------------------------------------------------------------------ sizes (symbolic or concrete)
 
@@ -41,17 +40,17 @@ def pads(padding, n: int, k: int, stride: int) -> tuple[int, int]:
     return p, p
 
 
-def _check_rank4(t: TensorType, what: str) -> None:
+def check_rank4(t: TensorType, what: str) -> None:
     if t.rank != 4:
         raise OpError(f"{what} must be rank 4 [N, C, H, W], not {D.shape_str(t.shape)}")
 
 
-def _check_same(what: str, a, b) -> None:
+def check_same(what: str, a, b) -> None:
     if D.differ(a, b):
         raise OpError(f"{what} {D.dim_str(a)} and {D.dim_str(b)} differ")
 
 
-def _spatial_out(h, w, kh, kw, stride, padding):
+def spatial_out(h, w, kh, kw, stride, padding):
     oh, ow = out_dim(h, kh, stride, padding), out_dim(w, kw, stride, padding)
     for o, n, k, name in ((oh, h, kh, "height"), (ow, w, kw, "width")):
         if D.is_const(o) and o < 1:
@@ -60,7 +59,7 @@ def _spatial_out(h, w, kh, kw, stride, padding):
     return oh, ow
 
 
-def _float_result(*types) -> str:
+def float_result(*types) -> str:
     dtype = promote(*types)
     if not is_float(dtype):
         raise OpError(f"needs float tensors, not {', '.join(t.dtype for t in types)}")
@@ -68,7 +67,7 @@ def _float_result(*types) -> str:
 
 
 # ------------------------------------------------------------------ attributes, shapes
-def _sizes(attrs: dict) -> dict:
+def sizes(attrs: dict) -> dict:
     """The spatial size attributes of the internal ops (hw, khw) as hashable pairs."""
     for key in ("hw", "khw"):
         if key in attrs:
@@ -86,39 +85,39 @@ def _prepare_conv(types, stride=1, padding=0, **attrs):
     if padding != "same" and (isinstance(padding, bool) or not isinstance(padding, int)
                               or padding < 0):
         raise OpError(f'padding must be an int >= 0, "same" or "valid", not {padding!r}')
-    return _sizes({**attrs, "stride": stride, "padding": padding})
+    return sizes({**attrs, "stride": stride, "padding": padding})
 
 
 def _conv_infer(types, stride, padding):
     x, k = types
-    _check_rank4(x, "x")
+    check_rank4(x, "x")
     if k.rank != 4:
         raise OpError(f"the kernel must be rank 4 [F, C, KH, KW], not {D.shape_str(k.shape)}")
     n, c, h, w = x.shape
     f, kc, kh, kw = k.shape
     if D.differ(c, kc):
         raise OpError(f"x has {D.dim_str(c)} channels but the kernel expects {D.dim_str(kc)}")
-    oh, ow = _spatial_out(h, w, kh, kw, stride, padding)
-    return TensorType(_float_result(x, k), (n, f, oh, ow))
+    oh, ow = spatial_out(h, w, kh, kw, stride, padding)
+    return TensorType(float_result(x, k), (n, f, oh, ow))
 
 
 def _grad_input_infer(types, hw, stride, padding):
     g, k = types
-    _check_rank4(g, "the output gradient")
-    _check_same("filters", g.shape[1], k.shape[0])
-    for a, b in zip(_spatial_out(*hw, *k.shape[2:], stride, padding), g.shape[2:]):
-        _check_same("output sizes", a, b)
-    return TensorType(_float_result(g, k), (g.shape[0], k.shape[1], *hw))
+    check_rank4(g, "the output gradient")
+    check_same("filters", g.shape[1], k.shape[0])
+    for a, b in zip(spatial_out(*hw, *k.shape[2:], stride, padding), g.shape[2:]):
+        check_same("output sizes", a, b)
+    return TensorType(float_result(g, k), (g.shape[0], k.shape[1], *hw))
 
 
 def _grad_kernel_infer(types, khw, stride, padding):
     x, g = types
-    _check_rank4(x, "x")
-    _check_rank4(g, "the output gradient")
-    _check_same("batch sizes", x.shape[0], g.shape[0])
-    for a, b in zip(_spatial_out(*x.shape[2:], *khw, stride, padding), g.shape[2:]):
-        _check_same("output sizes", a, b)
-    return TensorType(_float_result(x, g), (g.shape[1], x.shape[1], *khw))
+    check_rank4(x, "x")
+    check_rank4(g, "the output gradient")
+    check_same("batch sizes", x.shape[0], g.shape[0])
+    for a, b in zip(spatial_out(*x.shape[2:], *khw, stride, padding), g.shape[2:]):
+        check_same("output sizes", a, b)
+    return TensorType(float_result(x, g), (g.shape[1], x.shape[1], *khw))
 
 
 # ------------------------------------------------------------------ conv2d: kernels
@@ -248,225 +247,56 @@ def _grad_kernel_cases(rng):
 
 _CONV = "stride: int = 1, padding: any = 0"
 defop("conv2d", f"x, k, {_CONV}", infer=_conv_infer, kernel=_conv2d, grad=_g_conv2d,
-      prepare=_prepare_conv, promote=(), family="conv", fresh=True, cases=_conv_cases,
+      prepare=_prepare_conv, promote=(), family="conv", memory=FRESH, cases=_conv_cases,
       doc='2-D cross-correlation of x [N, C, H, W] with k [F, C, KH, KW] (padding int, '
           '"same" or "valid")')
 defop("conv2d_grad_input", f"g, k, hw: shape, {_CONV}", infer=_grad_input_infer,
       kernel=_conv2d_grad_input, grad=_g_conv2d_grad_input, prepare=_prepare_conv,
-      promote=(), family="conv", fresh=True, internal=True, cases=_grad_input_cases,
+      promote=(), family="conv", memory=FRESH, internal=True, cases=_grad_input_cases,
       doc="the gradient of conv2d with respect to x (its adjoint; col2im)")
 defop("conv2d_grad_kernel", f"x, g, khw: shape, {_CONV}", infer=_grad_kernel_infer,
       kernel=_conv2d_grad_kernel, grad=_g_conv2d_grad_kernel, prepare=_prepare_conv,
-      promote=(), family="conv", fresh=True, internal=True, cases=_grad_kernel_cases,
+      promote=(), family="conv", memory=FRESH, internal=True, cases=_grad_kernel_cases,
       doc="the gradient of conv2d with respect to k")
 
 
-# ------------------------------------------------------------------ pooling
-def _prepare_pool(types, size=2, stride=None, **attrs):
-    stride = size if stride is None else stride
-    for name, v in (("size", size), ("stride", stride)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise OpError(f"{name} must be a positive int, not {v!r}")
-    return _sizes({**attrs, "size": size, "stride": stride})
-
-
-def _pool_out(t: TensorType, size, stride):
-    _check_rank4(t, "x")
-    n, c, h, w = t.shape
-    return (n, c, *_spatial_out(h, w, size, size, stride, 0))
-
-
-def _max_pool_infer(types, size, stride):
-    if types[0].dtype == "bool":
-        raise OpError("needs a numeric tensor, not bool")
-    return TensorType(types[0].dtype, _pool_out(types[0], size, stride))
-
-
-def _avg_pool_infer(types, size, stride):
-    return TensorType(float_of(types[0]), _pool_out(types[0], size, stride))
-
-
-def _pool_grad_infer(types, size, stride):
-    x, g = types
-    _check_rank4(g, "the gradient")
-    for a, b in zip(_pool_out(x, size, stride), g.shape):
-        _check_same("pooled sizes", a, b)
-    return TensorType(g.dtype, x.shape)
-
-
-def _pick_infer(types, size, stride):
-    x, u = types
-    _check_rank4(u, "the gradient")
-    for a, b in zip(x.shape, u.shape):
-        _check_same("sizes", a, b)
-    return TensorType(u.dtype, _pool_out(x, size, stride))
-
-
-def _avg_grad_infer(types, hw, size, stride):
-    g = types[0]
-    _check_rank4(g, "the gradient")
-    for a, b in zip(_spatial_out(*hw, size, size, stride, 0), g.shape[2:]):
-        _check_same("pooled sizes", a, b)
-    return TensorType(g.dtype, (*g.shape[:2], *hw))
-
-
-def _at(x, i, j, stride, oh, ow):
-    """[N, C, OH, OW]: the cell at offset (i, j) of every window (a strided view)."""
-    return x[:, :, i:i + stride * (oh - 1) + 1:stride, j:j + stride * (ow - 1) + 1:stride]
-
-
-def _offsets(x, size, stride=None):
-    """(k, view) for each of the size*size window offsets, row-major. Pooling loops over these
-    offsets only: NumPy reduces a few large strided slices far faster than many tiny windows."""
-    stride = stride or size
-    oh, ow = (x.shape[2] - size) // stride + 1, (x.shape[3] - size) // stride + 1
-    for i in range(size):
-        for j in range(size):
-            yield i * size + j, _at(x, i, j, stride, oh, ow)
-
-
-def _max_pool2d(x, size=2, stride=None):
-    views = _offsets(x, size, stride)
-    out = next(views)[1].copy()
-    for _, v in views:
-        np.maximum(out, v, out=out)
+# ------------------------------------------------------------------ fused: conv2d + bias
+def _conv_bias_infer(types, stride, padding):
+    x, k, bias = types
+    out = _conv_infer((x, k), stride=stride, padding=padding)
+    if bias.dtype != out.dtype or tuple(bias.shape)[-3:] != (k.shape[0], 1, 1) or \
+            any(d != 1 for d in tuple(bias.shape)[:-3]) or bias.rank > 4:
+        raise OpError("the bias must be [F, 1, 1] of the result's dtype")
     return out
 
 
-def _avg_pool2d(x, size=2, stride=None):
-    x = x if x.dtype.kind == "f" else x.astype(np.float32)
-    views = _offsets(x, size, stride)
-    out = next(views)[1].copy()
-    for _, v in views:
-        out += v
-    return out / np.asarray(size * size, x.dtype)
-
-
-def _first_max(x, size, stride=None):
-    """[N, C, OH, OW]: the offset of each window's first maximum (later ties do not win)."""
-    top = _max_pool2d(x, size, stride)
-    where = np.zeros(top.shape, np.intp)
-    found = np.zeros(top.shape, bool)
-    for k, v in _offsets(x, size, stride):
-        hit = v == top
-        hit &= ~found
-        found |= hit
-        if k:
-            where += hit * k
-    return where
-
-
-def _spread(parts, shape, size, stride):
-    """The adjoint of taking windows: parts(k) [N, C, OH, OW] added back at offset k."""
-    out = None
-    for i in range(size):
-        for j in range(size):
-            p = parts(i * size + j)
-            if out is None:
-                out = np.zeros(shape, p.dtype)
-            _at(out, i, j, stride, *p.shape[2:])[...] += p
+def _conv_bias(x, k, bias, stride=1, padding=0):
+    """conv2d(x, k) + bias, the bias added to each chunk while it is in cache."""
+    if stride == 1 and x.dtype == k.dtype == bias.dtype:
+        kh, kw = k.shape[2:]
+        return fast.conv2d(x, k, (pads(padding, x.shape[2], kh, 1),
+                                  pads(padding, x.shape[3], kw, 1)), bias.reshape(-1, 1))
+    out = _conv2d(x, k, stride, padding)
+    out += bias
     return out
 
 
-def _max_pool2d_grad(x, g, size=2, stride=None):
-    stride = stride or size
-    if stride == size:  # windows that tile the image: no overlaps to add up
-        oh, ow = g.shape[2:]
-        return fast.tiled_max_grad(x, g, size, _max_pool2d(x, size),
-                                   lambda a, i, j: _at(a, i, j, size, oh, ow))
-    first = _first_max(x, size, stride)
-    zero = np.zeros((), g.dtype)
-    return _spread(lambda k: np.where(first == k, g, zero), x.shape, size, stride)
+def _g_conv_bias(b, n, g):
+    x, k, _ = n.inputs
+    a = {"stride": n.attrs["stride"], "padding": n.attrs["padding"]}
+    return (b.op("conv2d_grad_input", g, k, hw=tuple(x.type.shape[2:]), **a),
+            b.op("conv2d_grad_kernel", x, g, khw=tuple(k.type.shape[2:]), **a), g)
 
 
-def _max_pool2d_pick(x, u, size=2, stride=None):
-    first = _first_max(x, size, stride)
-    out = np.zeros(first.shape, u.dtype)
-    for k, v in _offsets(u, size, stride):
-        np.copyto(out, v, where=first == k)
-    return out
+def _conv_bias_cases(rng):
+    return [([rng.normal(size=(2, 2, 5, 5)), rng.normal(size=(3, 2, 3, 3)),
+              rng.normal(size=(3, 1, 1))], {"stride": 1, "padding": 1}),
+            ([rng.normal(size=(1, 1, 6, 5)), rng.normal(size=(2, 1, 2, 3)),
+              rng.normal(size=(2, 1, 1))], {"stride": 2, "padding": "same"})]
 
 
-def _avg_pool2d_grad(g, hw, size=2, stride=None):
-    stride = stride or size
-    share = g / np.asarray(size * size, g.dtype)
-    return _spread(lambda k: share, (*g.shape[:2], *hw), size, stride)
-
-
-def _pool_attrs(n):
-    return {"size": n.attrs["size"], "stride": n.attrs["stride"]}
-
-
-# max_pool2d_grad(x, .) and max_pool2d_pick(x, .) are adjoint linear maps for a fixed x (routing
-# and gathering at the first maximum); x only chooses the positions, so its gradient is zero.
-def _g_max_pool2d(b, n, g):
-    return (b.op("max_pool2d_grad", n.inputs[0], g, **_pool_attrs(n)),)
-
-
-def _g_max_pool2d_grad(b, n, u):
-    return None, b.op("max_pool2d_pick", n.inputs[0], u, **_pool_attrs(n))
-
-
-def _g_max_pool2d_pick(b, n, u):
-    return None, b.op("max_pool2d_grad", n.inputs[0], u, **_pool_attrs(n))
-
-
-def _g_avg_pool2d(b, n, g):
-    return (b.op("avg_pool2d_grad", g, hw=tuple(n.inputs[0].type.shape[2:]), **_pool_attrs(n)),)
-
-
-def _g_avg_pool2d_grad(b, n, u):
-    return (b.op("avg_pool2d", u, **_pool_attrs(n)),)
-
-
-POOL_CASES = [  # x shape, size, stride (None: stride = size)
-    ((2, 3, 4, 4), 2, None),
-    ((1, 2, 5, 7), 3, 2),
-    ((2, 1, 5, 5), 2, None),
-    ((1, 1, 3, 3), 3, 1),
-]
-
-
-def _pool_cases(rng):
-    return [([rng.normal(size=s)], {"size": k, "stride": st}) for s, k, st in POOL_CASES]
-
-
-def _pooled(s, k, st):
-    st = st or k
-    return (*s[:2], (s[2] - k) // st + 1, (s[3] - k) // st + 1)
-
-
-def _max_grad_cases(rng):
-    return [([rng.normal(size=s), rng.normal(size=_pooled(s, k, st))], {"size": k, "stride": st})
-            for s, k, st in POOL_CASES]
-
-
-def _pick_cases(rng):
-    return [([rng.normal(size=s), rng.normal(size=s)], {"size": k, "stride": st})
-            for s, k, st in POOL_CASES]
-
-
-def _avg_grad_cases(rng):
-    return [([rng.normal(size=_pooled(s, k, st))], {"hw": s[2:], "size": k, "stride": st})
-            for s, k, st in POOL_CASES]
-
-
-_POOL = "size: int = 2, stride: int = None"
-defop("max_pool2d", f"x, {_POOL}", infer=_max_pool_infer, kernel=_max_pool2d,
-      grad=_g_max_pool2d, prepare=_prepare_pool, family="conv", fresh=True, cases=_pool_cases,
-      doc="the maximum of each size x size window of x [N, C, H, W] (stride = size)")
-defop("avg_pool2d", f"x, {_POOL}", infer=_avg_pool_infer, kernel=_avg_pool2d,
-      grad=_g_avg_pool2d, prepare=_prepare_pool, family="conv", fresh=True, cases=_pool_cases,
-      doc="the mean of each size x size window of x [N, C, H, W] (stride = size)")
-defop("max_pool2d_grad", f"x, g, {_POOL}", infer=_pool_grad_infer, kernel=_max_pool2d_grad,
-      grad=_g_max_pool2d_grad, prepare=_prepare_pool, family="conv", fresh=True, internal=True,
-      cases=_max_grad_cases,
-      doc="g routed back to the first maximum of each window of x (max_pool2d's gradient)")
-defop("max_pool2d_pick", f"x, u, {_POOL}", infer=_pick_infer, kernel=_max_pool2d_pick,
-      grad=_g_max_pool2d_pick, prepare=_prepare_pool, family="conv", fresh=True, internal=True,
-      cases=_pick_cases, doc="u at the first maximum of each window of x (max_pool2d_grad's "
-                             "adjoint)")
-defop("avg_pool2d_grad", f"g, hw: shape, {_POOL}", infer=_avg_grad_infer,
-      kernel=_avg_pool2d_grad, grad=_g_avg_pool2d_grad, prepare=_prepare_pool, family="conv",
-      fresh=True, internal=True, cases=_avg_grad_cases,
-      doc="g spread evenly over each window (avg_pool2d's gradient)")
+defop("conv2d_bias", "x, k, b, stride: int = 1, padding: any = 0", infer=_conv_bias_infer,
+      kernel=_conv_bias, grad=_g_conv_bias, prepare=_prepare_conv, promote=(), internal=True,
+      memory=FRESH, family="conv", fused=True, cases=_conv_bias_cases,
+      doc="conv2d(x, k) + b with b [F, 1, 1], the bias added while each chunk is in cache (made "
+          "by the fusion pass)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import OpError
-from ..ir.opdef import defop
+from ..ir.opdef import FRESH, defop, writes_into
 from ..ir.types import DTYPES, TensorType, broadcast_shapes, is_float, np_dtype
 from .common import broadcast, broadcast_float, compare, floating, mask, product, same
 
@@ -169,8 +169,8 @@ _DOMAIN = {"log": _cases(0.2, 3.0), "sqrt": _cases(0.2, 3.0), "logit": _cases(0.
 _NO_OUT = {"sigmoid", "softplus", "logit"}  # composite kernels: fresh, but no out=
 for _name, _infer, _kernel, _grad, _doc in UNARY:
     defop(_name, "x", infer=_infer, kernel=_kernel, grad=_grad, doc=_doc, family="elementwise",
-          cases=_DOMAIN.get(_name, _cases()), fresh=True,
-          out=None if _name in _NO_OUT else same_dtype, inplace=True)
+          cases=_DOMAIN.get(_name, _cases()),
+          memory=FRESH if _name in _NO_OUT else writes_into(same_dtype, inplace=True))
 for _name, _infer, _kernel, _doc in NOT_DIFFERENTIABLE:
     defop(_name, "x", infer=_infer, kernel=_kernel, doc=_doc, family="elementwise",
           differentiable=False, cases=_cases(away_from_zero=True))
@@ -230,8 +230,7 @@ _BCASES = {"divide": _binary_cases(away=True), "power": _binary_cases(0.5, 2.0, 
 for _name, _sym, _infer, _kernel, _grad, _doc in BINARY:
     defop(_name, "a, b", infer=_infer, kernel=_kernel, grad=_grad, doc=_doc,
           family="elementwise", symbol=_sym, promote=(),
-          cases=_BCASES.get(_name, _binary_cases()), fresh=True, out=same_dtype,
-          inplace=True)
+          cases=_BCASES.get(_name, _binary_cases()), memory=writes_into(same_dtype, inplace=True))
 
 defop("mod", "a, b", infer=broadcast, kernel=np.mod, symbol="%", promote=(),
       grad=lambda b, n, g: (g, b.op("neg", product(b, g, b.op("floor", b.op(
@@ -265,8 +264,8 @@ def _g_where(b, n, g):
 
 
 defop("where", "cond, a, b", infer=_where_infer, kernel=_where, grad=_g_where, promote=(1, 2),
-      fresh=True, inplace=True, out=lambda n: n.inputs[1].dtype == n.inputs[2].dtype ==
-      n.dtype and (_is_zero(n.inputs[1]) or _is_zero(n.inputs[2])),
+      memory=writes_into(lambda n: n.inputs[1].dtype == n.inputs[2].dtype ==
+      n.dtype and (_is_zero(n.inputs[1]) or _is_zero(n.inputs[2])), inplace=True),
       doc="a where cond is true, else b (broadcasting)", family="elementwise",
       cases=lambda rng: [([rng.uniform(size=s) > 0.5, rng.normal(size=s), rng.normal(size=t)], {})
                          for s, t in [((3,), (3,)), ((2, 3), (3,)), ((2, 1), (1, 4))]])
@@ -290,8 +289,52 @@ defop("cast", "x, dtype: dtype", infer=_cast_infer,
       doc="x converted to dtype (gradients flow between float dtypes only)",
       family="elementwise",
       cases=lambda rng: [([rng.normal(size=(2, 3))], {"dtype": "f32"}),
-                         ([rng.normal(size=(3,))], {"dtype": "f64"})])
+                         ([rng.normal(size=(3,))], {"dtype": "f64"})],
+      preserves_values=True)
 
 defop("stop_gradient", "x", infer=lambda types: types[0], kernel=lambda x: x,
       differentiable=False, doc="x, but no gradient flows back through it",
       family="elementwise", cases=_cases())
+
+
+# ------------------------------------------------------------------ fused: relu's gradient
+def _all_same_dtype(n) -> bool:
+    return all(i.dtype == n.dtype for i in n.inputs)
+
+
+_BITS = {2: np.int16, 4: np.int32, 8: np.int64}
+
+
+def _relu_grad(x, g, out=None):
+    """g where x > 0, else +0.0: where(x > 0, g, 0) in two passes. The comparison writes 1/0
+    straight into an integer mask, and g's bits times that mask are g's bits or +0.0 (exact for
+    every value, NaN and infinities included; np.where would branch on a random mask)."""
+    if np.ndim(g) == 0 or np.shape(x) != np.shape(g) or x.dtype.kind != "f" or \
+            g.dtype.kind != "f":
+        r = np.where(x > 0, g, np.zeros((), g.dtype))
+        if out is None:
+            return r
+        out[...] = r
+        return out
+    bits = _BITS[g.itemsize]
+    mask = np.greater(x, np.zeros((), x.dtype), out=np.empty(x.shape, bits))
+    res = mask if out is None else out.view(bits)
+    np.multiply(g.view(bits), mask, out=res)
+    return res.view(g.dtype) if out is None else out
+
+
+def _relu_grad_infer(types):
+    x, g = types
+    from ..ir import dims as D
+    if not is_float(g.dtype) or x.rank != g.rank or not all(
+            D.equal(a, b) for a, b in zip(x.shape, g.shape)):
+        raise OpError("needs a float gradient of x's shape")
+    return TensorType(g.dtype, g.shape)
+
+
+defop("relu_grad", "x, g", infer=_relu_grad_infer, kernel=_relu_grad, internal=True,
+      memory=writes_into(_all_same_dtype, inplace=True), family="elementwise", fused=True,
+      grad=lambda b, n, u: (None, b.op("relu_grad", n.inputs[0], u)),
+      cases=lambda rng: [([rng.normal(size=(3, 4)), rng.normal(size=(3, 4))], {}),
+                         ([rng.normal(size=(5,)), rng.normal(size=(5,))], {})],
+      doc="g where x > 0, else 0: relu's gradient in one kernel (made by the fusion pass)")

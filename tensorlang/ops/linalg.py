@@ -11,8 +11,15 @@ import numpy as np
 
 from ..errors import OpError
 from ..ir import dims as D
-from ..ir.opdef import defop
-from ..ir.types import TensorType, broadcast_shapes, normalize_axes, normalize_axis, promote
+from ..ir.opdef import defop, writes_into
+from ..ir.types import (
+    TensorType,
+    broadcast_shapes,
+    broadcasts_to,
+    normalize_axes,
+    normalize_axis,
+    promote,
+)
 from .common import float_of
 
 # ------------------------------------------------------------------ shape rules
@@ -169,6 +176,10 @@ def _norm(x, axis, keepdims):
     return out if keepdims else out.reshape([d for i, d in enumerate(x.shape) if i not in axis])
 
 
+def _same_dtypes(n) -> bool:
+    return all(i.dtype == n.dtype for i in n.inputs)
+
+
 def _matmul(a, b, out=None):
     return np.asarray(np.matmul(a, b, out=out))
 
@@ -279,8 +290,7 @@ _MATMUL_SHAPES = [((2, 3), (3, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((4,), (4,))
 # ------------------------------------------------------------------ the records
 
 defop("matmul", "a, b", infer=_matmul_infer, kernel=_matmul, grad=_g_matmul, symbol="@",
-      promote=(), family="linalg", cases=_pairs(_MATMUL_SHAPES), fresh=True,
-      out=lambda n: all(i.dtype == n.dtype for i in n.inputs),
+      promote=(), family="linalg", cases=_pairs(_MATMUL_SHAPES), memory=writes_into(_same_dtypes),
       doc="matrix product, batched over leading dims (broadcast); 1-D operands as in NumPy")
 defop("dot", "a, b", infer=_dot_infer, kernel=_dot, grad=_g_matmul, promote=(), family="linalg",
       cases=_pairs([((2, 3), (3, 4)), ((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 1))]),
@@ -320,3 +330,69 @@ defop("norm", "x, axis: axes = None, keepdims: bool = false", prepare=_norm_prep
                          ([rng.normal(size=(2, 3, 2))], {"axis": [0, 2], "keepdims": True}),
                          ([rng.normal(size=(3, 1))], {"axis": 1})],
       doc="Frobenius / L2 norm over axis (all by default), without overflow of the squares")
+
+
+# ------------------------------------------------------------------ fused: matmul + bias, matmul_t
+def _matrices(what, *types):
+    if any(t.rank != 2 for t in types):
+        raise OpError(f"{what} takes matrices")
+
+
+def _linear_infer(types):
+    """matmul's rule for the matrices x @ w; the bias broadcasts to the product."""
+    x, w, b = types
+    _matrices("linear", x, w)
+    out = _matmul_infer((x, w)).shape
+    if not broadcasts_to(b.shape, out):
+        raise OpError("the bias must broadcast to the product's shape")
+    return TensorType(promote(x, w, b), out)
+
+
+def _linear(x, w, b, out=None):
+    out = np.matmul(x, w, out=out)
+    out += b  # in place: one allocation instead of two
+    return out
+
+
+defop("linear", "x, w, b", infer=_linear_infer, kernel=_linear, internal=True,
+      memory=writes_into(_same_dtypes),
+      grad=lambda b, n, g: (b.op("matmul", g, b.op("transpose", n.inputs[1], axes=(1, 0))),
+                            b.op("matmul", b.op("transpose", n.inputs[0], axes=(1, 0)), g), g),
+      doc="x @ w + b in one kernel (made by the matmul+bias fusion pass)", family="linalg",
+      fused=True,
+      cases=lambda rng: [([rng.normal(size=(4, 3)), rng.normal(size=(3, 2)),
+                           rng.normal(size=(2,))], {})])
+
+
+def _mt_infer(types, ta, tb):
+    """matmul's rule for op(a) @ op(b), op transposing where asked."""
+    a, b = types
+    _matrices("matmul_t", a, b)
+    return _matmul_infer(tuple(t.with_shape(t.shape[::-1]) if flip else t
+                               for t, flip in ((a, ta), (b, tb))))
+
+
+def _mt(a, b, ta=False, tb=False, out=None):
+    return np.matmul(a.T if ta else a, b.T if tb else b, out=out)
+
+
+def _g_mt(b, n, g):
+    """C = op(A) @ op(B): dA = g @ op(B)^T (transposed back when ta), dB likewise."""
+    a, c = n.inputs
+    ta, tb = n.attrs["ta"], n.attrs["tb"]
+    ga = b.op("matmul_t", c, g, ta=tb, tb=True) if ta else b.op("matmul_t", g, c, ta=False,
+                                                                 tb=not tb)
+    gc = b.op("matmul_t", g, a, ta=True, tb=ta) if tb else b.op("matmul_t", a, g, ta=not ta,
+                                                                 tb=False)
+    return ga, gc
+
+
+defop("matmul_t", "a, b, ta: bool = false, tb: bool = false", infer=_mt_infer, kernel=_mt,
+      grad=_g_mt, promote=(), internal=True, memory=writes_into(_same_dtypes), family="linalg",
+      fused=True,
+      cases=lambda rng: [([rng.normal(size=s), rng.normal(size=t)], {"ta": ta, "tb": tb})
+                         for s, t, ta, tb in (((3, 2), (3, 4), True, False),
+                                              ((2, 3), (4, 3), False, True),
+                                              ((3, 2), (4, 3), True, True))],
+      doc="matmul of matrices either of which is read transposed (made by the fusion pass "
+          "from matmul(transpose(a), b) and the like: no transpose step)")

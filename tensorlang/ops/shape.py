@@ -79,12 +79,14 @@ defop("reshape", 'x, shape: shape, order: str = "C"', infer=_reshape_infer,
       family="shape",
       cases=lambda rng: [([rng.normal(size=(2, 6))], {"shape": [3, -1]}),
                          ([rng.normal(size=(2, 3, 2))], {"shape": [6, 2], "order": "F"}),
-                         ([rng.normal(size=(4,))], {"shape": [1, 2, 2, 1]})])
+                         ([rng.normal(size=(4,))], {"shape": [1, 2, 2, 1]})],
+      preserves_values=True)
 defop("flatten", "x", infer=_flatten_infer,
       kernel=lambda x: x.reshape(x.shape[0], math.prod(x.shape[1:])),
       grad=lambda b, n, g: (_back_to(b, g, n.inputs[0]),),
       doc="x as [dim 0, everything else] ([N, 28, 28] -> [N, 784])", family="shape",
-      cases=lambda rng: [([rng.normal(size=(2, 3, 2))], {}), ([rng.normal(size=(3,))], {})])
+      cases=lambda rng: [([rng.normal(size=(2, 3, 2))], {}), ([rng.normal(size=(3,))], {})],
+      preserves_values=True)
 
 # ------------------------------------------------------------------ squeeze, expand_dims, transpose
 
@@ -155,21 +157,24 @@ defop("squeeze", "x, axis: axes = None", infer=_squeeze_infer, prepare=_squeeze_
       doc="x without size-1 axes (all provably-1 axes when axis is None)", family="shape",
       cases=lambda rng: [([rng.normal(size=(2, 1, 3, 1))], {}),
                          ([rng.normal(size=(1, 3))], {"axis": -2}),
-                         ([rng.normal(size=(1, 1))], {"axis": [0, 1]})])
+                         ([rng.normal(size=(1, 1))], {"axis": [0, 1]})],
+      preserves_values=True)
 defop("expand_dims", "x, axis: axes", infer=_expand_infer, prepare=_expand_prepare,
       kernel=_expand_dims,
       grad=lambda b, n, g: (b.op("squeeze", g, axis=n.attrs["axis"]),),
       doc="x with new size-1 axes at the given positions of the result", family="shape",
       cases=lambda rng: [([rng.normal(size=(2, 3))], {"axis": 1}),
                          ([rng.normal(size=(3,))], {"axis": [0, -1]}),
-                         ([np.asarray(rng.normal())], {"axis": 0})])
+                         ([np.asarray(rng.normal())], {"axis": 0})],
+      preserves_values=True)
 defop("transpose", "x, axes: axes = None", infer=_transpose_infer, prepare=_transpose_prepare,
       kernel=lambda x, axes=None: np.asarray(x).transpose(axes),
       grad=lambda b, n, g: (b.op("transpose", g, axes=_inverse(n.attrs["axes"])),),
       doc="x with its axes permuted (reversed when axes is None; x.T)", family="shape",
       cases=lambda rng: [([rng.normal(size=(2, 3))], {}),
                          ([rng.normal(size=(2, 3, 4))], {"axes": [1, -1, 0]}),
-                         ([rng.normal(size=(3,))], {})])
+                         ([rng.normal(size=(3,))], {})],
+      preserves_values=True)
 
 # ------------------------------------------------------------------ concat, stack, hstack, vstack
 
@@ -266,14 +271,16 @@ defop("concat", "xs: tensors, axis: axis = 0", infer=_concat_infer, prepare=_con
       grad=lambda b, n, g: _parts(b, n, g, n.attrs["axis"],
                                   [tuple(x.type.shape) for x in n.inputs]),
       promote=(), doc="the tensors joined along an existing axis", family="shape",
-      cases=_join_cases)
+      cases=_join_cases,
+      preserves_values=True)
 defop("stack", "xs: tensors, axis: axis = 0", infer=_stack_infer, prepare=_stack_prepare,
       kernel=lambda *xs, axis=0: np.stack(xs, axis=axis), grad=_g_stack, promote=(),
       doc="tensors of one shape joined along a new axis", family="shape",
       cases=lambda rng: [([rng.normal(size=(2, 3)), rng.normal(size=(2, 3))], {}),
                          ([rng.normal(size=(3,)), rng.normal(size=(3,)), rng.normal(size=(3,))],
                           {"axis": -1}),
-                         ([np.asarray(rng.normal())], {})])
+                         ([np.asarray(rng.normal())], {})],
+      preserves_values=True)
 _hinfer, _hgrad = _stacker(1)
 _vinfer, _vgrad = _stacker(2)
 defop("hstack", "xs: tensors", infer=_hinfer, kernel=lambda *xs: np.hstack(xs), grad=_hgrad,
@@ -281,13 +288,15 @@ defop("hstack", "xs: tensors", infer=_hinfer, kernel=lambda *xs: np.hstack(xs), 
       family="shape",
       cases=lambda rng: [([rng.normal(size=(2, 3)), rng.normal(size=(2, 1))], {}),
                          ([rng.normal(size=(3,)), rng.normal(size=(2,)), np.asarray(rng.normal())],
-                          {})])
+                          {})],
+      preserves_values=True)
 defop("vstack", "xs: tensors", infer=_vinfer, kernel=lambda *xs: np.vstack(xs), grad=_vgrad,
       promote=(), doc="tensors joined row-wise (1-D tensors are rows), like np.vstack",
       family="shape",
       cases=lambda rng: [([rng.normal(size=(2, 3)), rng.normal(size=(1, 3))], {}),
                          ([rng.normal(size=(3,)), rng.normal(size=(2, 3)), rng.normal(size=(3,))],
-                          {})])
+                          {})],
+      preserves_values=True)
 
 
 def _concat_part_infer(types, sizes, axis, part):
@@ -458,7 +467,8 @@ defop("index", "x, items: index", infer=_index_infer, prepare=_index_prepare,
       cases=lambda rng: [([rng.normal(size=(4, 5))], {"items": (1, ("slice", 1, 4, 2))}),
                          ([rng.normal(size=(3, 2, 4))], {"items": ("...", -1, None)}),
                          ([rng.normal(size=(5,))], {"items": (("slice", None, None, -2),)}),
-                         ([rng.normal(size=(3, 4))], {"items": (("slice", -2, None, None),)})])
+                         ([rng.normal(size=(3, 4))], {"items": (("slice", -2, None, None),)})],
+      preserves_values=True)
 defop("index_grad", "g, shape: shape, items: index", infer=_index_grad_infer,
       prepare=lambda types, shape, items: {"shape": tuple(shape),
                                            "items": _canonical(tuple(shape), items)[0]},

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import OpError
 from ..ir import dims as D
-from ..ir.opdef import defop
+from ..ir.opdef import IdBound, defop
 from ..ir.types import INTS, TensorType, normalize_axis, np_dtype
 
 
@@ -97,6 +97,13 @@ def _scatter_cases(rng):
              {"shape": (3, 2), "axis": -2})]
 
 
+def _gathered_axis(n):
+    """The size of the axis take gathers from: the bound of its indices."""
+    x = n.inputs[0]
+    axis = n.attrs["axis"]
+    return x.type.volume if axis is None else x.type.shape[axis]
+
+
 defop("take_along_axis", "x, indices, axis: axis", infer=_take_along_infer,
       prepare=lambda types, axis: {"axis": normalize_axis(axis, types[0].rank)},
       kernel=lambda x, indices, axis: np.take_along_axis(x, indices, axis=axis),
@@ -104,7 +111,8 @@ defop("take_along_axis", "x, indices, axis: axis", infer=_take_along_infer,
                                  shape=tuple(n.inputs[0].type.shape), axis=n.attrs["axis"]),
                             None),
       internal=True, doc="x[..., indices[..., j, ...], ...] along axis (np.take_along_axis)",
-      family="sorting", cases=_along_cases)
+      family="sorting", cases=_along_cases,
+      ids={1: IdBound(_gathered_axis, "size of the axis take gathers from")})
 defop("scatter_along_axis", "g, indices, shape: shape, axis: axis", infer=_scatter_infer,
       prepare=lambda types, shape, axis: {"shape": tuple(shape),
                                           "axis": normalize_axis(axis, len(tuple(shape)))},
@@ -171,7 +179,8 @@ defop("take", "x, indices, axis: axis = None", infer=_take_infer, prepare=_take_
       grad=lambda b, n, g: (b.op("take_grad", g, n.inputs[1], shape=tuple(n.inputs[0].type.shape),
                                  axis=n.attrs["axis"]), None),
       doc="elements of x at integer indices along axis (of the flattened x when None)",
-      family="shape", cases=_take_cases)
+      family="shape", cases=_take_cases,
+      ids={1: IdBound(_gathered_axis, "size of the axis take gathers from")})
 defop("take_grad", "g, indices, shape: shape, axis: axis = None", infer=_take_grad_infer,
       prepare=lambda types, shape, axis=None: {"shape": tuple(shape),
                                                "axis": _take_prepare([TensorType("f32", shape)],
@@ -197,4 +206,5 @@ defop("one_hot", 'i, depth: int, dtype: dtype = "f32"', infer=_one_hot_infer,
       differentiable=False, family="shape",
       doc="rows of the identity picked by integer class ids (ids outside [0, depth) give zeros)",
       cases=lambda rng: [([np.array([0, 2, 1, 2])], {"depth": 3}),
-                         ([np.array([[1], [0]])], {"depth": 2, "dtype": "f64"})])
+                         ([np.array([[1], [0]])], {"depth": 2, "dtype": "f64"})],
+      ids={0: IdBound(lambda n: n.attrs["depth"], "depth of one_hot")})

@@ -172,8 +172,8 @@ NEVER = 1 << 60  # the death step of a buffer that outlives the run (fetched, or
 def _reuse(op_nodes: list[Node], slot: dict, last_use: dict, keep: set
            ) -> tuple[dict[int, int], dict[int, int]]:
     """Buffer reuse by liveness: (step -> donor slot, slot -> the step that frees it, where that
-    differs from its last use). A buffer is a slot whose kernel returns fresh memory (`fresh` or
-    `out` ops, rank >= 1); it dies after the last use of every value that may view it. A step that
+    differs from its last use). A buffer is a slot whose kernel returns fresh memory (an op's
+    `memory`, rank >= 1); it dies after the last use of every value that may view it. A step that
     can take `out=` gets a dead buffer of its dtype and shape: one of its inputs dying right there
     (in place) when one fits, else the most recently dead one kept for it. A buffer kept for a
     later step is freed there instead of at its death."""
@@ -181,13 +181,14 @@ def _reuse(op_nodes: list[Node], slot: dict, last_use: dict, keep: set
     roots: dict[int, frozenset] = {}  # slot -> the buffers its value may share memory with
     owner: dict[int, tuple] = {}      # buffer slot -> its (dtype, shape) key
     for n in op_nodes:
-        s, op = slot[n.id], n.opdef
-        if op.fresh or op.out is not None:  # new memory: a buffer of its own (0-d: none)
+        s, memory = slot[n.id], n.opdef.memory
+        if memory.fresh:  # new memory: a buffer of its own (0-d: none)
             roots[s] = frozenset((s,)) if n.rank >= 1 else frozenset()
             if n.rank >= 1:
                 owner[s] = (n.dtype, tuple(n.type.shape))
-        else:  # may be a view of any input (or the input itself)
-            roots[s] = frozenset().union(*(roots.get(slot[i.id], ()) for i in n.inputs))
+        else:  # may be a view of the inputs it names (or an input itself)
+            viewed = n.inputs if memory.views is None else [n.inputs[k] for k in memory.views]
+            roots[s] = frozenset().union(*(roots.get(slot[i.id], ()) for i in viewed))
     death: dict[int, int] = {}
     for s, rs in roots.items():
         end = NEVER if s in keep else last_use.get(s, step_of[s])
@@ -201,11 +202,11 @@ def _reuse(op_nodes: list[Node], slot: dict, last_use: dict, keep: set
     donors: dict[int, int] = {}
     dies: dict[int, int] = {r: k for r, k in death.items() if k < NEVER}
     for k, n in enumerate(op_nodes):
-        op = n.opdef
-        if op.out is not None and n.rank >= 1 and op.out(n):
+        memory = n.opdef.memory
+        if memory.out is not None and n.rank >= 1 and memory.out(n):
             key = (n.dtype, tuple(n.type.shape))
             ins = [slot[i.id] for i in n.inputs]
-            donor = None if not op.inplace else next(
+            donor = None if not memory.inplace else next(
                 (r for r in ins if r in owner and owner[r] == key and death[r] == k
                  and all(r not in roots.get(i, ()) for i in ins if i != r)), None)
             if donor is None and pool.get(key):

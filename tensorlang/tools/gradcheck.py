@@ -31,11 +31,6 @@ TO_F64 = {"f16": "f64", "f32": "f64"}
 DIM_SIZE = 3
 SAMPLES = 50  # entries checked per variable (all of them when it has fewer)
 EPS, RTOL, ATOL = 1e-6, 1e-4, 1e-6
-# integer-valued ops that keep the values of their input (so a bound found below them holds)
-_SAME_VALUES = ("reshape", "squeeze", "expand_dims", "flatten", "index", "transpose",
-                "broadcast_to", "concat", "stack", "hstack", "vstack", "cast")
-
-
 @dataclass
 class Row:
     """The comparison for one (loss, variable) pair."""
@@ -53,29 +48,22 @@ class Row:
 
 # ------------------------------------------------------------------ random inputs
 def class_bound(graph: Graph, ph: Node, env: dict) -> tuple[int, str] | None:
-    """(k, why) when the integer placeholder's values must lie in [0, k): the depth of a
-    `one_hot`, the size of the axis a `take` gathers from, or the number of classes (last dim
-    of the other operand) of a cross-entropy with class-id labels. Followed through ops that
-    keep values (reshape, index, casts between integers...); the smallest bound wins."""
+    """(k, why) when the integer placeholder's values must lie in [0, k): the bound an op's
+    record gives for the integer-id input it reaches (one_hot's depth, the axis take gathers
+    from, the classes of a loss with class-id labels), followed through ops that preserve
+    values (reshape, index, casts between integers...); the smallest bound wins."""
     readers = users(graph.nodes)
     bounds: list[tuple[int, str]] = []
     frontier, seen = [ph], {ph.id}
     while frontier:
         f = frontier.pop()
         for u in readers.get(f.id, []):
-            pos = next(k for k, i in enumerate(u.inputs) if i is f)
-            if u.op == "one_hot":
-                bounds.append((u.attrs["depth"], f"depth of one_hot at line {u.span.line}"))
-            elif u.op in ("take", "take_along_axis") and pos == 1:
-                x = u.inputs[0]
-                bounds.append((D.evaluate(x.type.shape[u.attrs["axis"]], env),
-                               f"size of the axis {u.op} gathers from at line {u.span.line}"))
-            elif u.op in ("softmax_cross_entropy", "cross_entropy", "one_hot_like") \
-                    and pos == 1:
-                other = u.inputs[0]
-                bounds.append((D.evaluate(other.type.shape[-1], env),
-                               f"classes of {u.op} at line {u.span.line}"))
-            elif u.op in _SAME_VALUES and not is_float(u.dtype) and u.dtype != "bool" \
+            for pos in (k for k, i in enumerate(u.inputs) if i is f):
+                ids = u.opdef.ids.get(pos)
+                if ids is not None:
+                    bounds.append((D.evaluate(ids.bound(u), env),
+                                   f"{ids.what} at line {u.span.line}"))
+            if u.opdef.preserves_values and not is_float(u.dtype) and u.dtype != "bool" \
                     and u.id not in seen:
                 seen.add(u.id)
                 frontier.append(u)

@@ -306,7 +306,7 @@ def layout(graph: Graph, *, collapse: bool = False, focus: str | None = None, de
         rep[n.id] = namer(n)
         path = scope_path(n.scope)
         _add_clusters(d, graph, path)
-        out = n.id in named and n.op not in ("placeholder", "variable", "constant") and \
+        out = n.id in named and not n.is_source and \
             n.id not in users and n.id not in assigned
         d.nodes.append(DrawNode(namer(n), kind_of(n), node_label(n, namer(n), folded),
                                 tooltip(n, namer), path[-1] if path else "", out))

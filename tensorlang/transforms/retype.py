@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..ir.graph import SOURCE_OPS, Builder, Graph, Node
+from ..ir.graph import Builder, Graph, Node
 from ..ir.opdef import REQUIRED
 from ..ir.types import TensorType, np_dtype
 
@@ -20,7 +20,7 @@ def retype(graph: Graph, mapping: Mapping[str, str]) -> Graph:
     b = Builder.rewriting(graph)
     new: dict[int, Node] = {}
     for n in graph.nodes:
-        if n.op in SOURCE_OPS:
+        if n.is_source:
             dtype = mapping.get(n.dtype, n.dtype)
             m = b.add(n.op, (), _source_attrs(n, dtype), span=n.span, scope=n.scope,
                       name=n.name, type=TensorType(dtype, n.type.shape, n.type.weak))

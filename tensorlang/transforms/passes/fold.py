@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ...ir import constant
 from ...ir import dims as D
-from ...ir.graph import SOURCE_OPS
 from .rules import ANY, Pass
 
 FOLD_LIMIT = 1 << 16  # fold constants up to this many elements; bigger ones stay computed
@@ -17,7 +16,7 @@ FOLD = Pass("fold_constants", "evaluate at compile time every small node whose i
 def fold_constant(b, n, ins, ctx):
     """op(constants) -> the constant it computes, when its shape is concrete and at most
     FOLD_LIMIT elements."""
-    if n.op in SOURCE_OPS or not ins or not all(i.op == "constant" for i in ins):
+    if n.is_source or not ins or not all(i.op == "constant" for i in ins):
         return None
     if any(isinstance(d, D.Dim) for d in n.type.shape) or D.volume(n.type.shape) > FOLD_LIMIT:
         return None

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from ...errors import OpError
 from ...ir import dims as D
-from ...ir.graph import SOURCE_OPS
 from ...ir.types import broadcast_shapes
 from .rules import Pass, all_equal, same_type
 
@@ -85,14 +84,14 @@ def count_dims_at_the_source(b, n, ins, ctx):
     """size_of(f(x), axes) -> size_of(x, axes) back to the furthest ancestor with those dims,
     ideally a placeholder: the count then no longer keeps f(x) alive (a mean's gradient)."""
     x = ins[0]
-    if x.op in SOURCE_OPS:
+    if x.is_source:
         return None
     src = _same_dims_source(x, n.attrs["axis"])
     return b.add("size_of", (src,), dict(n.attrs), span=n.span) if src is not x else None
 
 
 def _same_dims_source(x, axes):
-    while x.op not in SOURCE_OPS:
+    while not x.is_source:
         nxt = next((i for i in x.inputs if i.rank > max(axes, default=-1) and
                     all(D.equal(i.type.shape[a], x.type.shape[a]) for a in axes)), None)
         if nxt is None:
