@@ -297,3 +297,18 @@ evaluate g {
     assert got["a2"].dtype == np.float64 and got["a2"].tolist() == [0.1, 0.3, 1e-300]
     assert got["b2"].dtype == np.float32
     np.testing.assert_array_equal(got["b2"], np.array([0.1, 0.3, 2.5], np.float32))
+
+
+@pytest.mark.parametrize("call, message, caret", [
+    ('npz("f.npz")', 'npz() needs key: npz(path, key)', 'npz("f.npz")'),
+    ('csv("f.csv", colums = [0])', 'csv() has no argument "colums"', "colums = [0]"),
+    ('idx("a", "b")', "idx() takes at most 1 argument, got 2", '"b"'),
+    ("npy(3)", "npy's path must be a string, not the number 3", "3"),
+])
+def test_loader_arguments_are_checked_when_compiling(call, message, caret):
+    text = f"graph g {{\n placeholder x: f32[N]\n}}\ndata d {{\n x = {call}\n}}\n"
+    with pytest.raises(tl.ProgramError) as e:
+        tl.compile(text, "t.tl")  # no file is read: none of them exists
+    assert e.value.message == message and e.value.line == 5
+    line = e.value.span.source_line()
+    assert line[e.value.column - 1:e.value.span.end_column - 1] == caret

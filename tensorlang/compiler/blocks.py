@@ -12,12 +12,10 @@ from ..ir.graph import Graph
 from ..ir.traversal import needed
 from ..ir.types import is_float
 from ..source import name_span as _name_span
+from ..transforms.optimizers import OPTIMIZERS
 from . import static as C
+from .binding import REQUIRED, bind, parameters
 
-OPTIMIZERS = {
-    "sgd": {"lr": None, "momentum": 0.0, "nesterov": False},
-    "adam": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
-}
 TRAIN_KEYS = ("data", "minimize", "optimizer", "epochs", "batch", "shuffle", "seed", "report",
               "validate", "save", "load")
 EVALUATE_KEYS = ("data", "batch", "report", "show", "load")
@@ -71,7 +69,7 @@ def _names(e, key: str, where: dict) -> tuple[str, ...]:
 
 
 def _optimizer(e, lets: dict) -> Optimizer:
-    from .datablocks import static
+    """`sgd(lr = 0.1)` checked against the optimizer's signature, every parameter filled in."""
     if isinstance(e, S.Name):
         e = S.Call(e, (), (), e.span)
     if not isinstance(e, S.Call) or not isinstance(e.func, S.Name):
@@ -79,32 +77,29 @@ def _optimizer(e, lets: dict) -> Optimizer:
     name = e.func.id
     if name not in OPTIMIZERS:
         raise ProgramError(f'unknown optimizer "{name}"', e.func.span,
-                           hint=did_you_mean(name, OPTIMIZERS) or "optimizers: sgd, adam")
-    params = dict(OPTIMIZERS[name])
-    keys = list(params)
-    if len(e.args) > len(keys):
-        raise ProgramError(f"{name}() takes at most {len(keys)} arguments", e.span)
-    given = dict(zip(keys, e.args))
-    for k in e.kwargs:
-        if k.name not in params:
-            raise ProgramError(f'{name}() has no argument "{k.name}"', k.span,
-                               hint=did_you_mean(k.name, params) or
-                               f"its arguments: {', '.join(params)}")
-        given[k.name] = k.value
-    for k, v in given.items():
-        val = static(v, lets)
-        params[k] = (C.to_bool(val, v.span, f"{name}'s {k}") if k == "nesterov"
+                           hint=did_you_mean(name, OPTIMIZERS) or
+                           f"optimizers: {', '.join(OPTIMIZERS)}")
+    params = parameters(OPTIMIZERS[name], skip=3)  # after (builder, variables, gradients)
+    values = {k: v for k, v in params.items() if v is not REQUIRED}
+    for k, v in bind(f"{name}()", params, e.args, e.kwargs, e.span).items():
+        val = C.evaluate(v, lets)
+        values[k] = (C.to_bool(val, v.span, f"{name}'s {k}") if isinstance(params[k], bool)
                      else C.to_float(val, v.span, f"{name}'s {k}"))
-        if k != "nesterov" and params[k] < 0:
+        if not isinstance(params[k], bool) and values[k] < 0:
             raise ProgramError(f"{name}'s {k} cannot be negative", v.span)
-    if params.get("lr") is None:
+    if "lr" not in values:
         raise ProgramError(f"{name}() needs a learning rate: {name}(lr = 0.1)", e.span)
-    return Optimizer(name, tuple(params.items()))
+    return Optimizer(name, tuple((k, values[k]) for k in params))
+
+
+def _default_optimizer() -> Optimizer:
+    """sgd(lr = 0.01), for a train block without `optimizer`."""
+    params = parameters(OPTIMIZERS["sgd"], skip=3)
+    return Optimizer("sgd", tuple({**params, "lr": 0.01}.items()))
 
 
 def check_run(block: S.RunBlock, graphs: dict[str, Graph], data: dict, lets: dict) -> RunSpec:
     """A RunSpec from a block, or a located ProgramError for the first mistake."""
-    from .datablocks import static
     if block.graph not in graphs:
         raise ProgramError(f'{block.kind}: no graph named "{block.graph}"',
                            _name_span(block.span, block.kind, block.graph),
@@ -131,14 +126,14 @@ def check_run(block: S.RunBlock, graphs: dict[str, Graph], data: dict, lets: dic
         elif k == "optimizer":
             spec.optimizer = _optimizer(e, lets)
         elif k in ("epochs", "batch", "seed"):
-            v = C.to_int(static(e, lets), e.span, k)
+            v = C.to_int(C.evaluate(e, lets), e.span, k)
             if k != "seed" and v < 1:
                 raise ProgramError(f"{k} must be at least 1", e.span)
             setattr(spec, k, v)
         elif k == "shuffle":
-            spec.shuffle = C.to_bool(static(e, lets), e.span, k)
+            spec.shuffle = C.to_bool(C.evaluate(e, lets), e.span, k)
         elif k in ("save", "load"):
-            setattr(spec, k, C.to_str(static(e, lets), e.span, k))
+            setattr(spec, k, C.to_str(C.evaluate(e, lets), e.span, k))
     if not spec.data:
         raise ProgramError(f'{block.kind} {block.graph}: missing "data = ..."',
                            _name_span(block.span, block.kind, block.graph))
@@ -147,8 +142,7 @@ def check_run(block: S.RunBlock, graphs: dict[str, Graph], data: dict, lets: dic
             raise ProgramError(f'train {block.graph}: missing "minimize = NODE"',
                                _name_span(block.span, block.kind, block.graph))
         if spec.optimizer is None:
-            spec.optimizer = Optimizer("sgd", (("lr", 0.01), ("momentum", 0.0),
-                                               ("nesterov", False)))
+            spec.optimizer = _default_optimizer()
     _check_names(spec, g, data)
     return spec
 

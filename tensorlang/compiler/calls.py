@@ -11,6 +11,7 @@ from ..ir.types import DTYPES
 from ..ops import REGISTRY
 from ..transforms.autodiff import gradients
 from . import static as C
+from .binding import bind
 from .layers import instantiate
 
 BUILTIN_FUNCS = ("identity", "grad")
@@ -57,26 +58,9 @@ class CallLowering:
             return instantiate(self, self.layers[fname], args, kwargs, span, name)
         return self.call_op(fname, args, kwargs, span)
 
-    def bind_args(self, what: str, params: list, args, kwargs, span) -> dict:
-        """Match positional and keyword arguments to parameter names (the syntax nodes)."""
-        if len(args) > len(params):
-            raise ProgramError(f"{what} takes at most {len(params)} argument"
-                               f"{'s' if len(params) != 1 else ''}, got {len(args)}",
-                               args[len(params)].span)
-        bound = dict(zip(params, args))
-        for k in kwargs:
-            if k.name not in params:
-                raise ProgramError(f'{what} has no argument "{k.name}"', k.span,
-                                   hint=did_you_mean(k.name, params) or
-                                   f"its arguments are: {', '.join(params)}")
-            if k.name in bound:
-                raise ProgramError(f'{what} got "{k.name}" twice', k.span)
-            bound[k.name] = k.value
-        return bound
-
     def call_op(self, opname: str, args, kwargs, span) -> Node:
         op = REGISTRY[opname]
-        bound = self.bind_args(op.signature(), [p.name for p in op.params], args, kwargs, span)
+        bound = bind(op.signature(), [p.name for p in op.params], args, kwargs, span)
         inputs, attrs = [], {}
         for p in op.params:
             e = bound.get(p.name)
@@ -110,7 +94,7 @@ class CallLowering:
         return self.b.add(opname, inputs, attrs, span=span)
 
     def grad(self, args, kwargs, span) -> Node:
-        bound = self.bind_args("grad(y, x)", ["y", "x"], args, kwargs, span)
+        bound = bind("grad(y, x)", ["y", "x"], args, kwargs, span)
         if len(bound) != 2:
             raise ProgramError("grad(y, x) needs y and x", span)
         y, x = self.node(bound["y"]), self.node(bound["x"])

@@ -9,29 +9,37 @@ from ..errors import DataError, ProgramError, did_you_mean
 from ..files import loaders as data
 from ..frontend import syntax as S
 from . import static as C
+from .binding import REQUIRED, bind, parameters
 
-LOADERS = {
-    # name: (parameter names, function(path, *rest, span, base_dir))
-    "npy": (("path",), lambda a, span, base: data.load_npy(a["path"], span, base_dir=base)),
-    "npz": (("path", "key"),
-            lambda a, span, base: data.load_npz(a["path"], a["key"], span, base_dir=base)),
-    "csv": (("path", "columns", "skip_header"),
-            lambda a, span, base: data.load_csv(a["path"], a.get("columns"),
-                                                a.get("skip_header", False), span,
-                                                base_dir=base)),
-    "idx": (("path",), lambda a, span, base: data.load_idx(a["path"], span, base_dir=base)),
-}
+LOADERS = {"npy": data.load_npy, "npz": data.load_npz, "csv": data.load_csv,
+           "idx": data.load_idx}  # each one's arguments: its signature (but its span)
 
 
 def check_field(f: S.Field, lets: dict) -> None:
-    """Static check of one field's form (loader names, argument names); no file is read."""
+    """Static check of one field's form (loader names, arguments); no file is read."""
     e = f.value.value if isinstance(f.value, S.Index) else f.value
     if isinstance(e, S.Call):
-        name = e.func.id if isinstance(e.func, S.Name) else None
-        if name not in LOADERS:
-            raise ProgramError(f'unknown loader "{name}"', e.func.span,
-                               hint=did_you_mean(name or "", LOADERS) or
-                               f"loaders: {', '.join(LOADERS)}")
+        _arguments(e, lets)
+
+
+def _arguments(e: S.Call, lets: dict) -> dict:
+    """A loader call's arguments as compile-time values, checked against its signature."""
+    name = e.func.id if isinstance(e.func, S.Name) else None
+    if name not in LOADERS:
+        raise ProgramError(f'unknown loader "{name}"', e.func.span,
+                           hint=did_you_mean(name or "", LOADERS) or
+                           f"loaders: {', '.join(LOADERS)}")
+    params = parameters(LOADERS[name], exclude=("span",))
+    given = bind(f"{name}()", params, e.args, e.kwargs, e.span)
+    missing = [k for k, v in params.items() if v is REQUIRED and k not in given]
+    if missing:
+        raise ProgramError(f"{name}() needs {' and '.join(missing)}: "
+                           f"{name}({', '.join(params)})", e.span)
+    args = {k: C.evaluate(v, lets) for k, v in given.items()}
+    args["path"] = C.to_str(args["path"], given["path"].span, f"{name}'s path")
+    if isinstance(args.get("columns"), tuple):
+        args["columns"] = list(args["columns"])
+    return args
 
 
 def load_field(f: S.Field, lets: dict, base_dir: str) -> np.ndarray:
@@ -46,7 +54,7 @@ def load_field(f: S.Field, lets: dict, base_dir: str) -> np.ndarray:
     if isinstance(e, S.Call):
         arr = _call(e, lets, base_dir)
     else:
-        v = static(e, lets)
+        v = C.evaluate(e, lets)
         try:
             arr = np.array(v)
         except ValueError:
@@ -58,7 +66,7 @@ def load_field(f: S.Field, lets: dict, base_dir: str) -> np.ndarray:
         # (an f64 graph must not see 0.3 rounded through f32; an f32 one casts on feeding)
     if item is not None:
         if isinstance(item, S.Slice):
-            parts = [None if p is None else C.to_int(static(p, lets), p.span, "a slice bound")
+            parts = [None if p is None else C.to_int(C.evaluate(p, lets), p.span, "a slice bound")
                      for p in (item.start, item.stop, item.step)]
         else:
             raise ProgramError("a data field is sliced with start:stop:step", item.span)
@@ -67,41 +75,4 @@ def load_field(f: S.Field, lets: dict, base_dir: str) -> np.ndarray:
 
 
 def _call(e: S.Call, lets: dict, base_dir: str) -> np.ndarray:
-    name = e.func.id if isinstance(e.func, S.Name) else ""
-    if name not in LOADERS:
-        raise ProgramError(f'unknown loader "{name}"', e.func.span,
-                           hint=did_you_mean(name, LOADERS))
-    params, fn = LOADERS[name]
-    if len(e.args) > len(params):
-        raise ProgramError(f"{name}() takes at most {len(params)} arguments", e.span)
-    args = {p: static(a, lets) for p, a in zip(params, e.args)}
-    for k in e.kwargs:
-        if k.name not in params:
-            raise ProgramError(f'{name}() has no argument "{k.name}"', k.span,
-                               hint=did_you_mean(k.name, params))
-        args[k.name] = static(k.value, lets)
-    if "path" not in args:
-        raise ProgramError(f"{name}() needs a path", e.span)
-    args["path"] = C.to_str(args["path"], e.span, f"{name}'s path")
-    if isinstance(args.get("columns"), tuple):
-        args["columns"] = list(args["columns"])
-    return fn(args, e.span, base_dir)
-
-
-def static(e, lets: dict):
-    """A compile-time value from literals, lets and their arithmetic."""
-    if isinstance(e, (S.Number, S.String, S.Bool)):
-        return e.value
-    if isinstance(e, S.Name):
-        if e.id in lets:
-            return lets[e.id]
-        raise ProgramError(f'"{e.id}" is not a let constant', e.span,
-                           hint=did_you_mean(e.id, lets))
-    if isinstance(e, S.ListExpr):
-        return tuple(static(x, lets) for x in e.items)
-    if isinstance(e, S.UnaryOp):
-        v = static(e.operand, lets)
-        return v if e.op == "+" else C.binary("-", 0, v, e.span)
-    if isinstance(e, S.BinOp):
-        return C.binary(e.op, static(e.left, lets), static(e.right, lets), e.span)
-    raise ProgramError("expected a compile-time value (a literal or a let constant)", e.span)
+    return LOADERS[e.func.id](**_arguments(e, lets), span=e.span, base_dir=base_dir)

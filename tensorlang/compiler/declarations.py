@@ -11,8 +11,9 @@ from ..ir import constant
 from ..ir import dims as D
 from ..ir.graph import Node
 from ..ir.types import DEFAULT_FLOAT, TensorType, np_dtype
-from ..ops.initializers import INITIALIZERS, PARAMS
+from ..ops.initializers import INITIALIZERS
 from . import static as C
+from .binding import REQUIRED, bind, parameters
 
 
 class DeclLowering:
@@ -44,23 +45,15 @@ class DeclLowering:
     def initializer(self, e, t: TensorType) -> tuple:
         """("literal", array) or (initializer name, ((key, value), ...))."""
         if isinstance(e, S.Call) and isinstance(e.func, S.Name) and e.func.id in INITIALIZERS:
-            name, params = e.func.id, PARAMS[e.func.id]
-            kw = dict(params)
-            names = list(params)
-            if len(e.args) > len(names):
-                raise ProgramError(f"{name}() takes at most {len(names)} arguments", e.span)
-            for p, a in zip(names, e.args):
-                kw[p] = C.to_number(self.value(a), a.span, f"{name}'s {p}")
-            for k in e.kwargs:
-                if k.name not in params:
-                    raise ProgramError(f'{name}() has no argument "{k.name}"', k.span,
-                                       hint=did_you_mean(k.name, params) or
-                                       f"it takes: {', '.join(params) or 'no arguments'}")
-                kw[k.name] = C.to_number(self.value(k.value), k.span, f"{name}'s {k.name}")
-            missing = [k for k, v in kw.items() if v is None]
+            name = e.func.id
+            params = parameters(INITIALIZERS[name], skip=2)  # after (rng, shape)
+            given = bind(f"{name}()", params, e.args, e.kwargs, e.span)
+            missing = [k for k, v in params.items() if v is REQUIRED and k not in given]
             if missing:
                 raise ProgramError(f"{name}() needs {', '.join(missing)}", e.span)
-            return (name, tuple(kw.items()))
+            kw = {k: C.to_number(self.value(a), a.span, f"{name}'s {k}") for k, a in given.items()}
+            return (name, tuple({**{k: v for k, v in params.items() if v is not REQUIRED},
+                                 **kw}.items()))
         if isinstance(e, (S.Number, S.ListExpr, S.UnaryOp, S.Bool)):
             arr = self.literal_array(e, t.dtype)
             try:

@@ -8,6 +8,7 @@ from ..frontend import syntax as S
 from ..ir import dims as D
 from ..ir.graph import Node
 from ..source import name_span
+from .binding import bind
 from .scope import Scope
 
 MAX_DEPTH = 64
@@ -16,7 +17,7 @@ MAX_DEPTH = 64
 def instantiate(lw, layer: S.LayerDef, args, kwargs, span, name: str | None):
     """Lower one call of `layer` inside GraphLowering `lw`; returns the layer's value."""
     params = [p.name for p in layer.params]
-    bound = lw.bind_args(f"{layer.name}({', '.join(params)})", params, args, kwargs, span)
+    bound = bind(f"{layer.name}({', '.join(params)})", params, args, kwargs, span)
     values: dict = {}
     for p in layer.params:
         if p.name in bound:

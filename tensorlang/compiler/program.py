@@ -18,8 +18,9 @@ from ..ir.graph import Graph
 from ..source import name_span
 from ..transforms.autodiff import disconnected_warnings
 from .blocks import RunSpec, check_run
-from .datablocks import check_field, static
+from .datablocks import check_field
 from .lower import GraphLowering
+from .static import evaluate
 
 
 @functools.cache
@@ -120,7 +121,7 @@ def compile_syntax(prog: S.Program, file: str, overrides: dict | None = None) ->
     for item in prog.items:
         if isinstance(item, S.Let):
             _unique(item.name, item.span, let_spans, "let constant")
-            value = static(item.value, lets)
+            value = evaluate(item.value, lets)
             if item.name in overrides:
                 value = _override(item, value, overrides.pop(item.name))
             lets[item.name] = value

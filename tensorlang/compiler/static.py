@@ -7,7 +7,7 @@ from __future__ import annotations
 import operator
 from dataclasses import dataclass
 
-from ..errors import ProgramError
+from ..errors import ProgramError, did_you_mean
 from ..frontend import syntax as S
 from ..ir import dims as D
 from ..ir.types import DTYPES
@@ -156,3 +156,22 @@ def dtype_name(e) -> str | None:
     if isinstance(e, S.String) and e.value in DTYPES:
         return e.value
     return None
+
+
+def evaluate(e, lets: dict):
+    """A compile-time value from literals, lets and their arithmetic."""
+    if isinstance(e, (S.Number, S.String, S.Bool)):
+        return e.value
+    if isinstance(e, S.Name):
+        if e.id in lets:
+            return lets[e.id]
+        raise ProgramError(f'"{e.id}" is not a let constant', e.span,
+                           hint=did_you_mean(e.id, lets))
+    if isinstance(e, S.ListExpr):
+        return tuple(evaluate(x, lets) for x in e.items)
+    if isinstance(e, S.UnaryOp):
+        v = evaluate(e.operand, lets)
+        return v if e.op == "+" else binary("-", 0, v, e.span)
+    if isinstance(e, S.BinOp):
+        return binary(e.op, evaluate(e.left, lets), evaluate(e.right, lets), e.span)
+    raise ProgramError("expected a compile-time value (a literal or a let constant)", e.span)

@@ -1,5 +1,6 @@
-"""Variable initializers: `zeros() ones() full(v) normal(mean, std) uniform(low, high)
-glorot_uniform() he_normal()` or a tensor literal; one table, each entry (rng, shape, **kw)."""
+"""Variable initializers: one function each, `(rng, shape, **hyperparameters) -> float64 array`
+(cast to the variable's dtype by `initial_value`); a function's signature is what the language
+accepts (`normal(mean = 0, std = 1)`), or a tensor literal."""
 
 from __future__ import annotations
 
@@ -18,22 +19,44 @@ def fans(shape: tuple[int, ...]) -> tuple[int, int]:
     return shape[1] * receptive, shape[0] * receptive
 
 
-INITIALIZERS = {
-    # name: (rng, shape, **kw) -> float64 array (cast to the variable's dtype by the caller)
-    "zeros": lambda rng, shape: np.zeros(shape),
-    "ones": lambda rng, shape: np.ones(shape),
-    "full": lambda rng, shape, value: np.full(shape, float(value)),
-    "normal": lambda rng, shape, mean=0.0, std=1.0: rng.normal(mean, std, size=shape),
-    "uniform": lambda rng, shape, low=-1.0, high=1.0: rng.uniform(low, high, size=shape),
-    "glorot_uniform": lambda rng, shape: rng.uniform(
-        -np.sqrt(6.0 / sum(fans(shape))), np.sqrt(6.0 / sum(fans(shape))), size=shape),
-    "he_normal": lambda rng, shape: rng.normal(0.0, np.sqrt(2.0 / fans(shape)[0]), size=shape),
-}
+def zeros(rng, shape):
+    """All zeros."""
+    return np.zeros(shape)
 
-PARAMS = {  # the keyword arguments each initializer accepts, with defaults, in order
-    "zeros": {}, "ones": {}, "full": {"value": None}, "normal": {"mean": 0.0, "std": 1.0},
-    "uniform": {"low": -1.0, "high": 1.0}, "glorot_uniform": {}, "he_normal": {},
-}
+
+def ones(rng, shape):
+    """All ones."""
+    return np.ones(shape)
+
+
+def full(rng, shape, value):
+    """Every element `value`."""
+    return np.full(shape, float(value))
+
+
+def normal(rng, shape, mean=0.0, std=1.0):
+    """Independent draws from N(mean, std^2)."""
+    return rng.normal(mean, std, size=shape)
+
+
+def uniform(rng, shape, low=-1.0, high=1.0):
+    """Independent draws from U(low, high)."""
+    return rng.uniform(low, high, size=shape)
+
+
+def glorot_uniform(rng, shape):
+    """U(-a, a) with a = sqrt(6 / (fan_in + fan_out)) (Glorot and Bengio, 2010)."""
+    limit = np.sqrt(6.0 / sum(fans(shape)))
+    return rng.uniform(-limit, limit, size=shape)
+
+
+def he_normal(rng, shape):
+    """N(0, 2 / fan_in) (He et al., 2015), for relu layers."""
+    return rng.normal(0.0, np.sqrt(2.0 / fans(shape)[0]), size=shape)
+
+
+INITIALIZERS = {f.__name__: f for f in (zeros, ones, full, normal, uniform, glorot_uniform,
+                                        he_normal)}
 
 
 def initial_value(init: tuple, shape: tuple[int, ...], dtype, rng: np.random.Generator):

@@ -39,7 +39,7 @@ def train_graph(graph: Graph, spec) -> tuple[Graph, dict[str, Node]]:
     grads = [b.names[f"grad({lname})/{w.name}"] for w in params]
     opt = spec.optimizer
     b.span, b.scope = where, SCOPE
-    updates = RULES[opt.name](b, params, grads, **dict(opt.params))
+    updates = OPTIMIZERS[opt.name](b, params, grads, **dict(opt.params))
     return b.finish(), updates
 
 
@@ -73,7 +73,7 @@ def sgd(b: Builder, params, grads, lr, momentum=0.0, nesterov=False) -> dict[str
     return out
 
 
-def adam(b: Builder, params, grads, lr, beta1=0.9, beta2=0.999, eps=1e-8) -> dict[str, Node]:
+def adam(b: Builder, params, grads, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8) -> dict[str, Node]:
     """Adam (Kingma & Ba, Algorithm 1) with bias-corrected moments; one shared step counter.
     The counter and the corrections are f64 scalars: exact counts, and b2^t stays accurate
     long after f32 would round 1 - b2^t."""
@@ -108,4 +108,4 @@ def _as(b: Builder, x: Node, dtype: str) -> Node:
     return x if x.dtype == dtype else b.op("cast", x, dtype=dtype)
 
 
-RULES = {"sgd": sgd, "adam": adam}
+OPTIMIZERS = {f.__name__: f for f in (sgd, adam)}  # each one's hyperparameters: its signature
