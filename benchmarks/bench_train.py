@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 import tensorlang as tl
-from tensorlang.training.train import Step, train_graph
+from tensorlang.training.train import TrainingStep, train_graph
 from tensorlang.transforms.passes import optimize_map
 
 from . import bench_autodiff as AD
@@ -77,7 +77,7 @@ def compiled_step(text: str):
     tgraph, updates = train_graph(sess.graph, spec)
     tgraph, moved = optimize_map(tgraph, keep=updates.values())
     updates = {k: moved[v.id] for k, v in updates.items()}
-    return sess, Step(sess.extend(tgraph), spec, updates, False)
+    return sess, TrainingStep(sess.extend(tgraph), spec, updates, False)
 
 
 def params(sess, names: list[str]) -> list[np.ndarray]:

@@ -54,7 +54,7 @@ class ParseError(TensorlangError):
     """The text is not a tensorlang program."""
 
 
-class NameError_(TensorlangError):
+class NamingError(TensorlangError):
     """A name is undefined, defined twice, or names the wrong kind of thing."""
 
 
@@ -92,7 +92,7 @@ def did_you_mean(name: str, candidates) -> str | None:
     return f'did you mean "{close[0]}"?' if close else None
 
 
-class Warning_:
+class CompileWarning:
     """A located warning (disconnected parameters and the like); printed, never raised."""
 
     def __init__(self, message: str, span: Span | None = None, notes=()):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import tensorlang as tl
-from tensorlang.errors import NameError_, ProgramError, ShapeError, TensorlangError
+from tensorlang.errors import NamingError, ProgramError, ShapeError, TensorlangError
 
 
 def graph(body: str, prefix: str = "") -> tl.Graph:
@@ -201,7 +201,7 @@ def test_errors_inside_user_layers_keep_their_line_and_note_the_call():
     ("Dense(x, 3, units = 4)", ProgramError, 'Dense(x, units, activation) got "units" twice'),
     ("Dense(x, 3, activation = 3)", ProgramError,
      'cannot call "activation": it is the number 3, not an op or a layer'),
-    ("Dens(x, 3)", NameError_, 'unknown layer "Dens"'),
+    ("Dens(x, 3)", NamingError, 'unknown layer "Dens"'),
 ])
 def test_argument_mistakes(call, kind, message):
     e = error(f"placeholder x: f32[N, 2]\ny = {call}", kind=kind)
@@ -211,7 +211,7 @@ def test_argument_mistakes(call, kind, message):
 def test_layer_definitions_are_checked():
     with pytest.raises(ProgramError, match="layer names start with a capital letter"):
         tl.compile("layer dense(x) {\n    return x\n}\n")
-    with pytest.raises(NameError_, match='layer "L" is already defined'):
+    with pytest.raises(NamingError, match='layer "L" is already defined'):
         tl.compile("layer L(x) {\n    return x\n}\nlayer L(x) {\n    return x\n}\n")
     e = error("placeholder x: f32[2]\ny = L(x)", "layer L(x) {\n    z = x\n}", ProgramError)
     assert e.message == "layer L has no return statement" and e.line == 1

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import tensorlang as tl
-from tensorlang.errors import NameError_, ProgramError, ShapeError, TensorlangError, UsageError
+from tensorlang.errors import NamingError, ProgramError, ShapeError, TensorlangError, UsageError
 from tensorlang.ir import dims as D
 
 N = D.Dim.sym("N")
@@ -36,24 +36,24 @@ def run(g: tl.Graph, fetch: str, **feed) -> np.ndarray:
 
 # ------------------------------------------------------------------ names, order, scopes
 def test_use_before_definition_is_an_error_that_points_at_the_later_definition():
-    e = error("placeholder x: f32[N]\ny = relu(z)\nz = x", kind=NameError_)
+    e = error("placeholder x: f32[N]\ny = relu(z)\nz = x", kind=NamingError)
     assert "used before it is defined" in e.message
     assert (e.line, e.column) == (4, 10)
     assert e.notes[0][1].line == 5
 
 
 def test_an_undefined_name_suggests_a_close_one():
-    e = error("placeholder x: f32[N]\nhidden = relu(x)\ny = hiden * 2", kind=NameError_)
+    e = error("placeholder x: f32[N]\nhidden = relu(x)\ny = hiden * 2", kind=NamingError)
     assert e.message == '"hiden" is not defined' and e.hint == 'did you mean "hidden"?'
 
 
 def test_single_assignment():
-    e = error("placeholder x: f32[N]\ny = relu(x)\ny = tanh(x)", kind=NameError_)
+    e = error("placeholder x: f32[N]\ny = relu(x)\ny = tanh(x)", kind=NamingError)
     assert e.message == '"y" is already defined' and e.line == 5
     assert e.notes[0][0] == '"y" was first defined here' and e.notes[0][1].line == 4
     # also across statement kinds, and for a layer call (before it makes y.W)
-    assert error("placeholder x: f32[N]\nx = 1", kind=NameError_).notes[0][1].line == 3
-    e = error("placeholder x: f32[N, 2]\nh = Dense(x, 3)\nh = Dense(x, 3)", kind=NameError_)
+    assert error("placeholder x: f32[N]\nx = 1", kind=NamingError).notes[0][1].line == 3
+    e = error("placeholder x: f32[N, 2]\nh = Dense(x, 3)\nh = Dense(x, 3)", kind=NamingError)
     assert e.message == '"h" is already defined'
 
 
@@ -80,15 +80,15 @@ def test_anonymous_layer_calls_get_fresh_scopes_in_evaluation_order():
 
 
 def test_dotted_names_are_checked():
-    e = error("placeholder x: f32[N, 2]\nh = Dense(x, 4)\nq = h.V", kind=NameError_)
+    e = error("placeholder x: f32[N, 2]\nh = Dense(x, 4)\nq = h.V", kind=NamingError)
     assert e.message == '"h.V" is not defined' and e.hint == 'did you mean "h.b"?'
-    e = error("placeholder x: f32[N, 2]\nw = h.W\nh = Dense(x, 4)", kind=NameError_)
+    e = error("placeholder x: f32[N, 2]\nw = h.W\nh = Dense(x, 4)", kind=NamingError)
     assert "used before it is defined" in e.message
 
 
 def test_layers_are_closed_over_their_parameters_and_lets():
     prefix = "let k = 3\nlayer L(x) {\n    return x * k + q\n}"
-    e = error("placeholder x: f32[N]\nq = x\ny = L(x)", prefix, kind=NameError_)
+    e = error("placeholder x: f32[N]\nq = x\ny = L(x)", prefix, kind=NamingError)
     assert e.message == '"q" is not defined' and e.line == 3
     assert e.notes[-1][0] == "in the call of L here" and e.notes[-1][1].line == 8
 
@@ -326,7 +326,7 @@ def test_python_api_of_section_11(tmp_path):
     assert not session.variables["h.W"].any()
     with pytest.raises(TensorlangError):
         session.assign("h.W", np.zeros((3, 8)))
-    with pytest.raises(NameError_) as info:
+    with pytest.raises(NamingError) as info:
         g.node("hh")
     assert info.value.hint == 'did you mean "h"?'
     with pytest.raises(TensorlangError) as info:

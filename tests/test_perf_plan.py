@@ -42,7 +42,8 @@ def run_checked(sess: tl.Session, fetches, feed, reuse=True) -> list:
             later_uses[i] = k
     donations = 0
     with np.errstate(all="ignore"):
-        for fn, _, _, _, ins, out, free, k, o in plan.concrete_steps(env, reuse=reuse):
+        for call in plan.concrete_steps(env, reuse=reuse):
+            fn, ins, out, free, k, o = call.fn, call.ins, call.out, call.free, call.k, call.donor
             if o >= 0:
                 donations += 1
                 buf = slots[o]
@@ -336,7 +337,7 @@ train m {
 
 
 def _step(optimizer: str, reuse: bool):
-    from tensorlang.training.train import Step, train_graph
+    from tensorlang.training.train import TrainingStep, train_graph
     from tensorlang.transforms.passes import optimize_map
     program = tl.compile(MLP % optimizer)
     spec = program.runs[0]
@@ -344,7 +345,7 @@ def _step(optimizer: str, reuse: bool):
     tgraph, updates = train_graph(sess.graph, spec)
     tgraph, moved = optimize_map(tgraph, keep=updates.values())
     updates = {k: moved[v.id] for k, v in updates.items()}
-    step = Step(sess.extend(tgraph), spec, updates, False)
+    step = TrainingStep(sess.extend(tgraph), spec, updates, False)
     if not reuse:
         step.plan = make_plan([step.plan.nodes[s] for s in step.plan.fetch_slots], reuse=False)
     return sess, step
@@ -404,7 +405,7 @@ train c {
 
 
 def test_fused_cnn_training_matches_the_unfused_graph():
-    from tensorlang.training.train import Step, train_graph
+    from tensorlang.training.train import TrainingStep, train_graph
     program = tl.compile(CNN)
     spec = program.runs[0]
     rng = np.random.default_rng(9)
@@ -421,7 +422,7 @@ def test_fused_cnn_training_matches_the_unfused_graph():
             ops = {n.op for n in tgraph.nodes}
             assert {"conv2d_bias", "max_pool2d_grad_top", "relu_grad",
                     "softmax_cross_entropy_mean", "softmax_cross_entropy_grad"} <= ops
-        step = Step(sess.extend(tgraph), spec, updates, False)
+        step = TrainingStep(sess.extend(tgraph), spec, updates, False)
         losses = [float(step(f, 1, 1)[0]) for f in feeds]
         finals.append((losses, {k: v.copy() for k, v in sess.variables.items()}))
     (l1, v1), (l2, v2) = finals  # f32: the fused kernels may round differently

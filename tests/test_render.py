@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tensorlang.compiler import program as P
-from tensorlang.errors import NameError_, UsageError
+from tensorlang.errors import NamingError, UsageError
 from tensorlang.tools.cli import main
 from tensorlang.tools.cli.common import with_gradient as training_graph
 from tensorlang.tools.render import format_of, render, to_dot, to_svg, write_picture
@@ -237,7 +237,7 @@ def test_focus_draws_the_neighbourhood():
     two = set(dot_nodes(to_dot(g, focus="h", depth=2)))
     assert two == {"%0", "h.b", "%1", "h", "%2", "p.W", "%3"}
     assert set(dot_nodes(to_dot(g, focus="%1", depth=1))) == {"%0", "h.b", "%1", "h"}
-    with pytest.raises(NameError_, match='no node "hh"') as e:
+    with pytest.raises(NamingError, match='no node "hh"') as e:
         to_dot(g, focus="hh")
     assert 'did you mean "h"' in e.value.hint
 

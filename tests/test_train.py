@@ -18,7 +18,7 @@ from tensorlang.errors import CheckpointError, RuntimeNumericsError
 from tensorlang.tools import cli
 from tensorlang.training.context import Context
 from tensorlang.training.evaluate import run_evaluate
-from tensorlang.training.train import Step, run_train, train_graph
+from tensorlang.training.train import TrainingStep, run_train, train_graph
 
 # a linear model in f64, so the optimizers can be compared with NumPy to rounding error (the
 # data are exact in f32, which literal data blocks are read as)
@@ -155,13 +155,13 @@ def test_extended_session_shares_variables():
 def _fed_rows(monkeypatch, program, **options):
     """Train, recording the x rows of every step (as indices into X)."""
     seen = []
-    real = Step.__call__
+    real = TrainingStep.__call__
 
     def spy(self, feed, epoch, at):
         seen.append([int(np.flatnonzero((X == row).all(axis=1))[0]) for row in feed["x"]])
         return real(self, feed, epoch, at)
 
-    monkeypatch.setattr(Step, "__call__", spy)
+    monkeypatch.setattr(TrainingStep, "__call__", spy)
     ctx, results, out = train(program, **options)
     return seen, ctx, results, out
 
@@ -247,7 +247,7 @@ def test_failed_save_leaves_the_old_checkpoint(tmp_path, monkeypatch):
 
 def test_ctrl_c_stops_cleanly_and_saves_nothing(tmp_path, monkeypatch, capsys):
     calls = []
-    real = Step.__call__
+    real = TrainingStep.__call__
 
     def interrupted(self, feed, epoch, at):
         calls.append(1)
@@ -255,7 +255,7 @@ def test_ctrl_c_stops_cleanly_and_saves_nothing(tmp_path, monkeypatch, capsys):
             raise KeyboardInterrupt
         return real(self, feed, epoch, at)
 
-    monkeypatch.setattr(Step, "__call__", interrupted)
+    monkeypatch.setattr(TrainingStep, "__call__", interrupted)
     p = linear(tmp_path, epochs=5, batch=2, extra='save = "model.npz"')
     with pytest.raises(KeyboardInterrupt, match=r"epoch 2/5, step 1/3.*nothing saved"):
         train(p)

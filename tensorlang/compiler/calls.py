@@ -3,7 +3,7 @@ their signatures; a mixin of lower.GraphLowering (it uses the lowering's scopes 
 
 from __future__ import annotations
 
-from ..errors import NameError_, ProgramError, ShapeError, did_you_mean
+from ..errors import NamingError, ProgramError, ShapeError, did_you_mean
 from ..frontend import syntax as S
 from ..ir.graph import Node
 from ..ir.opdef import REQUIRED
@@ -44,7 +44,7 @@ class CallLowering:
         hint = did_you_mean(e.id, [n for n, op in REGISTRY.items() if not op.internal]
                             + list(self.layers) + list(BUILTIN_FUNCS))
         kind = "layer" if e.id[:1].isupper() else "op"
-        raise NameError_(f'unknown {kind} "{e.id}"', e.span, hint=hint)
+        raise NamingError(f'unknown {kind} "{e.id}"', e.span, hint=hint)
 
     def apply(self, fname: str, args, kwargs, span, name=None):
         """Call an op, a layer, `grad` or `identity` with syntax arguments."""

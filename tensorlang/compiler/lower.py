@@ -10,7 +10,7 @@ from collections import Counter
 
 import numpy as np
 
-from ..errors import NameError_, ProgramError, ShapeError, did_you_mean
+from ..errors import NamingError, ProgramError, ShapeError, did_you_mean
 from ..frontend import syntax as S
 from ..ir import dims as D
 from ..ir.graph import Builder, Graph, Node, weak_type
@@ -77,7 +77,7 @@ class GraphLowering(CallLowering, DeclLowering):
         return None
 
     def check_new(self, name: str, span, name_only: bool = False) -> None:
-        """A NameError_ (with a note at the first definition) when name is taken here."""
+        """A NamingError (with a note at the first definition) when name is taken here."""
         sc = self.scope
         if name in sc.locals:
             if name_only:  # the statement starts with the name: put the caret under it alone
@@ -86,7 +86,7 @@ class GraphLowering(CallLowering, DeclLowering):
             first = sc.locals[name]
             where = next((st.span for st in sc.body if getattr(st, "name", None) == name),
                          first.span if isinstance(first, Node) else None)
-            raise NameError_(f'"{name}" is already defined', span,
+            raise NamingError(f'"{name}" is already defined', span,
                              notes=((f'"{name}" was first defined here', where),) if where else (),
                              hint="each name is defined once; pick a new name for this value")
 
@@ -225,7 +225,7 @@ class GraphLowering(CallLowering, DeclLowering):
         if e.id in DTYPES:
             return e.id
         self.check_defined_later(e.id, e.span)
-        raise NameError_(f'"{e.id}" is not defined', e.span,
+        raise NamingError(f'"{e.id}" is not defined', e.span,
                          hint=did_you_mean(e.id, self.visible_names()))
 
     def check_defined_later(self, name: str, span) -> None:
@@ -233,7 +233,7 @@ class GraphLowering(CallLowering, DeclLowering):
         for stmt in self.scope.body:
             if getattr(stmt, "name", None) == name and (stmt.span.line, stmt.span.column) > (
                     span.line, span.column):
-                raise NameError_(f'"{name}" is used before it is defined', span,
+                raise NamingError(f'"{name}" is used before it is defined', span,
                                  notes=((f'"{name}" is defined later, here', stmt.span),),
                                  hint="statements are read in order: move the definition above "
                                       "its first use")
@@ -277,7 +277,7 @@ class GraphLowering(CallLowering, DeclLowering):
         if e.attr == "T":
             return self.b.add("transpose", (self.node(e.value),), {"axes": None}, span=e.span)
         if dotted is None:
-            raise NameError_(f'no attribute ".{e.attr}" here: after a value only .T (transpose) '
+            raise NamingError(f'no attribute ".{e.attr}" here: after a value only .T (transpose) '
                              "may follow", e.span,
                              hint="to reach a layer's node, name the call (h = L(x)) and write "
                                   f"h.{e.attr}")
@@ -285,7 +285,7 @@ class GraphLowering(CallLowering, DeclLowering):
         if base and base not in self.scope.locals:
             self.check_defined_later(base, e.span)
         known = [n for n in self.b.names if base and n.startswith(base + ".")]
-        raise NameError_(f'"{dotted or e.attr}" is not defined', e.span,
+        raise NamingError(f'"{dotted or e.attr}" is not defined', e.span,
                          hint=did_you_mean(dotted, known) if dotted and known else
                          "a dotted name refers to a layer's variable or node, like h.W")
 

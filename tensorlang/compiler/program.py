@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from importlib import resources
 
-from ..errors import NameError_, ProgramError, UsageError, did_you_mean
+from ..errors import NamingError, ProgramError, UsageError, did_you_mean
 from ..frontend import syntax as S
 from ..frontend.parser import parse
 from ..ir.graph import Graph
@@ -147,7 +147,7 @@ def _unique(name: str, span, seen: dict, what: str) -> None:
     if name in seen:
         first = seen[name]
         first_span = getattr(first, "span", first)
-        raise NameError_(f'{what} "{name}" is already defined', span,
+        raise NamingError(f'{what} "{name}" is already defined', span,
                          notes=((f'"{name}" was first defined here', first_span),))
     seen[name] = span
 

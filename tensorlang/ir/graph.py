@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import NameError_, OpError, ShapeError, TensorlangError, did_you_mean
+from ..errors import NamingError, OpError, ShapeError, TensorlangError, did_you_mean
 from ..source import UNKNOWN, Span
 from . import dims as D
 from .opdef import REGISTRY, OpDef
@@ -111,10 +111,10 @@ class Graph:
     layers: Mapping[str, tuple[str, int]] = field(default_factory=lambda: MappingProxyType({}))
 
     def node(self, name: str) -> Node:
-        """The node a name refers to (`"h"`, `"h.W"`); NameError_ with a hint when unknown."""
+        """The node a name refers to (`"h"`, `"h.W"`); NamingError with a hint when unknown."""
         if name in self.names:
             return self.names[name]
-        raise NameError_(f'graph "{self.name}" has no node "{name}"', self.span,
+        raise NamingError(f'graph "{self.name}" has no node "{name}"', self.span,
                          hint=did_you_mean(name, self.names))
 
     def _of(self, op: str) -> tuple[Node, ...]:
@@ -357,7 +357,7 @@ class Builder:
         """Give a node a user-visible name; a second definition is an error at `span`."""
         if name in self.names:
             first = self.names[name]
-            raise NameError_(f'"{name}" is already defined', span,
+            raise NamingError(f'"{name}" is already defined', span,
                              notes=((f'"{name}" was first defined here', first.span),))
         if node.name is None and self.nodes and self.nodes[-1] is node \
                 and node.id not in self._named:

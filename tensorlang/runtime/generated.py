@@ -12,7 +12,7 @@ from collections.abc import Callable
 _count = itertools.count()
 
 
-class Runner:
+class GeneratedCode:
     """`runner(slots) -> fetched values`; `runner.step_at(tb)`: the step index a traceback of an
     exception raised inside the generated code points at (None when it is not there)."""
 
@@ -32,9 +32,9 @@ class Runner:
         return None
 
 
-def generate(steps: list[tuple], fetch_slots: list[int]) -> Runner:
-    """The Runner for concrete steps (fn, kind, in0, in1, ins, out, free, k, donor): slots that
-    no step writes (feeds, variables, constants) are read from the list it is given."""
+def generate(steps: list, fetch_slots: list[int]) -> GeneratedCode:
+    """The code for a plan's ConcreteCalls: slots that no step writes (feeds, variables,
+    constants) are read from the list it is given."""
     written: set[int] = set()
     loads: list[int] = []
     body: list[str] = []
@@ -48,15 +48,15 @@ def generate(steps: list[tuple], fetch_slots: list[int]) -> Runner:
         return f"s{slot}"
 
     loaded: set[int] = set()
-    for i, (_, _, _, _, ins, out, free, k, donor) in enumerate(steps):
-        args = ", ".join(ref(s) for s in ins)
-        if donor >= 0:
-            args += f"{', ' if args else ''}out={ref(donor)}"
-        body.append(f"s{out} = f{i}({args})")
-        lines[len(body)] = k
-        written.add(out)
-        if free:
-            body.append(" = ".join(f"s{s}" for s in free) + " = None")
+    for i, call in enumerate(steps):
+        args = ", ".join(ref(s) for s in call.ins)
+        if call.donor >= 0:
+            args += f"{', ' if args else ''}out={ref(call.donor)}"
+        body.append(f"s{call.out} = f{i}({args})")
+        lines[len(body)] = call.k
+        written.add(call.out)
+        if call.free:
+            body.append(" = ".join(f"s{s}" for s in call.free) + " = None")
     result = "[" + ", ".join(ref(s) for s in fetch_slots) + "]"
     head = [f"s{s} = slots[{s}]" for s in loads]
     names = ", ".join(f"f{i}" for i in range(len(steps)))
@@ -68,5 +68,5 @@ def generate(steps: list[tuple], fetch_slots: list[int]) -> Runner:
     name = f"<tensorlang plan {next(_count)}>"
     scope: dict = {}
     exec(compile("\n".join(src) + "\n", name, "exec"), scope)
-    fn = scope["make"](tuple(s[0] for s in steps))
-    return Runner(fn, {shift + i: k for i, k in lines.items()})
+    fn = scope["make"](tuple(call.fn for call in steps))
+    return GeneratedCode(fn, {shift + i: k for i, k in lines.items()})

@@ -16,8 +16,9 @@ straightline.py); the loop in execute.py runs it before that, and with --check-n
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..errors import TensorlangError
 from ..ir import dims as D
@@ -44,8 +45,24 @@ def _resolve(value, env):
     return value
 
 
+class ConcreteCall(NamedTuple):
+    """A kernel call with its attributes bound for one binding of the dims: `fn` carries them;
+    `kind` 1 and 2 call fn(in0) and fn(in0, in1), 0 calls fn on `ins`, and kind + 3 does the
+    same with out=slots[donor]; `free` are the slots dead after it; `k` its step index."""
+
+    fn: Callable
+    kind: int
+    in0: int
+    in1: int
+    ins: tuple[int, ...]
+    out: int
+    free: tuple[int, ...]
+    k: int
+    donor: int
+
+
 @dataclass
-class Step:
+class KernelCall:
     """One kernel call: out_slot = fn(*slots[ins], **attrs) (with out=slots[donor] when the step
     reuses a dead buffer); then free the dead slots."""
 
@@ -63,7 +80,7 @@ class Step:
 class Plan:
     """The flat schedule for one set of fetches."""
 
-    steps: list[Step]
+    steps: list[KernelCall]
     n_slots: int
     placeholders: list[tuple[int, Node]]
     variables: list[tuple[int, Node]]
@@ -79,9 +96,9 @@ class Plan:
     _concrete: dict = field(default_factory=dict)
     _runners: dict = field(default_factory=dict)
 
-    def runner(self, env: dict[str, int]):
+    def generated(self, env: dict[str, int]):
         """The concrete schedule for this binding as generated straight-line code (a
-        straightline.Runner), made once per binding."""
+        generated.GeneratedCode), made once per binding."""
         key = tuple(sorted(env.items())) if self.symbolic else ()
         run = self._runners.get(key)
         if run is None:
@@ -90,12 +107,10 @@ class Plan:
             run = self._runners[key] = generate(self.concrete_steps(env), self.fetch_slots)
         return run
 
-    def concrete_steps(self, env: dict[str, int], reuse: bool = True) -> list[tuple]:
-        """The schedule with symbolic attributes made concrete for these dim sizes, as tuples
-        (fn, kind, in0, in1, ins, out, free, k, donor), made once per distinct binding. fn
-        already carries the attributes; kind 1 and 2 call fn(in0) and fn(in0, in1), kind 0 fn
-        on ins, and kind + 3 the same with out=donor; k indexes steps. Without `reuse` no step
-        writes into a buffer (--check-numerics shows every input as it was)."""
+    def concrete_steps(self, env: dict[str, int], reuse: bool = True) -> list[ConcreteCall]:
+        """The schedule with symbolic attributes made concrete for these dim sizes, made once
+        per distinct binding. Without `reuse` no step writes into a buffer (--check-numerics
+        shows every input as it was)."""
         # the key is the whole binding: attributes may hold atoms like (H + 1)//2 over it
         key = (tuple(sorted(env.items())) if self.symbolic else (), reuse)
         steps = self._concrete.get(key)
@@ -108,7 +123,7 @@ class Plan:
         return steps
 
 
-def _concrete(s: Step, k: int, env: dict, reuse: bool) -> tuple:
+def _concrete(s: KernelCall, k: int, env: dict, reuse: bool) -> ConcreteCall:
     try:
         attrs = {a: _resolve(v, env) for a, v in s.attrs.items()} if s.symbolic else s.attrs
     except KeyError as e:
@@ -118,8 +133,8 @@ def _concrete(s: Step, k: int, env: dict, reuse: bool) -> tuple:
     n = len(s.ins)
     kind = n if n in (1, 2) else 0
     donor = s.donor if reuse else -1
-    return (fn, kind + 3 * (donor >= 0), s.ins[0] if n else -1, s.ins[1] if n > 1 else -1,
-            s.ins, s.out, s.free, k, donor)
+    return ConcreteCall(fn, kind + 3 * (donor >= 0), s.ins[0] if n else -1,
+                        s.ins[1] if n > 1 else -1, s.ins, s.out, s.free, k, donor)
 
 
 def make_plan(fetches: Sequence[Node], reuse: bool = True) -> Plan:
@@ -152,7 +167,7 @@ def make_plan(fetches: Sequence[Node], reuse: bool = True) -> Plan:
     steps = []
     for k, n in enumerate(op_nodes):
         attrs = dict(n.attrs)
-        steps.append(Step(n.opdef.kernel, tuple(slot[i.id] for i in n.inputs), attrs,
+        steps.append(KernelCall(n.opdef.kernel, tuple(slot[i.id] for i in n.inputs), attrs,
                           slot[n.id], tuple(dying.get(k, ())), n,
                           any(_has_dims(v) for v in attrs.values()), donors.get(k, -1)))
     template: list = [None] * len(nodes)

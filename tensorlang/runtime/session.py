@@ -184,7 +184,7 @@ class Session:
 
     def _run_generated(self, plan: Plan, env: dict, slots: list) -> list:
         """A plan run often enough runs as generated straight-line code (straightline.py)."""
-        run = plan.runner(env)
+        run = plan.generated(env)
         try:
             with np.errstate(all="ignore"):
                 return run(slots)

@@ -230,7 +230,7 @@ def _resolve(graph: Graph, namer: Namer, name: str) -> Node:
     for n in graph.nodes:
         if namer(n) == name:
             return n
-    return graph.node(name)  # raises NameError_ with a did-you-mean hint
+    return graph.node(name)  # raises NamingError with a did-you-mean hint
 
 
 def neighbourhood(center: Node, depth: int, links) -> set[int]:

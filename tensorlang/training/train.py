@@ -40,7 +40,7 @@ def run_train(ctx: Context, spec: RunSpec) -> TrainResult:
     tgraph, updates = train_graph(sess.graph, spec)
     tgraph, moved = optimize_map(tgraph, keep=updates.values())  # fused, folded, merged
     updates = {k: moved[v.id] for k, v in updates.items()}
-    step = Step(sess.extend(tgraph), spec, updates, ctx.check_numerics)
+    step = TrainingStep(sess.extend(tgraph), spec, updates, ctx.check_numerics)
     epochs = spec.epochs if ctx.epochs is None else ctx.epochs
     if epochs < 1:
         raise UsageError(f"--epochs must be at least 1, not {epochs}")
@@ -87,7 +87,7 @@ def run_train(ctx: Context, spec: RunSpec) -> TrainResult:
     return TrainResult(history, step.count)
 
 
-class Step:
+class TrainingStep:
     """One training step as a callable: feed -> the minimized and reported values, with the
     variables updated; raises RuntimeNumericsError naming the first non-finite node."""
 

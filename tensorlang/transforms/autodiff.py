@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..errors import ShapeError, Warning_
+from ..errors import CompileWarning, ShapeError
 from ..ir import dims as D
 from ..ir.graph import Builder, Graph, Node
 from ..ir.traversal import ancestors
@@ -127,19 +127,19 @@ def _grad_scope(n: Node) -> str:
 def _warn_disconnected(b: Builder, y: Node, x: Node, anc: set[int], name=None) -> None:
     yname, xname = describe(y), name(x) if name else describe(x)
     if not is_float(x.dtype):
-        b.warnings.append(Warning_(
+        b.warnings.append(CompileWarning(
             f'"{xname}" is {x.dtype}: integer and bool values have no gradient; the gradient '
             f'of "{yname}" with respect to it is zero', b.span,
             notes=((f'"{xname}" is defined here', x.span),)))
         return
     brk = where_path_breaks(b.nodes, y, x, anc)
     if brk is not None:
-        b.warnings.append(Warning_(
+        b.warnings.append(CompileWarning(
             f'"{yname}" does not depend differentiably on "{xname}": the path breaks at '
             f"{brk.op} ({_why(brk)}); its gradient is zero", brk.span,
             notes=((f'"{xname}" is defined here', x.span),)))
     else:
-        b.warnings.append(Warning_(
+        b.warnings.append(CompileWarning(
             f'"{yname}" does not depend on "{xname}"; its gradient is zero', x.span))
 
 
@@ -175,12 +175,12 @@ def _bind_gradient(b: Builder, name: str, g: Node, span) -> None:
     b.bind(name, g, span)
 
 
-def disconnected_warnings(graphs: dict[str, Graph], runs) -> list[Warning_]:
+def disconnected_warnings(graphs: dict[str, Graph], runs) -> list[CompileWarning]:
     """For each train block, a warning for the float trainable variables that its `minimize`
     cannot reach through differentiable ops, naming where the path breaks (variables that break
     at the same node, or that belong to the same unreached layer, share one warning). Static: no
     gradient nodes are built, so `tensorlang check` can afford it."""
-    out: list[Warning_] = []
+    out: list[CompileWarning] = []
     done: set[tuple[str, str]] = set()
     for spec in runs:
         if spec.kind != "train" or (spec.graph, spec.minimize) in done:
@@ -206,11 +206,11 @@ def disconnected_warnings(graphs: dict[str, Graph], runs) -> list[Warning_]:
             defined = [(f"{_and(ns)} {'are' if len(ns) > 1 else 'is'} defined here", sp)
                        for sp, ns in spans.items()]
             if brk is None:
-                out.append(Warning_(
+                out.append(CompileWarning(
                     f'"{spec.minimize}" does not depend on {what}: train will not change '
                     f"{'them' if len(vs) > 1 else 'it'}", vs[0].span, notes=(minimized,)))
             else:
-                out.append(Warning_(
+                out.append(CompileWarning(
                     f'"{spec.minimize}" does not depend differentiably on {what}: the path '
                     f"breaks at {brk.op} (line {brk.span.line}; {_why(brk)}), so train will not "
                     f"change {'them' if len(vs) > 1 else 'it'}", brk.span,
