@@ -16,10 +16,6 @@ from ..transforms.optimizers import OPTIMIZERS
 from . import static as C
 from .binding import REQUIRED, bind, parameters
 
-TRAIN_KEYS = ("data", "minimize", "optimizer", "epochs", "batch", "shuffle", "seed", "report",
-              "validate", "save", "load")
-EVALUATE_KEYS = ("data", "batch", "report", "show", "load")
-
 
 @dataclass(frozen=True)
 class Optimizer:
@@ -60,12 +56,70 @@ def _node_name(e) -> str:
     raise ProgramError("expected the name of a node", e.span)
 
 
-def _names(e, key: str, where: dict) -> tuple[str, ...]:
+# ------------------------------------------------------------------ one parser a key
+@dataclass
+class _Reading:
+    """What a key's parser may use: the lets, and where each named node was written."""
+
+    lets: dict
+    where: dict
+    key: str = ""
+
+
+def _a_name(e, r: _Reading) -> str:
+    name = _node_name(e)
+    r.where[(r.key, name)] = e.span
+    return name
+
+
+def _names(e, r: _Reading) -> tuple[str, ...]:
     items = e.items if isinstance(e, S.ListExpr) else (e,)
     out = tuple(_node_name(x) for x in items)
     for name, x in zip(out, items):
-        where.setdefault((key, name), x.span)
+        r.where.setdefault((r.key, name), x.span)
     return out
+
+
+def _positive_int(e, r: _Reading) -> int:
+    v = C.to_int(C.evaluate(e, r.lets), e.span, r.key)
+    if v < 1:
+        raise ProgramError(f"{r.key} must be at least 1", e.span)
+    return v
+
+
+def _an_int(e, r: _Reading) -> int:
+    return C.to_int(C.evaluate(e, r.lets), e.span, r.key)
+
+
+def _a_bool(e, r: _Reading) -> bool:
+    return C.to_bool(C.evaluate(e, r.lets), e.span, r.key)
+
+
+def _a_string(e, r: _Reading) -> str:
+    return C.to_str(C.evaluate(e, r.lets), e.span, r.key)
+
+
+def _an_optimizer(e, r: _Reading) -> Optimizer:
+    return _optimizer(e, r.lets)
+
+
+TRAIN, EVALUATE = "train", "evaluate"
+KEYS = {  # key: (its parser, the blocks that take it)
+    "data": (_a_name, (TRAIN, EVALUATE)),
+    "minimize": (_a_name, (TRAIN,)),
+    "optimizer": (_an_optimizer, (TRAIN,)),
+    "epochs": (_positive_int, (TRAIN,)),
+    "batch": (_positive_int, (TRAIN, EVALUATE)),
+    "shuffle": (_a_bool, (TRAIN,)),
+    "seed": (_an_int, (TRAIN,)),
+    "report": (_names, (TRAIN, EVALUATE)),
+    "show": (_names, (EVALUATE,)),
+    "validate": (_a_name, (TRAIN,)),
+    "save": (_a_string, (TRAIN,)),
+    "load": (_a_string, (TRAIN, EVALUATE)),
+}
+TRAIN_KEYS = tuple(k for k, (_, kinds) in KEYS.items() if TRAIN in kinds)
+EVALUATE_KEYS = tuple(k for k, (_, kinds) in KEYS.items() if EVALUATE in kinds)
 
 
 def _optimizer(e, lets: dict) -> Optimizer:
@@ -106,53 +160,49 @@ def check_run(block: S.RunBlock, graphs: dict[str, Graph], data: dict, lets: dic
                            hint=did_you_mean(block.graph, graphs) or
                            (f"its graphs: {', '.join(graphs)}" if graphs else
                             "the program defines no graph"))
-    g = graphs[block.graph]
-    keys = TRAIN_KEYS if block.kind == "train" else EVALUATE_KEYS
     spec = RunSpec(block.kind, block.graph, block.span)
+    reading = _Reading(lets, spec.where)
     for entry in block.entries:
-        k, e = entry.name, entry.value
-        if k not in keys:
-            raise ProgramError(f'{block.kind} blocks have no key "{k}"', _key_span(entry),
-                               hint=did_you_mean(k, keys) or f"keys: {', '.join(keys)}")
-        if k in spec.spans:
-            raise ProgramError(f'"{k}" is given twice', _key_span(entry),
-                               notes=((f'"{k}" is first given here', spec.spans[k]),))
-        spec.spans[k] = entry.span
-        if k in ("data", "validate", "minimize"):
-            setattr(spec, k, _node_name(e))
-            spec.where[(k, getattr(spec, k))] = e.span
-        elif k in ("report", "show"):
-            setattr(spec, k, _names(e, k, spec.where))
-        elif k == "optimizer":
-            spec.optimizer = _optimizer(e, lets)
-        elif k in ("epochs", "batch", "seed"):
-            v = C.to_int(C.evaluate(e, lets), e.span, k)
-            if k != "seed" and v < 1:
-                raise ProgramError(f"{k} must be at least 1", e.span)
-            setattr(spec, k, v)
-        elif k == "shuffle":
-            spec.shuffle = C.to_bool(C.evaluate(e, lets), e.span, k)
-        elif k in ("save", "load"):
-            setattr(spec, k, C.to_str(C.evaluate(e, lets), e.span, k))
+        reading.key = _check_key(block, entry, spec)
+        setattr(spec, entry.name, KEYS[entry.name][0](entry.value, reading))
+    header = _name_span(block.span, block.kind, block.graph)
     if not spec.data:
-        raise ProgramError(f'{block.kind} {block.graph}: missing "data = ..."',
-                           _name_span(block.span, block.kind, block.graph))
-    if block.kind == "train":
+        raise ProgramError(f'{block.kind} {block.graph}: missing "data = ..."', header)
+    if block.kind == TRAIN:
         if spec.minimize is None:
-            raise ProgramError(f'train {block.graph}: missing "minimize = NODE"',
-                               _name_span(block.span, block.kind, block.graph))
+            raise ProgramError(f'train {block.graph}: missing "minimize = NODE"', header)
         if spec.optimizer is None:
             spec.optimizer = _default_optimizer()
-    _check_names(spec, g, data)
+    g = graphs[block.graph]
+    _check_data_names(spec, data)
+    _check_data_fields(spec, g, data, _check_fetches(spec, g))
     return spec
 
 
-def _check_names(spec: RunSpec, g: Graph, data: dict) -> None:
+def _check_key(block: S.RunBlock, entry: S.Field, spec: RunSpec) -> str:
+    """The entry's key, known to this kind of block and given once."""
+    k = entry.name
+    keys = TRAIN_KEYS if block.kind == TRAIN else EVALUATE_KEYS
+    if k not in keys:
+        raise ProgramError(f'{block.kind} blocks have no key "{k}"', _key_span(entry),
+                           hint=did_you_mean(k, keys) or f"keys: {', '.join(keys)}")
+    if k in spec.spans:
+        raise ProgramError(f'"{k}" is given twice', _key_span(entry),
+                           notes=((f'"{k}" is first given here', spec.spans[k]),))
+    spec.spans[k] = entry.span
+    return k
+
+
+def _check_data_names(spec: RunSpec, data: dict) -> None:
     for key in ("data", "validate"):
         name = getattr(spec, key)
         if name and name not in data:
             raise ProgramError(f'no data block named "{name}"', spec.where[(key, name)],
                                hint=did_you_mean(name, data))
+
+
+def _check_fetches(spec: RunSpec, g: Graph) -> list:
+    """The nodes the block fetches, each checked for its role."""
     fetched = []
     if spec.minimize:
         where = spec.where[("minimize", spec.minimize)]
@@ -173,23 +223,28 @@ def _check_names(spec: RunSpec, g: Graph, data: dict) -> None:
         fetched.append(n)
     for name in spec.show:
         fetched.append(_lookup(g, name, spec.where[("show", name)]))
+    return fetched
+
+
+def _check_data_fields(spec: RunSpec, g: Graph, data: dict, fetched: list) -> None:
+    """Every field names a placeholder, and every placeholder the fetches need is fed."""
     placeholders = {p.name: p for p in g.placeholders}
     for dname in filter(None, (spec.data, spec.validate)):
         block = data[dname]
+        used_here = spec.where[(_key(spec, dname), dname)]
         for f in block.fields:
             if f.name not in placeholders:
                 raise ProgramError(f'data field "{f.name}" (block "{dname}") names no '
                                    f'placeholder of graph "{g.name}"', _key_span(f),
                                    notes=((f'the {spec.kind} block of "{g.name}" uses "{dname}" '
-                                           "here", spec.where[(_key(spec, dname), dname)]),),
+                                           "here", used_here),),
                                    hint=did_you_mean(f.name, placeholders) or
                                    f"its placeholders: {', '.join(placeholders)}")
         fields = {f.name for f in block.fields}
         for n in needed(fetched):
             if n.op == "placeholder" and n.name not in fields and n.attrs["default"] is None:
                 raise ProgramError(f'placeholder "{n.name}" is needed but data block "{dname}" '
-                                   f'has no field "{n.name}"',
-                                   spec.where[(_key(spec, dname), dname)],
+                                   f'has no field "{n.name}"', used_here,
                                    notes=((f'"{n.name}" is declared here', n.span),))
 
 

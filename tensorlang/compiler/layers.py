@@ -16,6 +16,33 @@ MAX_DEPTH = 64
 
 def instantiate(lw, layer: S.LayerDef, args, kwargs, span, name: str | None):
     """Lower one call of `layer` inside GraphLowering `lw`; returns the layer's value."""
+    values = _arguments(lw, layer, args, kwargs, span)
+    # numbered after the arguments, so in `Dense(Dense(x, 4), 1)` the inner call is Dense_1
+    scope_name = lw.scope.qualify(name) if name else lw.fresh_scope(layer.name)
+    if lw.depth >= MAX_DEPTH:
+        raise ProgramError(f"layers nest deeper than {MAX_DEPTH} (is {layer.name} recursive?)",
+                           span)
+    saved = lw.b.scope, lw.b.span, lw.b.pin
+    if layer.span.file == "<prelude>" and lw.b.pin is None:
+        lw.b.pin = span  # the standard layers' nodes point at the user's call
+    lw.scopes.append(Scope(scope_name, dict(values), is_layer=True, body=layer.body))
+    lw.b.scope = scope_name
+    lw.depth += 1
+    try:
+        result = lw.tensor(_body(lw, layer), span)
+        lw.b.layers[scope_name] = (layer.name, result.id)
+        return result
+    except TensorlangError as e:
+        raise _at_call_site(e, layer, span) from None
+    finally:
+        lw.depth -= 1
+        lw.scopes.pop()
+        lw.b.scope, lw.b.span, lw.b.pin = saved
+
+
+def _arguments(lw, layer: S.LayerDef, args, kwargs, span) -> dict:
+    """The layer's parameters bound to the call's values (defaults filled in, tensor
+    arguments matched against their patterns, which bind the pattern's names)."""
     params = [p.name for p in layer.params]
     bound = bind(f"{layer.name}({', '.join(params)})", params, args, kwargs, span)
     values: dict = {}
@@ -34,37 +61,18 @@ def instantiate(lw, layer: S.LayerDef, args, kwargs, span, name: str | None):
             _match(layer, p, node, values, where, lw.lets)
             v = node
         values[p.name] = v
-    # numbered after the arguments, so in `Dense(Dense(x, 4), 1)` the inner call is Dense_1
-    scope_name = lw.scope.qualify(name) if name else lw.fresh_scope(layer.name)
-    if lw.depth >= MAX_DEPTH:
-        raise ProgramError(f"layers nest deeper than {MAX_DEPTH} (is {layer.name} recursive?)",
-                           span)
-    saved = lw.b.scope, lw.b.span, lw.b.pin
-    if layer.span.file == "<prelude>" and lw.b.pin is None:
-        lw.b.pin = span  # the standard layers' nodes point at the user's call
-    lw.scopes.append(Scope(scope_name, dict(values), is_layer=True, body=layer.body))
-    lw.b.scope = scope_name
-    lw.depth += 1
-    try:
-        result = None
-        for stmt in layer.body:
-            out = lw.statement(stmt)
-            if out is not None:
-                result = out
-                break
-        if result is None:
-            raise ProgramError(f"layer {layer.name} has no return statement",
-                               name_span(layer.span, "layer", layer.name),
-                               hint="a layer ends with `return EXPR`, the value of the call")
-        result = lw.tensor(result, span)
-        lw.b.layers[scope_name] = (layer.name, result.id)
-        return result
-    except TensorlangError as e:
-        raise _at_call_site(e, layer, span) from None
-    finally:
-        lw.depth -= 1
-        lw.scopes.pop()
-        lw.b.scope, lw.b.span, lw.b.pin = saved
+    return values
+
+
+def _body(lw, layer: S.LayerDef):
+    """The layer's statements lowered in the current scope; the value of its return."""
+    for stmt in layer.body:
+        out = lw.statement(stmt)
+        if out is not None:
+            return out
+    raise ProgramError(f"layer {layer.name} has no return statement",
+                       name_span(layer.span, "layer", layer.name),
+                       hint="a layer ends with `return EXPR`, the value of the call")
 
 
 def _at_call_site(e: TensorlangError, layer: S.LayerDef, call) -> TensorlangError:

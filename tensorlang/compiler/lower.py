@@ -180,34 +180,29 @@ class GraphLowering(CallLowering, DeclLowering):
         raise ProgramError(f"expected a tensor, not {C.describe(v)}", span)
 
     def value(self, e, name: str | None = None):
-        """The value of an expression: a Node or a compile-time value."""
+        """The value of an expression: a Node or a compile-time value. `name` is the name the
+        value is assigned to (a layer call takes it as its scope)."""
         self.b.span = e.span
-        if isinstance(e, S.Number):
+        kind = type(e)
+        if kind in (S.Number, S.Bool, S.String):
             return e.value
-        if isinstance(e, S.Bool):
-            return e.value
-        if isinstance(e, S.String):
-            return e.value
-        if isinstance(e, S.Name):
-            return self.name(e)
-        if isinstance(e, S.ListExpr):
-            return tuple(self.value(x) for x in e.items)
-        if isinstance(e, S.UnaryOp):
-            v = self.value(e.operand)
-            if e.op == "+":
-                return v
-            if isinstance(v, Node):
-                return self.b.add("neg", (v,), span=e.span)
-            return C.binary("-", 0, v, e.span) if not isinstance(v, float) else -v
-        if isinstance(e, S.BinOp):
-            return self.binop(e)
-        if isinstance(e, S.Call):
+        if kind is S.Call:
             return self.call(e, name)
-        if isinstance(e, S.Attribute):
-            return self.attribute(e)
-        if isinstance(e, S.Index):
-            return self.index(e)
-        raise ProgramError(f"{type(e).__name__.lower()} is not allowed here", e.span)
+        method = _VALUE.get(kind)
+        if method is None:
+            raise ProgramError(f"{kind.__name__.lower()} is not allowed here", e.span)
+        return method(self, e)
+
+    def list_value(self, e: S.ListExpr) -> tuple:
+        return tuple(self.value(x) for x in e.items)
+
+    def unary(self, e: S.UnaryOp):
+        v = self.value(e.operand)
+        if e.op == "+":
+            return v
+        if isinstance(v, Node):
+            return self.b.add("neg", (v,), span=e.span)
+        return C.binary("-", 0, v, e.span) if not isinstance(v, float) else -v
 
     def name(self, e: S.Name):
         for sc in reversed(self.scopes):
@@ -327,3 +322,8 @@ def _is_number(v) -> bool:
     if isinstance(v, tuple):
         return bool(v) and all(_is_number(x) for x in v)
     return isinstance(v, (bool, int, float))
+
+
+_VALUE = {S.Name: GraphLowering.name, S.ListExpr: GraphLowering.list_value,
+          S.UnaryOp: GraphLowering.unary, S.BinOp: GraphLowering.binop,
+          S.Attribute: GraphLowering.attribute, S.Index: GraphLowering.index}

@@ -57,24 +57,14 @@ def describe(v) -> str:
 def binary(op: str, a, b, span: Span):
     """`a op b` on compile-time values (numbers, dims, strings); ProgramError when undefined."""
     try:
-        if isinstance(a, str) or isinstance(b, str):
-            if op == "+" and isinstance(a, str) and isinstance(b, str):
-                return a + b
-            if op in ("==", "!="):
-                return COMPARE[op](a, b)
-            raise TypeError
-        if isinstance(a, bool) or isinstance(b, bool):
-            if op in ("==", "!="):
-                return COMPARE[op](a, b)
-            raise TypeError
-        if op in ARITH:
-            if isinstance(a, D.Dim) or isinstance(b, D.Dim):
-                if isinstance(a, float) or isinstance(b, float):
-                    raise TypeError
+        if isinstance(a, (str, bool)) or isinstance(b, (str, bool)):
+            return _of_words(op, a, b)
+        dims = isinstance(a, D.Dim) or isinstance(b, D.Dim)
+        if op in ARITH and not (dims and (isinstance(a, float) or isinstance(b, float))):
             return ARITH[op](a, b)
-        if op in NUM_ONLY and not (isinstance(a, D.Dim) or isinstance(b, D.Dim)):
+        if not dims and op in NUM_ONLY:
             return NUM_ONLY[op](a, b)
-        if op in COMPARE and not (isinstance(a, D.Dim) or isinstance(b, D.Dim)):
+        if not dims and op in COMPARE:
             return COMPARE[op](a, b)
         raise TypeError
     except ZeroDivisionError:
@@ -82,6 +72,15 @@ def binary(op: str, a, b, span: Span):
     except (TypeError, ValueError):
         raise ProgramError(f"cannot compute {describe(a)} {op} {describe(b)} at compile time",
                            span) from None
+
+
+def _of_words(op: str, a, b):
+    """Strings join with +; strings and bools compare with == and !=; TypeError otherwise."""
+    if op == "+" and isinstance(a, str) and isinstance(b, str):
+        return a + b
+    if op in ("==", "!="):
+        return COMPARE[op](a, b)
+    raise TypeError
 
 
 def to_int(v, span: Span, what: str) -> int:

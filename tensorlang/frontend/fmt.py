@@ -31,47 +31,55 @@ _UNARY, _POSTFIX, _ATOM = 4, 6, 7
 # ---------------------------------------------------------------- expressions and types
 def format_expr(e) -> str:
     """One expression (or a Slice or Keyword) in canonical form, with minimal parentheses."""
-    kind = type(e)
-    if kind is syntax.Name:
-        return e.id
-    if kind is syntax.Number:
-        return _number(e)
-    if kind is syntax.BinOp:
-        p = _PREC[e.op]
-        if p == 1:  # comparisons do not chain: a comparison operand is always parenthesized
-            left, right = _wrap(e.left, 2), _wrap(e.right, 2)
-        elif e.op == "**":  # `postfix ** unary`: right-associative, `2 ** -1` needs none
-            left, right = _wrap(e.left, _POSTFIX), _wrap(e.right, _UNARY)
-        else:  # left-associative
-            left, right = _wrap(e.left, p), _wrap(e.right, p + 1)
-        return f"{left} {e.op} {right}"
-    if kind is syntax.UnaryOp:
-        return e.op + _wrap(e.operand, _UNARY)
-    if kind is syntax.Call:
-        args = [format_expr(a) for a in e.args] + [format_expr(k) for k in e.kwargs]
-        return f"{_wrap(e.func, _POSTFIX)}({', '.join(args)})"
-    if kind is syntax.Index:
-        return f"{_wrap(e.value, _POSTFIX)}[{', '.join(format_expr(i) for i in e.items)}]"
-    if kind is syntax.Attribute:
-        base = f"({format_expr(e.value)})" if isinstance(e.value, syntax.Number) \
-            else _wrap(e.value, _POSTFIX)  # `1.T` would lex as the number `1.`
-        return f"{base}.{e.attr}"
-    if kind is syntax.ListExpr:
-        return f"[{', '.join(format_expr(i) for i in e.items)}]"
-    if kind is syntax.String:
-        return _quote(e.value)
-    if kind is syntax.Bool:
-        return "true" if e.value else "false"
-    if kind is syntax.Keyword:
-        return f"{e.name} = {format_expr(e.value)}"
-    if kind is syntax.Slice:
-        parts = ["" if x is None else format_expr(x) for x in (e.start, e.stop, e.step)]
-        return ":".join(parts if e.step is not None else parts[:2])
-    if kind is syntax.Unknown:
-        return "?"
-    if kind is syntax.EllipsisLit:
-        return "..."
-    raise TypeError(f"format_expr: not an expression: {e!r}")
+    form = _FORMS.get(type(e))
+    if form is None:
+        raise TypeError(f"format_expr: not an expression: {e!r}")
+    return form(e)
+
+
+def _binop(e) -> str:
+    p = _PREC[e.op]
+    if p == 1:  # comparisons do not chain: a comparison operand is always parenthesized
+        left, right = _wrap(e.left, 2), _wrap(e.right, 2)
+    elif e.op == "**":  # `postfix ** unary`: right-associative, `2 ** -1` needs none
+        left, right = _wrap(e.left, _POSTFIX), _wrap(e.right, _UNARY)
+    else:  # left-associative
+        left, right = _wrap(e.left, p), _wrap(e.right, p + 1)
+    return f"{left} {e.op} {right}"
+
+
+def _call(e) -> str:
+    args = [format_expr(a) for a in e.args] + [format_expr(k) for k in e.kwargs]
+    return f"{_wrap(e.func, _POSTFIX)}({', '.join(args)})"
+
+
+def _attribute(e) -> str:
+    base = f"({format_expr(e.value)})" if isinstance(e.value, syntax.Number) \
+        else _wrap(e.value, _POSTFIX)  # `1.T` would lex as the number `1.`
+    return f"{base}.{e.attr}"
+
+
+def _slice(e) -> str:
+    parts = ["" if x is None else format_expr(x) for x in (e.start, e.stop, e.step)]
+    return ":".join(parts if e.step is not None else parts[:2])
+
+
+_FORMS = {
+    syntax.Name: lambda e: e.id,
+    syntax.Number: lambda e: _number(e),
+    syntax.BinOp: _binop,
+    syntax.UnaryOp: lambda e: e.op + _wrap(e.operand, _UNARY),
+    syntax.Call: _call,
+    syntax.Index: lambda e: f"{_wrap(e.value, _POSTFIX)}[{', '.join(map(format_expr, e.items))}]",
+    syntax.Attribute: _attribute,
+    syntax.ListExpr: lambda e: f"[{', '.join(format_expr(i) for i in e.items)}]",
+    syntax.String: lambda e: _quote(e.value),
+    syntax.Bool: lambda e: "true" if e.value else "false",
+    syntax.Keyword: lambda e: f"{e.name} = {format_expr(e.value)}",
+    syntax.Slice: _slice,
+    syntax.Unknown: lambda e: "?",
+    syntax.EllipsisLit: lambda e: "...",
+}
 
 
 def _prec(e) -> int:

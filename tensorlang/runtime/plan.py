@@ -192,23 +192,8 @@ def _reuse(op_nodes: list[Node], slot: dict, last_use: dict, keep: set
     can take `out=` gets a dead buffer of its dtype and shape: one of its inputs dying right there
     (in place) when one fits, else the most recently dead one kept for it. A buffer kept for a
     later step is freed there instead of at its death."""
-    step_of = {slot[n.id]: k for k, n in enumerate(op_nodes)}
-    roots: dict[int, frozenset] = {}  # slot -> the buffers its value may share memory with
-    owner: dict[int, tuple] = {}      # buffer slot -> its (dtype, shape) key
-    for n in op_nodes:
-        s, memory = slot[n.id], n.opdef.memory
-        if memory.fresh:  # new memory: a buffer of its own (0-d: none)
-            roots[s] = frozenset((s,)) if n.rank >= 1 else frozenset()
-            if n.rank >= 1:
-                owner[s] = (n.dtype, tuple(n.type.shape))
-        else:  # may be a view of the inputs it names (or an input itself)
-            viewed = n.inputs if memory.views is None else [n.inputs[k] for k in memory.views]
-            roots[s] = frozenset().union(*(roots.get(slot[i.id], ()) for i in viewed))
-    death: dict[int, int] = {}
-    for s, rs in roots.items():
-        end = NEVER if s in keep else last_use.get(s, step_of[s])
-        for r in rs:
-            death[r] = max(death.get(r, -1), end)
+    roots, owner = _buffers(op_nodes, slot)
+    death = _deaths(op_nodes, slot, roots, last_use, keep)
     dead_at: dict[int, list[int]] = {}
     for r, k in death.items():
         if k < NEVER:
@@ -221,9 +206,7 @@ def _reuse(op_nodes: list[Node], slot: dict, last_use: dict, keep: set
         if memory.out is not None and n.rank >= 1 and memory.out(n):
             key = (n.dtype, tuple(n.type.shape))
             ins = [slot[i.id] for i in n.inputs]
-            donor = None if not memory.inplace else next(
-                (r for r in ins if r in owner and owner[r] == key and death[r] == k
-                 and all(r not in roots.get(i, ()) for i in ins if i != r)), None)
+            donor = _in_place(ins, key, k, owner, death, roots) if memory.inplace else None
             if donor is None and pool.get(key):
                 donor = pool[key].pop()
             if donor is not None:
@@ -233,3 +216,37 @@ def _reuse(op_nodes: list[Node], slot: dict, last_use: dict, keep: set
             if r != donors.get(k):  # dead now: kept for a later step that can take it
                 pool.setdefault(owner[r], []).append(r)
     return donors, dies
+
+
+def _buffers(op_nodes: list[Node], slot: dict) -> tuple[dict[int, frozenset], dict[int, tuple]]:
+    """(slot -> the buffers its value may share memory with, buffer slot -> its (dtype, shape))."""
+    roots: dict[int, frozenset] = {}
+    owner: dict[int, tuple] = {}
+    for n in op_nodes:
+        s, memory = slot[n.id], n.opdef.memory
+        if memory.fresh:  # new memory: a buffer of its own (0-d: none)
+            roots[s] = frozenset((s,)) if n.rank >= 1 else frozenset()
+            if n.rank >= 1:
+                owner[s] = (n.dtype, tuple(n.type.shape))
+        else:  # may be a view of the inputs it names (or an input itself)
+            viewed = n.inputs if memory.views is None else [n.inputs[k] for k in memory.views]
+            roots[s] = frozenset().union(*(roots.get(slot[i.id], ()) for i in viewed))
+    return roots, owner
+
+
+def _deaths(op_nodes, slot, roots, last_use, keep) -> dict[int, int]:
+    """buffer -> the step after which no value that may view it is used (NEVER: kept)."""
+    step_of = {slot[n.id]: k for k, n in enumerate(op_nodes)}
+    death: dict[int, int] = {}
+    for s, rs in roots.items():
+        end = NEVER if s in keep else last_use.get(s, step_of[s])
+        for r in rs:
+            death[r] = max(death.get(r, -1), end)
+    return death
+
+
+def _in_place(ins, key, k, owner, death, roots) -> int | None:
+    """An input buffer of the result's dtype and shape that dies at step k and that no other
+    input views: the result may overwrite it."""
+    return next((r for r in ins if r in owner and owner[r] == key and death[r] == k
+                 and all(r not in roots.get(i, ()) for i in ins if i != r)), None)

@@ -152,34 +152,8 @@ class Session:
         if plan.runs > WARM + len(plan.steps) // STEPS_PER_RUN and not check_numerics:
             return self._run_generated(plan, env, slots)
         steps = plan.concrete_steps(env, reuse=not check_numerics)
-        k = 0
-        try:
-            with np.errstate(all="ignore"):
-                # kind-specialized calls: no argument lists or keyword dicts built per step;
-                # kinds 4 and 5 write into the dead buffer in slot o (see plan.py)
-                for fn, kind, a, b, ins, out, free, k, o in steps:  # noqa: B007
-                    if kind == 2:
-                        slots[out] = fn(slots[a], slots[b])
-                    elif kind == 1:
-                        slots[out] = fn(slots[a])
-                    elif kind == 5:
-                        slots[out] = fn(slots[a], slots[b], out=slots[o])
-                    elif kind == 4:
-                        slots[out] = fn(slots[a], out=slots[o])
-                    elif kind == 0:
-                        slots[out] = fn(*[slots[i] for i in ins])
-                    else:
-                        slots[out] = fn(*[slots[i] for i in ins], out=slots[o])
-                    if check_numerics:
-                        _check_finite(plan, k, slots)
-                    for f in free:
-                        slots[f] = None
-        except TensorlangError:
-            raise
-        except (ValueError, np.linalg.LinAlgError, IndexError, TypeError, ArithmeticError,
-                MemoryError) as e:
-            node = plan.steps[k].node
-            raise TensorlangError(f"{_what(node)} failed at run time: {e}", node.span) from None
+        with np.errstate(all="ignore"):
+            _interpret(plan, steps, slots, check_numerics)
         return [slots[s] for s in plan.fetch_slots]
 
     def _run_generated(self, plan: Plan, env: dict, slots: list) -> list:
@@ -190,13 +164,11 @@ class Session:
                 return run(slots)
         except TensorlangError:
             raise
-        except (ValueError, np.linalg.LinAlgError, IndexError, TypeError, ArithmeticError,
-                MemoryError) as e:
+        except KERNEL_ERRORS as e:
             k = run.step_at(e.__traceback__)
             if k is None:
                 raise
-            node = plan.steps[k].node
-            raise TensorlangError(f"{_what(node)} failed at run time: {e}", node.span) from None
+            raise kernel_error(plan.steps[k].node, e) from None
 
     # -- feeds -----------------------------------------------------------------------------------
     def bind(self, plan: Plan, feed: Mapping) -> tuple[dict[str, int], list]:
@@ -254,6 +226,40 @@ class Session:
         return out
 
 _UNFED = object()
+KERNEL_ERRORS = (ValueError, np.linalg.LinAlgError, IndexError, TypeError, ArithmeticError,
+                 MemoryError)  # what a NumPy kernel raises on values its shape rule let through
+
+
+def kernel_error(node: Node, e: Exception) -> TensorlangError:
+    """A kernel's failure, located at the node's source."""
+    return TensorlangError(f"{_what(node)} failed at run time: {e}", node.span)
+
+
+def _interpret(plan: Plan, steps: list, slots: list, check_numerics: bool) -> None:
+    """Run the concrete steps over the slots; a kernel's failure is located at its node."""
+    k = 0
+    try:
+        # kind-specialized calls: no argument lists or keyword dicts built per step; kinds 4
+        # and 5 write into the dead buffer in slot o (see plan.py)
+        for fn, kind, a, b, ins, out, free, k, o in steps:  # noqa: B007
+            if kind == 2:
+                slots[out] = fn(slots[a], slots[b])
+            elif kind == 1:
+                slots[out] = fn(slots[a])
+            elif kind == 5:
+                slots[out] = fn(slots[a], slots[b], out=slots[o])
+            elif kind == 4:
+                slots[out] = fn(slots[a], out=slots[o])
+            elif kind == 0:
+                slots[out] = fn(*[slots[i] for i in ins])
+            else:
+                slots[out] = fn(*[slots[i] for i in ins], out=slots[o])
+            if check_numerics:
+                _check_finite(plan, k, slots)
+            for f in free:
+                slots[f] = None
+    except KERNEL_ERRORS as e:
+        raise kernel_error(plan.steps[k].node, e) from None
 
 
 class _FeedSpec:

@@ -16,6 +16,7 @@ import numpy as np
 from ..ir.graph import Graph, Node
 from ..ir.opdef import REQUIRED
 from ..ir.printing import Namer, format_attr, format_init, format_node, param_count
+from ..ir.traversal import users
 
 # kind -> (legend text, DOT attributes). One row a kind; the legend is drawn from this table.
 STYLES: dict[str, tuple[str, dict]] = {
@@ -259,75 +260,103 @@ def update_pairs(updates) -> list[tuple[str, Node]]:
     return [(k if isinstance(k, str) else k.name, v) for k, v in items]
 
 
+@dataclass
+class _Scene:
+    """What layout decided so far: which nodes show, which are folded into their users' labels,
+    which layer boxes stand for their members, and who reads what."""
+
+    graph: Graph
+    namer: Namer
+    keep: set
+    folded: set
+    named: set
+    users: dict
+    assigns: list
+    collapse: bool
+    boxes: dict = field(default_factory=dict)  # layer key -> its members
+    box_id: dict = field(default_factory=dict)  # layer key -> the id its box is drawn with
+    rep: dict = field(default_factory=dict)  # node id -> id of what draws it
+
+
 def layout(graph: Graph, *, collapse: bool = False, focus: str | None = None, depth: int = 2,
            fold: bool = True, legend: bool = True, updates=None) -> Drawing:
     """Decide what the picture of `graph` shows (see render.to_dot for the options)."""
-    namer = Namer(graph)
-    nodes = graph.nodes
-    named = {n.id for n in graph.names.values()} | {n.id for n in nodes if n.name}
-    folded = {n.id for n in nodes if fold and foldable(n, named)}
-    users: dict[int, list[Node]] = {}
-    for n in nodes:
-        for i in n.inputs:
-            users.setdefault(i.id, []).append(n)
-    folded &= set(users)  # a constant nothing uses is drawn, or it would vanish
-    assigns = [(graph.names[v], u) for v, u in update_pairs(updates) if v in graph.names]
-    links = [(i, n) for n in nodes for i in n.inputs if i.id not in folded] + \
-        [(u, v) for v, u in assigns]
-    keep = {n.id for n in nodes} - folded
-    if focus is not None:
-        keep &= neighbourhood(_resolve(graph, namer, focus), depth, links)
-    assigned = {u.id for _, u in assigns}
-
-    rep: dict[int, str] = {}  # node id -> id of the box that draws it
-    boxes: dict[str, list[Node]] = {}
-    if collapse:
-        for n in nodes:
-            key = layer_key(n.scope)
-            if n.id in keep and key is not None:
-                boxes.setdefault(key, []).append(n)
-    plain = {namer(n) for n in nodes if n.id in keep and layer_key(n.scope) not in boxes}
-    box_id = {k: k if k not in plain else f"{k} (layer)" for k in boxes}
-
+    scene = _scene(graph, collapse, focus, depth, fold, updates)
     title = f"graph {graph.name}" + (f" (around {focus}, depth {depth})" if focus else "")
     d = Drawing(graph.name, title)
-    drawn_boxes: set[str] = set()
-    for n in nodes:
-        if n.id not in keep:
-            continue
-        key = layer_key(n.scope) if collapse else None
-        if key in boxes:
-            rep[n.id] = box_id[key]
-            if key not in drawn_boxes:
-                drawn_boxes.add(key)
-                d.nodes.append(_box(graph, key, box_id[key], boxes[key], users, namer))
-                _add_clusters(d, graph, scope_path(key)[:-1])
-            continue
-        rep[n.id] = namer(n)
-        path = scope_path(n.scope)
-        _add_clusters(d, graph, path)
-        out = n.id in named and not n.is_source and \
-            n.id not in users and n.id not in assigned
-        d.nodes.append(DrawNode(namer(n), kind_of(n), node_label(n, namer(n), folded),
-                                tooltip(n, namer), path[-1] if path else "", out))
-
-    seen_edges: set[tuple[str, str, str]] = set()
-    for n in nodes:
-        for i in n.inputs:
-            if n.id in rep and i.id in rep and rep[n.id] != rep[i.id]:
-                kind = _edge_kind(i, n)
-                e = (rep[i.id], rep[n.id], str(i.type))
-                if not collapse or e not in seen_edges:  # between boxes: one arrow a type
-                    seen_edges.add(e)
-                    up = kind == "grad" and phase(n.scope) == "grad"
-                    d.edges.append(DrawEdge(*e, kind, up))
-    for v, u in assigns:
-        if v.id in rep and u.id in rep:
-            d.edges.append(DrawEdge(rep[u.id], rep[v.id], "update", "assign"))
+    _draw_nodes(d, scene)
+    _draw_edges(d, scene)
     if legend:
         present = {x.kind for x in d.nodes}
         d.legend = [k for k in STYLES if k in present]
     return d
+
+
+def _scene(graph: Graph, collapse: bool, focus, depth: int, fold: bool, updates) -> _Scene:
+    """The nodes to draw (a focus's neighbourhood, without folded constants) and the boxes."""
+    namer, nodes = Namer(graph), graph.nodes
+    named = {n.id for n in graph.names.values()} | {n.id for n in nodes if n.name}
+    readers = users(nodes)
+    # a constant nothing uses is drawn, or it would vanish
+    folded = {n.id for n in nodes if fold and foldable(n, named)} & set(readers)
+    assigns = [(graph.names[v], u) for v, u in update_pairs(updates) if v in graph.names]
+    keep = {n.id for n in nodes} - folded
+    if focus is not None:
+        links = [(i, n) for n in nodes for i in n.inputs if i.id not in folded] + \
+            [(u, v) for v, u in assigns]
+        keep &= neighbourhood(_resolve(graph, namer, focus), depth, links)
+    scene = _Scene(graph, namer, keep, folded, named, readers, assigns, collapse)
+    if collapse:
+        for n in nodes:
+            key = layer_key(n.scope)
+            if n.id in keep and key is not None:
+                scene.boxes.setdefault(key, []).append(n)
+    plain = {namer(n) for n in nodes if n.id in keep and layer_key(n.scope) not in scene.boxes}
+    scene.box_id = {k: k if k not in plain else f"{k} (layer)" for k in scene.boxes}
+    return scene
+
+
+def _draw_nodes(d: Drawing, sc: _Scene) -> None:
+    """A DrawNode per kept node, or one box per collapsed layer; clusters for their scopes."""
+    assigned = {u.id for _, u in sc.assigns}
+    drawn_boxes: set[str] = set()
+    for n in sc.graph.nodes:
+        if n.id not in sc.keep:
+            continue
+        key = layer_key(n.scope) if sc.collapse else None
+        if key in sc.boxes:
+            sc.rep[n.id] = sc.box_id[key]
+            if key not in drawn_boxes:
+                drawn_boxes.add(key)
+                d.nodes.append(_box(sc.graph, key, sc.box_id[key], sc.boxes[key], sc.users,
+                                    sc.namer))
+                _add_clusters(d, sc.graph, scope_path(key)[:-1])
+            continue
+        name = sc.namer(n)
+        sc.rep[n.id] = name
+        path = scope_path(n.scope)
+        _add_clusters(d, sc.graph, path)
+        out = n.id in sc.named and not n.is_source and n.id not in sc.users and \
+            n.id not in assigned
+        d.nodes.append(DrawNode(name, kind_of(n), node_label(n, name, sc.folded),
+                                tooltip(n, sc.namer), path[-1] if path else "", out))
+
+
+def _draw_edges(d: Drawing, sc: _Scene) -> None:
+    """An edge per input between drawn things (one a type between boxes), and the updates."""
+    rep, seen = sc.rep, set()
+    for n in sc.graph.nodes:
+        for i in n.inputs:
+            if n.id in rep and i.id in rep and rep[n.id] != rep[i.id]:
+                kind = _edge_kind(i, n)
+                e = (rep[i.id], rep[n.id], str(i.type))
+                if not sc.collapse or e not in seen:  # between boxes: one arrow a type
+                    seen.add(e)
+                    d.edges.append(DrawEdge(*e, kind, kind == "grad" and
+                                            phase(n.scope) == "grad"))
+    for v, u in sc.assigns:
+        if v.id in rep and u.id in rep:
+            d.edges.append(DrawEdge(rep[u.id], rep[v.id], "update", "assign"))
 
 
 def _edge_kind(src: Node, dst: Node) -> str:

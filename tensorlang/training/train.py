@@ -35,12 +35,7 @@ class TrainResult(dict):
 def run_train(ctx: Context, spec: RunSpec) -> TrainResult:
     """Train the block's graph: restore `load`, run the epochs, then write `save`."""
     sess = ctx.restore(spec)
-    # parameters the loss cannot reach were already reported when the program was compiled
-    # (autodiff.disconnected_warnings, in program.warnings), so tgraph's warnings are not repeated
-    tgraph, updates = train_graph(sess.graph, spec)
-    tgraph, moved = optimize_map(tgraph, keep=updates.values())  # fused, folded, merged
-    updates = {k: moved[v.id] for k, v in updates.items()}
-    step = TrainingStep(sess.extend(tgraph), spec, updates, ctx.check_numerics)
+    step = _training_step(ctx, spec, sess)
     epochs = spec.epochs if ctx.epochs is None else ctx.epochs
     if epochs < 1:
         raise UsageError(f"--epochs must be at least 1, not {epochs}")
@@ -57,34 +52,51 @@ def run_train(ctx: Context, spec: RunSpec) -> TrainResult:
                   f"{steps} step{'s' if steps != 1 else ''} an epoch, {_describe(spec.optimizer)}")
     rng = np.random.default_rng(seed)
     history: list[dict] = []
-    epoch = at = 0
+    where = [0, 0]  # the epoch and step under way, for the message of an interruption
     try:
         with EpochProgress(ctx, epochs, n) as bar:
             for epoch in range(1, epochs + 1):
+                where[0] = epoch
                 bar.start_epoch(epoch)
                 order = rng.permutation(n) if spec.shuffle else None
-                sums = dict.fromkeys(step.names, 0.0)
-                seen = 0
-                for at, idx in enumerate(batches(n, size, order), 1):
-                    feed = {k: v[idx] for k, v in arrays.items()}
-                    values = step(feed, epoch, at)
-                    count = len(feed[next(iter(feed))])
-                    seen += count
-                    for k, v in zip(step.names, values):
-                        sums[k] += float(v) * count
-                    bar.advance(count, sums[step.names[0]] / seen)
-                metrics = {k: s / n for k, s in sums.items()}
+                metrics = _epoch(step, arrays, batches(n, size, order), epoch, bar, where)
                 if spec.validate:
                     val = evaluate(ctx, spec, spec.validate, step.validated, spec.batch)
                     metrics.update({f"val_{k}": v for k, v in val.items()})
                 seconds = bar.end_epoch(epoch, metrics)
                 history.append({"epoch": epoch, "metrics": metrics, "seconds": seconds})
     except KeyboardInterrupt:
-        raise KeyboardInterrupt(f"interrupted in epoch {epoch}/{epochs}, step {at}/{steps}: "
-                                "training stopped, nothing saved") from None
+        raise KeyboardInterrupt(f"interrupted in epoch {where[0]}/{epochs}, step {where[1]}/"
+                                f"{steps}: training stopped, nothing saved") from None
     if spec.save:
         _save(ctx, spec, sess)
     return TrainResult(history, step.count)
+
+
+def _training_step(ctx: Context, spec: RunSpec, sess) -> TrainingStep:
+    """The block's training step: the graph with gradients and updates, optimized."""
+    # parameters the loss cannot reach were already reported when the program was compiled
+    # (autodiff.disconnected_warnings, in program.warnings), so tgraph's warnings are not repeated
+    tgraph, updates = train_graph(sess.graph, spec)
+    tgraph, moved = optimize_map(tgraph, keep=updates.values())  # fused, folded, merged
+    updates = {k: moved[v.id] for k, v in updates.items()}
+    return TrainingStep(sess.extend(tgraph), spec, updates, ctx.check_numerics)
+
+
+def _epoch(step: TrainingStep, arrays: dict, order, epoch: int, bar, where: list) -> dict:
+    """One pass over the batches; the reported values averaged over the examples."""
+    sums = dict.fromkeys(step.names, 0.0)
+    seen = 0
+    for at, idx in enumerate(order, 1):
+        where[1] = at
+        feed = {k: v[idx] for k, v in arrays.items()}
+        values = step(feed, epoch, at)
+        count = len(feed[next(iter(feed))])
+        seen += count
+        for k, v in zip(step.names, values):
+            sums[k] += float(v) * count
+        bar.advance(count, sums[step.names[0]] / seen)
+    return {k: v / seen for k, v in sums.items()}
 
 
 class TrainingStep:

@@ -1,4 +1,4 @@
-"""The house rule, checked on the source: the package's folders are stages in pipeline order, and
+"""The house rules, checked on the source: the package's folders are stages in pipeline order, and
 no module imports a later stage (imports inside functions count), nor takes part in an import
 cycle. The one sanctioned exception is a Graph drawing itself in Jupyter (`Graph._repr_svg_`
 imports the renderer lazily, as JAX's `Jaxpr.__str__` imports its printer)."""
@@ -132,3 +132,21 @@ def test_the_checker_sees_lazy_and_relative_imports(tmp_path):
              "tensorlang.tools": pkg / "tools" / "__init__.py"}
     assert imports("tensorlang.ir.graph", known["tensorlang.ir.graph"], known) == {
         "tensorlang.tools.render"}
+
+
+MAX_LINES = 50
+
+
+def test_functions_are_short_or_say_why():
+    """No function over MAX_LINES lines unless a `# long: why` comment inside says why."""
+    long = []
+    for name, path in modules().items():
+        text = path.read_text(encoding="utf-8")
+        lines = text.splitlines()
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                body = lines[node.lineno - 1:node.end_lineno]
+                if len(body) > MAX_LINES and not any(x.strip().startswith("# long:")
+                                                      for x in body):
+                    long.append(f"{name}.{node.name}: {len(body)} lines")
+    assert not long, "functions over 50 lines without a reason:\n" + "\n".join(long)
