@@ -14,7 +14,7 @@ from tensorlang.ops import REGISTRY
 from tensorlang.runtime.session import Session
 from tensorlang.transforms.autodiff import gradients
 
-from .opgraph import numeric_grad
+from ..opgraph import numeric_grad
 
 N = Dim.sym("N")
 

@@ -16,9 +16,9 @@ from tensorlang.tools import gradcheck as GC
 from tensorlang.tools.cli import main
 from tensorlang.transforms.retype import retype
 
-from .opgraph import one_op
+from ..opgraph import one_op
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 XOR = ROOT / "examples" / "xor.tl"
 
 

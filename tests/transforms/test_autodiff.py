@@ -16,9 +16,9 @@ from tensorlang.tools.cli import main
 from tensorlang.tools.cli.common import with_gradient
 from tensorlang.transforms import autodiff
 
-from .opgraph import numeric_grad
+from ..opgraph import numeric_grad
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 XOR = ROOT / "examples" / "xor.tl"
 
 

@@ -23,7 +23,7 @@ from tensorlang.runtime.session import Session
 from tensorlang.transforms.autodiff import backward, gradients
 from tensorlang.transforms.retype import retype
 
-from .opgraph import check_gradient, one_op
+from ..opgraph import check_gradient, one_op
 
 FEW = settings(max_examples=6, deadline=None, derandomize=True)
 SEEDS = st.integers(0, 2**32 - 1)

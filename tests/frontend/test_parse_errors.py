@@ -2,7 +2,7 @@
 
 Each tests/golden/parse_errors/NAME.tl is a small bad program; NAME.err holds the exact
 `ParseError.format()` text for it, the file named as `NAME.tl`. To rewrite the goldens after a
-deliberate change of wording: TENSORLANG_UPDATE_GOLDEN=1 pytest tests/test_parse_errors.py
+deliberate change of wording: TENSORLANG_UPDATE_GOLDEN=1 pytest tests/frontend/test_parse_errors.py
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from tensorlang.errors import ParseError, TensorlangError
 from tensorlang.frontend.parser import parse
 
-GOLDEN = Path(__file__).resolve().parent / "golden" / "parse_errors"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "parse_errors"
 CASES = sorted(p.stem for p in GOLDEN.glob("*.tl"))
 UPDATE = os.environ.get("TENSORLANG_UPDATE_GOLDEN") == "1"
 

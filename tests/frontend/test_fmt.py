@@ -20,7 +20,7 @@ from tensorlang.frontend import grammar, syntax
 from tensorlang.frontend.fmt import fmt_file, format_expr, format_program, format_source
 from tensorlang.frontend.parser import parse
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PRELUDE = ROOT / "tensorlang" / "compiler" / "prelude.tl"
 EXAMPLES = sorted((ROOT / "examples").glob("*.tl")) + [PRELUDE]
 

@@ -15,7 +15,7 @@ from tensorlang.ir.graph import VerifyError
 from tensorlang.tools.cli import main
 from tensorlang.transforms.autodiff import backward
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 XOR_TABLE = """\
 graph xor

@@ -14,7 +14,7 @@ from tensorlang.ops import REGISTRY
 from tensorlang.runtime.session import Session
 from tensorlang.transforms.autodiff import gradients
 
-from .opgraph import fed_grad
+from ..opgraph import fed_grad
 
 N, M = D.Dim.sym("N"), D.Dim.sym("M")
 

@@ -12,7 +12,7 @@ import pytest
 from tensorlang.ir.types import np_dtype
 from tensorlang.ops import REGISTRY
 
-from .opgraph import check_gradient, one_op
+from ..opgraph import check_gradient, one_op
 from .references import REFERENCES
 
 PUBLIC = sorted(n for n, op in REGISTRY.items() if not op.internal)

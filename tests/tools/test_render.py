@@ -2,7 +2,7 @@
 node names and source-line tooltips), PNG, DOT without Graphviz, the missing-`dot` message,
 collapse and focus node counts, the CLI's outputs and exit statuses.
 
-Regenerate the golden files with `TENSORLANG_UPDATE_GOLDEN=1 pytest tests/test_render.py`
+Regenerate the golden files with `TENSORLANG_UPDATE_GOLDEN=1 pytest tests/tools/test_render.py`
 (never done automatically) and review the diff."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tensorlang.tools.cli.common import with_gradient as training_graph
 from tensorlang.tools.render import format_of, render, to_dot, to_svg, write_picture
 from tensorlang.tools.render_layout import layout, scope_path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden" / "render"
 EXAMPLES = sorted((ROOT / "examples").glob("*.tl"))
 SVG = "{http://www.w3.org/2000/svg}"

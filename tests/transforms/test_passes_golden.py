@@ -1,7 +1,7 @@
 """Golden tests of the rewrite rules: for every rule, tests/golden/passes/RULE.tl and the text
 `tensorlang ir RULE.tl --optimized` prints (RULE.ir); with `--no-pass RULE` the text differs, so
 the rule is what made it. A `# flags: ...` first line adds flags (`--backward`). Regenerate after
-a deliberate change: TENSORLANG_UPDATE_GOLDEN=1 pytest tests/test_passes_golden.py"""
+a deliberate change: TENSORLANG_UPDATE_GOLDEN=1 pytest tests/transforms/test_passes_golden.py"""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from tensorlang.tools.cli import main
 from tensorlang.transforms.passes import PIPELINE, RULES
 
-GOLDEN = Path(__file__).parent / "golden" / "passes"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "passes"
 UPDATE = os.environ.get("TENSORLANG_UPDATE_GOLDEN") == "1"
 
 

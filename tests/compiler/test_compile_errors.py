@@ -3,7 +3,8 @@
 Each tests/golden/compile_errors/NAME.tl is a small wrong program; NAME.err holds the exact
 `TensorlangError.format()` text for it, the file named as `NAME.tl`. A first line
 `# --set NAME=VALUE` passes an override, as the command line would. To rewrite the goldens after
-a deliberate change of wording: TENSORLANG_UPDATE_GOLDEN=1 pytest tests/test_compile_errors.py
+a deliberate change of wording:
+TENSORLANG_UPDATE_GOLDEN=1 pytest tests/compiler/test_compile_errors.py
 (and read the diff as a user would).
 """
 
@@ -18,7 +19,7 @@ import tensorlang as tl
 from tensorlang.errors import TensorlangError
 from tensorlang.tools.cli import main
 
-GOLDEN = Path(__file__).resolve().parent / "golden" / "compile_errors"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "compile_errors"
 CASES = sorted(p.stem for p in GOLDEN.glob("*.tl"))
 UPDATE = os.environ.get("TENSORLANG_UPDATE_GOLDEN") == "1"
 

@@ -15,7 +15,7 @@ from tensorlang.ir.types import TensorType
 from tensorlang.runtime.session import Session
 from tensorlang.transforms.autodiff import gradients
 
-from .opgraph import fed_grad
+from ..opgraph import fed_grad
 
 N, M = Dim.sym("N"), Dim.sym("M")
 ALL = ("slice", None, None, None)

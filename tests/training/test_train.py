@@ -341,7 +341,7 @@ def test_nan_through_the_cli_exits_1(tmp_path, capsys):
     assert f"{path}:5:17: error: log produced NaN" in err and "Traceback" not in err
 
 
-XOR = Path(__file__).resolve().parents[1] / "examples" / "xor.tl"
+XOR = Path(__file__).resolve().parents[2] / "examples" / "xor.tl"
 
 
 def test_cli_epochs_seed_set_and_quiet(capsys):

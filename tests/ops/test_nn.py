@@ -13,8 +13,8 @@ from tensorlang.ops import REGISTRY
 from tensorlang.runtime.session import Session
 from tensorlang.transforms.autodiff import gradients
 
-from .opgraph import fed_grad
-from .test_ops_linalg import graph, shape_of, weighted_sum
+from ..opgraph import fed_grad
+from .test_linalg import graph, shape_of, weighted_sum
 
 N = D.Dim.sym("N")
 LOSSES = ["softmax_cross_entropy", "cross_entropy", "binary_cross_entropy",

@@ -41,7 +41,7 @@ from tensorlang.frontend.syntax import (
     Variable,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 N, X, Y = Name("N"), Name("x"), Name("y")
 
 

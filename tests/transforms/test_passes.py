@@ -145,7 +145,7 @@ def test_pipeline_keeps_outputs_and_gradients(body, seed):
 
 def test_rewrites_and_retyping_carry_the_layers():
     from tensorlang.transforms.retype import retype
-    g = tl.load(str(Path(__file__).resolve().parents[1] / "examples" / "xor.tl")).graphs["xor"]
+    g = tl.load(str(Path(__file__).resolve().parents[2] / "examples" / "xor.tl")).graphs["xor"]
     assert set(g.layers) == {"h", "p"}
     for new in (optimize(g), retype(g, {"f32": "f64"})):
         assert set(new.layers) == {"h", "p"}
