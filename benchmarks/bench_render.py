@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 from tensorlang.compiler import program as P
+from tensorlang.tools.cli.common import with_gradient as training_graph
 from tensorlang.tools.render import pipe, to_dot
 from tensorlang.tools.render_layout import layout
-from tensorlang.transforms.autodiff import training_graph
 
 ROOT = Path(__file__).resolve().parents[1]
 CNN = ROOT / "examples" / "mnist_cnn.tl"

@@ -150,3 +150,12 @@ def test_functions_are_short_or_say_why():
                                                       for x in body):
                     long.append(f"{name}.{node.name}: {len(body)} lines")
     assert not long, "functions over 50 lines without a reason:\n" + "\n".join(long)
+
+
+def test_every_benchmark_imports():
+    """`make bench` is not run by the suite; its modules must at least import."""
+    import importlib
+    import pkgutil
+    bench = PACKAGE.parent / "benchmarks"
+    for m in pkgutil.iter_modules([str(bench)]):
+        importlib.import_module(f"benchmarks.{m.name}")
