@@ -159,3 +159,43 @@ def test_every_benchmark_imports():
     bench = PACKAGE.parent / "benchmarks"
     for m in pkgutil.iter_modules([str(bench)]):
         importlib.import_module(f"benchmarks.{m.name}")
+
+
+TESTS = PACKAGE.parent / "tests"
+
+
+def missing_test_files(package: Path = PACKAGE, tests: Path = TESTS) -> list[str]:
+    """The package's modules without a test file of their own, tests mirroring the folders:
+    `a/b.py` needs `tests/a/test_b.py` (`__main__.py`: `test_main.py`); a package's
+    `a/c/__init__.py` needs `tests/a/test_c.py` or some `tests/a/c/test_*.py`."""
+    missing = []
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package)
+        if rel.name == "__init__.py":
+            ok = (tests / rel.parent.parent / f"test_{rel.parent.name}.py").is_file() or \
+                any((tests / rel.parent).glob("test_*.py"))
+        else:
+            ok = (tests / rel.parent / f"test_{rel.stem.strip('_')}.py").is_file()
+        if not ok:
+            missing.append(rel.as_posix())
+    return missing
+
+
+def test_every_module_has_a_test_file():
+    missing = missing_test_files()
+    assert not missing, "modules without a test file of their own (tests/<folder>/test_<module>" \
+                        ".py):\n" + "\n".join(f"  tensorlang/{m}" for m in missing)
+
+
+def test_the_test_file_check_follows_the_folders(tmp_path):
+    pkg, tests = tmp_path / "tensorlang", tmp_path / "tests"
+    for f in ("__init__.py", "__main__.py", "api.py", "ir/__init__.py", "ir/graph.py",
+              "ir/dims.py", "tools/__init__.py", "tools/cli/__init__.py", "tools/cli/run.py"):
+        (pkg / f).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / f).write_text("")
+    for f in ("test_main.py", "ir/test_graph.py", "test_dims.py", "tools/cli/test_run.py"):
+        (tests / f).parent.mkdir(parents=True, exist_ok=True)
+        (tests / f).write_text("")
+    # test_dims.py is in the wrong folder; the packages ir/ and cli/ count through the test files
+    # in their folders, tools/ has none of its own (a subfolder's do not count)
+    assert missing_test_files(pkg, tests) == ["api.py", "ir/dims.py", "tools/__init__.py"]
