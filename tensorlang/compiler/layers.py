@@ -18,7 +18,7 @@ def instantiate(lw, layer: S.LayerDef, args, kwargs, span, name: str | None):
     """Lower one call of `layer` inside GraphLowering `lw`; returns the layer's value."""
     values = _arguments(lw, layer, args, kwargs, span)
     # numbered after the arguments, so in `Dense(Dense(x, 4), 1)` the inner call is Dense_1
-    scope_name = lw.scope.qualify(name) if name else lw.fresh_scope(layer.name)
+    scope_name = lw.scope.qualify(name) if name else fresh_scope(lw, layer.name)
     if lw.depth >= MAX_DEPTH:
         raise ProgramError(f"layers nest deeper than {MAX_DEPTH} (is {layer.name} recursive?)",
                            span)
@@ -154,3 +154,11 @@ def _show(d) -> str:
         return "?"
     return "_"
 
+
+def fresh_scope(lw, layer: str) -> str:
+    """`Dense_1`, `Dense_2`... for layer calls without a name of their own."""
+    while True:
+        lw.fresh[layer] += 1
+        cand = lw.scope.qualify(f"{layer}_{lw.fresh[layer]}")
+        if not any(n == cand or n.startswith(cand + ".") for n in lw.b.names):
+            return cand

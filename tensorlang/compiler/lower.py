@@ -1,7 +1,7 @@
 """Syntax -> Graph: names in order, single assignment, scopes, expressions and compile-time
 values. Every node gets the span of the text it came from and is typed as it is built (by
 graph.Builder). Calls live in calls.py and placeholder/variable/constant statements in
-declarations.py, as mixins of GraphLowering."""
+declarations.py, as functions of the lowering."""
 
 from __future__ import annotations
 
@@ -16,16 +16,16 @@ from ..ir import dims as D
 from ..ir.graph import Builder, Graph, Node, weak_type
 from ..ir.types import DEFAULT_FLOAT, DTYPES, TensorType
 from ..ops import REGISTRY
+from . import calls, declarations
 from . import static as C
-from .calls import BUILTIN_FUNCS, CallLowering
-from .declarations import DeclLowering
+from .calls import BUILTIN_FUNCS
 from .scope import Scope
 
 # the infix operators: each op record with a symbol (`+` is add, `@` is matmul, `<` is less)
 BINOPS = {op.symbol: op.name for op in REGISTRY.values() if op.symbol}
 
 
-class GraphLowering(CallLowering, DeclLowering):
+class GraphLowering:
     """Lowers one `graph` block (and the layers it instantiates) into a Graph."""
 
     def __init__(self, gdef: S.GraphDef, lets: dict, layers: dict):
@@ -58,11 +58,11 @@ class GraphLowering(CallLowering, DeclLowering):
         if isinstance(s, S.Let):
             self.define(s.name, self.value(s.value), s.span)
         elif isinstance(s, S.Placeholder):
-            self.placeholder(s)
+            declarations.placeholder(self, s)
         elif isinstance(s, S.Variable):
-            self.variable(s)
+            declarations.variable(self, s)
         elif isinstance(s, S.Constant):
-            self.constant(s)
+            declarations.constant(self, s)
         elif isinstance(s, S.Assign):
             # checked before a layer call makes `h.W` under the name; the caret under the name
             self.check_new(s.name, s.span, name_only=True)
@@ -187,7 +187,7 @@ class GraphLowering(CallLowering, DeclLowering):
         if kind in (S.Number, S.Bool, S.String):
             return e.value
         if kind is S.Call:
-            return self.call(e, name)
+            return calls.call(self, e, name)
         method = _VALUE.get(kind)
         if method is None:
             raise ProgramError(f"{kind.__name__.lower()} is not allowed here", e.span)
