@@ -13,17 +13,19 @@ from ..ops import REGISTRY
 from ..transforms.autodiff import gradients
 from . import static as C
 from .binding import bind
-from .layers import instantiate
+from .layers import apply_again, instantiate
 
 BUILTIN_FUNCS = ("identity", "grad")
-
 
 
 def call(lw, e: S.Call, name: str | None = None):
     f = lw.value(e.func) if not isinstance(e.func, S.Name) else callee(lw, e.func)
     if not isinstance(f, C.Func):
         raise ProgramError(f"{C.describe(f)} is not a function", e.func.span)
+    if f.instance is not None:
+        return apply_again(lw, f.instance, e.args, e.kwargs, e.span, name)
     return apply(lw, f.name, e.args, e.kwargs, e.span, name)
+
 
 def callee(lw, e: S.Name):
     for sc in reversed(lw.scopes):
@@ -35,6 +37,9 @@ def callee(lw, e: S.Name):
     if e.id in lw.layers or e.id in BUILTIN_FUNCS or (
             e.id in REGISTRY and not REGISTRY[e.id].internal):
         return C.Func(e.id, e.span)
+    instance = lw.scope.qualify(e.id)
+    if instance in lw.instances:  # `enc(b)`: the layer instance enc applied to new inputs
+        return C.Func(e.id, e.span, instance=instance)
     value = lw.lookup_value(e.id)
     if value is not None:
         what = f"a tensor ({value.type})" if isinstance(value, Node) else C.describe(value)
@@ -44,6 +49,7 @@ def callee(lw, e: S.Name):
                         + list(lw.layers) + list(BUILTIN_FUNCS))
     kind = "layer" if e.id[:1].isupper() else "op"
     raise NamingError(f'unknown {kind} "{e.id}"', e.span, hint=hint)
+
 
 def apply(lw, fname: str, args, kwargs, span, name=None):
     """Call an op, a layer, `grad` or `identity` with syntax arguments."""
@@ -57,11 +63,13 @@ def apply(lw, fname: str, args, kwargs, span, name=None):
         return instantiate(lw, lw.layers[fname], args, kwargs, span, name)
     return call_op(lw, fname, args, kwargs, span)
 
+
 def call_op(lw, opname: str, args, kwargs, span) -> Node:
     op = REGISTRY[opname]
-    bound = bind(op.signature(), [p.name for p in op.params], args, kwargs, span)
+    params = [p for p in op.params if p.kind != "key"]  # a random op's key is the Builder's
+    bound = bind(op.signature(), [p.name for p in params], args, kwargs, span)
     inputs, attrs = [], {}
-    for p in op.params:
+    for p in params:
         e = bound.get(p.name)
         if e is None:
             if p.default is REQUIRED:
@@ -90,7 +98,11 @@ def call_op(lw, opname: str, args, kwargs, span) -> Node:
                 raise ProgramError(f"{opname}: {p.name} is a compile-time value, not a "
                                    "tensor", e.span)
             attrs[p.name] = C.CONVERT[p.kind](v, e.span, f"{opname}'s {p.name}")
+    if op.inference_identity and not lw.training:
+        lw.b.check(opname, inputs, attrs, span=span)  # the same mistakes are found in both modes
+        return inputs[0]
     return lw.b.add(opname, inputs, attrs, span=span)
+
 
 def grad(lw, args, kwargs, span) -> Node:
     bound = bind("grad(y, x)", ["y", "x"], args, kwargs, span)

@@ -3,9 +3,11 @@ constants. Functions of the lowering `lw` (compiler.lower.GraphLowering)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
-from ..errors import ProgramError, ShapeError, did_you_mean
+from ..errors import NamingError, ProgramError, ShapeError, did_you_mean
 from ..frontend import syntax as S
 from ..ir import dims as D
 from ..ir.constant import evaluate as evaluate_constant
@@ -31,13 +33,78 @@ def placeholder(lw, s: S.Placeholder) -> None:
                       name=lw.scope.qualify(s.name))
     lw.define(s.name, node, s.span)
 
+
 def variable(lw, s: S.Variable) -> None:
     name = lw.scope.qualify(s.name)
     t = lw.type_of(s.type, f'variable "{name}"', concrete=True)
     init = initializer(lw, s.init, t)
-    node = lw.b.add("variable", (), {"init": init, "trainable": not s.frozen}, type=t,
-                      span=s.span, name=name)
+    if lw.scope.shared_from is not None:  # a layer applied again by name: its own variables
+        lw.define(s.name, lw.b.names[f"{lw.scope.shared_from}.{s.name}"], s.span)
+        return
+    attrs = {"init": init, "trainable": not (s.frozen or s.state)}
+    if s.state:
+        attrs["state"] = True
+    node = lw.b.add("variable", (), attrs, type=t, span=s.span, name=name)
     lw.define(s.name, node, s.span)
+
+
+def update(lw, s: S.Update) -> None:
+    """`update NAME = EXPR`: in training mode, the state variable NAME's value after the step;
+    checked (and then dropped) in inference mode, where updates never run."""
+    var = _state_variable(lw, s)
+    first = lw.update_spans.get(var.name)
+    if first is not None:
+        raise ProgramError(f'state variable "{var.name}" is updated twice', s.span,
+                           notes=(("its first update is here", first),),
+                           hint="one update a state variable a step (a layer applied again by "
+                                "name updates its state in its first application only)"
+                           if lw.scope.shared_from else "one update a state variable a step")
+    lw.update_spans[var.name] = s.span
+    snap = None if lw.training else lw.b.snapshot()
+    v = lw.value(s.value)
+    value = lw.b.constant(v, var.dtype, span=s.value.span) if _literal(v) else \
+        lw.tensor(v, s.value.span)
+    if value.dtype != var.dtype or value.rank != var.rank or not all(
+            D.equal(a, b) for a, b in zip(value.type.shape, var.type.shape)):
+        raise ShapeError(f'update of "{var.name}" ({var.type}) with {value.type}: the new value '
+                         "must have the variable's exact type", s.value.span,
+                         notes=((f'"{var.name}" is declared {var.type} here', var.span),))
+    if snap is None:
+        lw.b.updates[var.name] = value
+    else:
+        lw.b.restore(snap)
+
+
+def _literal(v) -> bool:
+    return isinstance(v, (bool, int, float, np.ndarray)) or (
+        isinstance(v, tuple) and not any(isinstance(x, Node) for x in v))
+
+
+def _state_variable(lw, s: S.Update) -> Node:
+    """The state variable an update names, in the update's own scope."""
+    target = lw.scope.locals.get(s.name)
+    where = dataclasses.replace(s.span, end_line=s.span.line,
+                                end_column=s.span.column + len("update ") + len(s.name))
+    if target is None:
+        owners = [n for n in lw.b.names if n.endswith("." + s.name)]
+        lw.check_defined_later(s.name, s.span)
+        raise NamingError(f'update: "{s.name}" is not a variable of this '
+                          f"{'layer' if lw.scope.is_layer else 'graph'}", where,
+                          hint=f'a state variable is updated in its own scope ("{owners[0]}" '
+                               "belongs to a layer instance)" if owners else None)
+    if not isinstance(target, Node) or target.op != "variable":
+        what = f"a {target.op} node ({target.type})" if isinstance(target, Node) else \
+            C.describe(target)
+        raise ProgramError(f'update: "{s.name}" is {what}, not a state variable', where)
+    if not target.attrs.get("state", False):
+        kind = "a trainable" if target.attrs.get("trainable", True) else "a frozen"
+        raise ProgramError(f'update: "{target.name}" is {kind} variable ({target.type}), not a '
+                           "state variable", where,
+                           notes=((f'"{target.name}" is declared here', target.span),),
+                           hint="declare it `variable NAME: TYPE = INIT state` to change it "
+                                "with update; the optimizer changes trainable variables")
+    return target
+
 
 def initializer(lw, e, t: TensorType) -> tuple:
     """("literal", array) or (initializer name, ((key, value), ...))."""
@@ -65,6 +132,7 @@ def initializer(lw, e, t: TensorType) -> tuple:
                        hint=did_you_mean(fname, INITIALIZERS) if fname else
                        f"initializers: {', '.join(INITIALIZERS)}")
 
+
 def literal_array(lw, e, dtype: str) -> np.ndarray:
     """A tensor literal (number or nested list) as an array of dtype."""
     v = lw.value(e)
@@ -77,6 +145,7 @@ def literal_array(lw, e, dtype: str) -> np.ndarray:
                            e.span) from None
     arr.flags.writeable = False
     return arr
+
 
 def constant(lw, s: S.Constant) -> None:
     v = lw.value(s.value)

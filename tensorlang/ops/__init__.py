@@ -2,6 +2,7 @@
 
 from ..ir.opdef import REGISTRY, OpDef, Param, defop
 from . import (  # noqa: F401  (importing a family registers its ops)
+    activations,
     broadcast,
     conv,
     creation,
@@ -9,7 +10,9 @@ from . import (  # noqa: F401  (importing a family registers its ops)
     linalg,
     losses,
     nn,
+    norm,
     pool,
+    random,
     recurrent,
     reduce,
     shape,

@@ -92,6 +92,7 @@ class Plan:
     template: list = field(default_factory=list)  # slots with the constants already in place
     resolutions: int = 0  # how many concrete schedules were made (tests watch the cache)
     binders: dict = field(default_factory=dict)  # per-graph feed analysis (execute.py's)
+    keys: tuple[int, ...] = ()  # slots of the random key: a fresh draw every run
     runs: int = 0  # how many times execute.py ran it (a plan run often gets generated code)
     _concrete: dict = field(default_factory=dict)
     _runners: dict = field(default_factory=dict)
@@ -157,7 +158,8 @@ def make_plan(fetches: Sequence[Node], reuse: bool = True) -> Plan:
         elif n.op == "constant":
             constants.append((slot[n.id], n.attrs["value"]))
             keep.add(slot[n.id])
-    sources = {s for s, _ in placeholders} | {s for s, _ in variables}
+    keys = tuple(slot[n.id] for n in nodes if n.op == "random_key")
+    sources = {s for s, _ in placeholders} | {s for s, _ in variables} | set(keys)
     keep |= sources
     donors, dies = (_reuse(op_nodes, slot, last_use, keep) if reuse else ({}, {}))
     dying: dict[int, list[int]] = {}
@@ -178,7 +180,7 @@ def make_plan(fetches: Sequence[Node], reuse: bool = True) -> Plan:
                         if not s.startswith("?") and s.isidentifier())
     return Plan(steps, len(nodes), placeholders, variables, constants,
                 [slot[f.id] for f in fetches], nodes, symbols, any(s.symbolic for s in steps),
-                template)
+                template, keys=keys)
 
 
 NEVER = 1 << 60  # the death step of a buffer that outlives the run (fetched, or the caller's)
