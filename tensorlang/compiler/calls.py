@@ -65,9 +65,10 @@ def apply(lw, fname: str, args, kwargs, span, name=None):
 
 
 def call_op(lw, opname: str, args, kwargs, span) -> Node:
+    """`op(args, k = v)`: arguments bound to the op's signature, tensors and attributes."""
     op = REGISTRY[opname]
     params = [p for p in op.params if p.kind != "key"]  # a random op's key is the Builder's
-    bound = bind(op.signature(), [p.name for p in params], args, kwargs, span)
+    bound = _bound(op, params, args, kwargs, span)
     inputs, attrs = [], {}
     for p in params:
         e = bound.get(p.name)
@@ -76,32 +77,51 @@ def call_op(lw, opname: str, args, kwargs, span) -> Node:
                 raise ProgramError(f'{op.signature()}: missing argument "{p.name}"', span)
             if not p.is_tensor:
                 attrs[p.name] = p.default
-            continue
-        if p.kind == "tensor":
+        elif p.kind == "tensor":
             inputs.append(lw.as_node(lw.value(e), e.span))
         elif p.kind == "tensors":
-            v = lw.value(e)
-            if not isinstance(v, tuple) or not v:
-                raise ProgramError(f"{opname}: {p.name} must be a list of tensors like "
-                                   "[a, b]", e.span)
-            items = e.items if isinstance(e, S.ListExpr) else [e] * len(v)
-            inputs.extend(lw.as_node(x, s.span) for x, s in zip(v, items))
+            inputs.extend(_tensor_list(lw, opname, p, e))
         else:
-            if p.kind == "dtype" and isinstance(e, S.Name) and e.id not in DTYPES \
-                    and lw.lookup_value(e.id) is None:
-                raise ProgramError(f'{opname}: unknown dtype "{e.id}"', e.span,
-                                   hint=did_you_mean(e.id, DTYPES) or
-                                   f"dtypes: {', '.join(DTYPES)}")
-            v = C.dtype_name(e) if p.kind == "dtype" else None
-            v = v if v is not None else lw.value(e)
-            if isinstance(v, Node):
-                raise ProgramError(f"{opname}: {p.name} is a compile-time value, not a "
-                                   "tensor", e.span)
-            attrs[p.name] = C.CONVERT[p.kind](v, e.span, f"{opname}'s {p.name}")
+            attrs[p.name] = _attribute(lw, opname, p, e)
     if op.inference_identity and not lw.training:
         lw.b.check(opname, inputs, attrs, span=span)  # the same mistakes are found in both modes
         return inputs[0]
     return lw.b.add(opname, inputs, attrs, span=span)
+
+
+def _bound(op, params, args, kwargs, span) -> dict:
+    """{param: argument}; a `*operands` parameter takes the positional arguments left over."""
+    star = next((k for k, p in enumerate(params) if p.star), None)
+    rest = ()
+    if star is not None:  # einsum(spec, a, b, ...): the operands are the remaining arguments
+        args, rest = args[:star], args[star:]
+    bound = bind(op.signature(), [p.name for p in params], args, kwargs, span)
+    if star is not None and params[star].name not in bound:
+        if not rest:
+            raise ProgramError(f"{op.signature()}: needs at least one operand", span)
+        bound[params[star].name] = S.ListExpr(tuple(rest), rest[0].span.merge(rest[-1].span))
+    return bound
+
+
+def _tensor_list(lw, opname: str, p, e) -> list[Node]:
+    v = lw.value(e)
+    if not isinstance(v, tuple) or not v:
+        raise ProgramError(f"{opname}: {p.name} must be a list of tensors like [a, b]", e.span)
+    items = e.items if isinstance(e, S.ListExpr) else [e] * len(v)
+    return [lw.as_node(x, s.span) for x, s in zip(v, items)]
+
+
+def _attribute(lw, opname: str, p, e):
+    """A compile-time argument, converted to its parameter's kind."""
+    if p.kind == "dtype" and isinstance(e, S.Name) and e.id not in DTYPES \
+            and lw.lookup_value(e.id) is None:
+        raise ProgramError(f'{opname}: unknown dtype "{e.id}"', e.span,
+                           hint=did_you_mean(e.id, DTYPES) or f"dtypes: {', '.join(DTYPES)}")
+    v = C.dtype_name(e) if p.kind == "dtype" else None
+    v = v if v is not None else lw.value(e)
+    if isinstance(v, Node):
+        raise ProgramError(f"{opname}: {p.name} is a compile-time value, not a tensor", e.span)
+    return C.CONVERT[p.kind](v, e.span, f"{opname}'s {p.name}")
 
 
 def grad(lw, args, kwargs, span) -> Node:

@@ -60,6 +60,7 @@ class Param:
     name: str
     kind: str = "tensor"
     default: Any = REQUIRED
+    star: bool = False  # `*operands: tensors`: the rest of the positional arguments
 
     @property
     def is_tensor(self) -> bool:
@@ -127,6 +128,9 @@ class OpDef:
     random: bool = False  # draws random numbers: a `key` input, a `salt`; never folded or merged
     inference_identity: bool = False  # outside training the op is its first tensor input
     expand: Callable | None = None  # built from other ops: expand(b, inputs, **attrs) -> Node
+    # why a differentiable op has no gradient rule: a gradient that must flow through it is a
+    # located error saying this (gradients of gradients through recurrences), never a zero
+    grad_missing: str | None = None
 
     @property
     def is_source(self) -> bool:
@@ -155,8 +159,8 @@ class OpDef:
         for p in self.params:
             if p.kind == "key":
                 continue
-            s = p.name if p.kind in ("tensor",) else (f"[{p.name}...]" if p.kind == "tensors"
-                                                     else p.name)
+            s = p.name if p.kind in ("tensor",) else (
+                f"{p.name}..." if p.star else f"[{p.name}...]" if p.kind == "tensors" else p.name)
             if p.default is not REQUIRED:
                 d = p.default
                 d = "false" if d is False else "true" if d is True else d
@@ -180,7 +184,9 @@ def parse_signature(sig: str) -> tuple[Param, ...]:
         kind = kind or "tensor"
         if kind not in ATTR_KINDS + TENSOR_KINDS:
             raise ValueError(f"unknown parameter kind {kind!r} in {sig!r}")
-        out.append(Param(name, kind, default))
+        if name.startswith("*") and kind != "tensors":
+            raise ValueError(f"only a list of tensors takes the rest of the arguments: {sig!r}")
+        out.append(Param(name.lstrip("*"), kind, default, star=name.startswith("*")))
     return tuple(out)
 
 
