@@ -14,8 +14,9 @@ from ..transforms.autodiff import gradients
 from . import static as C
 from .binding import bind
 from .layers import apply_again, instantiate
+from .scan import scan
 
-BUILTIN_FUNCS = ("identity", "grad")
+BUILTIN_FUNCS = ("identity", "grad", "scan")
 
 
 def call(lw, e: S.Call, name: str | None = None):
@@ -59,6 +60,8 @@ def apply(lw, fname: str, args, kwargs, span, name=None):
         return lw.value(args[0])
     if fname == "grad":
         return grad(lw, args, kwargs, span)
+    if fname == "scan":
+        return scan(lw, args, kwargs, span, name)
     if fname in lw.layers:
         return instantiate(lw, lw.layers[fname], args, kwargs, span, name)
     return call_op(lw, fname, args, kwargs, span)

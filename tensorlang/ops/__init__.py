@@ -17,6 +17,7 @@ from . import (  # noqa: F401  (importing a family registers its ops)
     random,
     recurrent,
     reduce,
+    scan,
     shape,
     sorting,
     sources,

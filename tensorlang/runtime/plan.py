@@ -29,22 +29,6 @@ from .generated import generate
 MAX_BINDINGS = 16  # concrete schedules kept per plan (one per distinct size of the attr dims)
 
 
-def _has_dims(value) -> bool:
-    if isinstance(value, D.Dim):
-        return True
-    if isinstance(value, tuple):
-        return any(_has_dims(v) for v in value)
-    return False
-
-
-def _resolve(value, env):
-    if isinstance(value, D.Dim):
-        return D.evaluate(value, env)
-    if isinstance(value, tuple):
-        return tuple(_resolve(v, env) for v in value)
-    return value
-
-
 class ConcreteCall(NamedTuple):
     """A kernel call with its attributes bound for one binding of the dims: `fn` carries them;
     `kind` 1 and 2 call fn(in0) and fn(in0, in1), 0 calls fn on `ins`, and kind + 3 does the
@@ -126,7 +110,7 @@ class Plan:
 
 def _concrete(s: KernelCall, k: int, env: dict, reuse: bool) -> ConcreteCall:
     try:
-        attrs = {a: _resolve(v, env) for a, v in s.attrs.items()} if s.symbolic else s.attrs
+        attrs = {a: D.resolve(v, env) for a, v in s.attrs.items()} if s.symbolic else s.attrs
     except KeyError as e:
         raise TensorlangError(f"{s.node.op}: dim {e.args[0]} is not known at run time (no fed "
                               "placeholder has it)", s.node.span) from None
@@ -171,7 +155,7 @@ def make_plan(fetches: Sequence[Node], reuse: bool = True) -> Plan:
         attrs = dict(n.attrs)
         steps.append(KernelCall(n.opdef.kernel, tuple(slot[i.id] for i in n.inputs), attrs,
                           slot[n.id], tuple(dying.get(k, ())), n,
-                          any(_has_dims(v) for v in attrs.values()), donors.get(k, -1)))
+                          any(D.has_dims(v) for v in attrs.values()), donors.get(k, -1)))
     template: list = [None] * len(nodes)
     for s, c in constants:
         template[s] = c
