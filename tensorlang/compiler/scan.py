@@ -36,7 +36,7 @@ def scan(lw, args, kwargs, span, name: str | None) -> Node:
     cell = _cell(lw, layer, xs, h0, scope, span)
     variables = [_outer_variable(lw, v, span) for v in cell.variables]
     key = [lw.b.random_key()] if cell.key is not None else []
-    node = lw.b.add("scan", (xs, h0, *variables, *key), {"cell": cell}, span=span)
+    node = lw.b.add("scan", (xs, h0, *variables, *key), {"cell": cell}, span=span, scope=scope)
     lw.b.layers[scope] = (f"scan({layer.name})", node.id)
     return node
 

@@ -97,8 +97,21 @@ def format_graph(graph: Graph, nodes=None, backward: bool = True) -> str:
         if not backward and n.is_backward:
             continue
         lines.append("    " + format_node(n, name, graph.span.file))
+        cell = n.attrs.get("cell")
+        if hasattr(cell, "forward"):  # a scan: its step's graph, once, under it
+            lines += ["        " + line for line in format_cell(cell, graph.span.file)]
+    lines += [f"    update {var} = {name(node)}" for var, node in graph.updates.items()]
     lines.append("}")
     return "\n".join(lines)
+
+
+def format_cell(cell, file: str | None = None) -> list[str]:
+    """A scan's cell as lines: its inputs x and h, its nodes, and what it returns."""
+    name = Namer(cell.forward)
+    head = f"cell {cell.layer}({name(cell.x)}: {cell.x.type}, {name(cell.h)}: {cell.h.type}) {{"
+    body = ["    " + format_node(m, name, file) for m in cell.forward.nodes
+            if m is not cell.x and m is not cell.h]
+    return [head, *body, f"    return {name(cell.out)}", "}"]
 
 
 def param_count(graph: Graph, scope: str | None = None, trainable: bool | None = None,
