@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...ir.printing import summary
+from ...ir.summary import summary
 from .common import add_file, load_program
 
 NAME = "check"
@@ -18,7 +18,7 @@ def main(args) -> int:
     """Print every graph's table and a one-line verdict."""
     program = load_program(args)
     for g in program.graphs.values():
-        print(summary(g))
+        print(summary(g, program.training_graphs.get(g.name)))
         print()
     graphs, runs = len(program.graphs), len(program.runs)
     print(f"{args.file}: ok ({graphs} graph{'s' if graphs != 1 else ''}, {runs} run "

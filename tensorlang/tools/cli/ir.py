@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...errors import UsageError
 from ...ir.printing import format_graph
 from ...transforms.passes import check_names, optimize
-from .common import add_file, load_program, pick_graph, with_gradient
+from .common import add_file, add_training, load_program, pick_graph, with_gradient
 
 NAME = "ir"
 HELP = "print the graph IR as text"
@@ -14,6 +14,7 @@ HELP = "print the graph IR as text"
 def add_arguments(sp) -> None:
     """ir's options."""
     add_file(sp, graph=True)
+    add_training(sp)
     sp.add_argument("--backward", action="store_true",
                     help="include the gradient of the train block's loss")
     sp.add_argument("--optimized", action="store_true", help="after the optimization passes")
@@ -28,7 +29,7 @@ def main(args) -> int:
     if skip and not args.optimized:
         raise UsageError("--no-pass leaves a pass out of --optimized: add --optimized")
     program = load_program(args)
-    g = pick_graph(program, args.graph)
+    g = pick_graph(program, args.graph, args.training)
     if args.backward:
         g = with_gradient(program, g)
     if args.optimized:
