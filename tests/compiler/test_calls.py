@@ -107,4 +107,4 @@ def test_a_function_argument_is_called_by_its_name():
 
 
 def test_the_builtin_functions():
-    assert BUILTIN_FUNCS == ("identity", "grad")
+    assert {"identity", "grad"} <= set(BUILTIN_FUNCS)

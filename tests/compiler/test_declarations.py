@@ -9,6 +9,7 @@ import pytest
 
 import tensorlang as tl
 from tensorlang.errors import ProgramError, ShapeError
+from tensorlang.ops.initializers import INITIALIZERS
 
 HEAD = "graph g {\n    placeholder x: f32[N, 3]\n"
 
@@ -77,7 +78,7 @@ def test_a_literal_initial_value_broadcasts_to_the_type():
      "initializer call like glorot_uniform() or a tensor literal", 'did you mean "normal"?'),
     ("variable W: f32[2] = x", ProgramError, "a variable's initial value is an initializer "
      "call like glorot_uniform() or a tensor literal",
-     "initializers: zeros, ones, full, normal, uniform, glorot_uniform, he_normal"),
+     f"initializers: {', '.join(INITIALIZERS)}"),
     ("variable W: f32[3] = [1, 2]", ShapeError,
      "the initial value has shape [2], which does not fit f32[3]", None),
     ("variable W: f32[N] = zeros()", ShapeError,

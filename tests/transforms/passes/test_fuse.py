@@ -188,9 +188,10 @@ def test_max_pool2d_grad_top_reuses_the_forward_maxima():
 
 
 def test_the_fusion_pass_runs_its_rules_in_order():
-    assert [r.name for r in FUSE.rules] == [
-        "softmax_cross_entropy", "log_softmax", "softmax_cross_entropy_mean", "conv2d_bias",
-        "linear", "matmul_t", "relu_grad", "softmax_cross_entropy_grad", "max_pool2d_grad_top"]
+    known = ["softmax_cross_entropy", "log_softmax", "softmax_cross_entropy_mean", "conv2d_bias",
+             "linear", "matmul_t", "relu_grad", "softmax_cross_entropy_grad",
+             "max_pool2d_grad_top"]  # the rules tested here, in their order (others may join)
+    assert [r.name for r in FUSE.rules if r.name in known] == known
     b = Builder("g")
     v = inputs(b, z=("f64", (N, 3)), ids=("i64", (N,)))
     b.bind("y", b.op("mean", b.op("cross_entropy", b.op("softmax", v["z"]), v["ids"])), AT)

