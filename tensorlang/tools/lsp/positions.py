@@ -75,8 +75,8 @@ class Doc:
             return T.Range(T.Position(0, 0), T.Position(0, 0))
         lines = self.lines if span.file == self.file or span.text is None \
             else _lines(span.text)
-        start = self.position(span.line, span.column, lines)
-        end_line, end_column = span.end_line or span.line, span.end_column
+        start = self.position(span.line, span.column or 1, lines)
+        end_line, end_column = span.end_line or span.line, span.end_column or span.column
         if (end_line, end_column) <= (span.line, span.column):
             end_line, end_column = span.line, span.column + 1
         return T.Range(start, self.position(end_line, end_column, lines))

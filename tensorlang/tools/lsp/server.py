@@ -275,6 +275,8 @@ def serve(log_file: str | None = None) -> int:
     handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
     logging.basicConfig(level=logging.INFO if log_file else logging.WARNING,
                         handlers=[handler], format="%(asctime)s %(name)s %(message)s")
+    if not log_file:  # pygls logs a traceback for every error reply; one line of ours is enough
+        logging.getLogger("pygls").setLevel(logging.CRITICAL)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr
     make_server().start_io(stdin, stdout)

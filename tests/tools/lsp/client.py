@@ -31,6 +31,13 @@ class Client:
         self.cond = threading.Condition()
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
+        self.err = bytearray()  # drained as it comes, so the server never blocks on stderr
+        self.err_reader = threading.Thread(target=self._drain, daemon=True)
+        self.err_reader.start()
+
+    def _drain(self) -> None:
+        for chunk in iter(lambda: self.proc.stderr.read1(4096), b""):
+            self.err += chunk
 
     # ------------------------------------------------------------ framing
     def send_raw(self, body: bytes) -> None:
@@ -113,7 +120,7 @@ class Client:
                 continue
             params = CONVERTER.structure(note["params"], T.PublishDiagnosticsParams)
             if params.uri == uri and (version is None or params.version == version):
-                return params.diagnostics
+                return list(params.diagnostics)
 
     # ------------------------------------------------------------ life
     def initialize(self, encodings=None) -> T.InitializeResult:
@@ -157,11 +164,10 @@ class Client:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        self.err_reader.join(timeout=5)
         for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             f.close()
 
     def stderr(self) -> str:
-        """What the server wrote to stderr (only once it ended)."""
-        if self.proc.poll() is None:
-            return "(still running)"
-        return self.proc.stderr.read().decode("utf-8", "replace")
+        """What the server wrote to stderr so far."""
+        return bytes(self.err).decode("utf-8", "replace")
