@@ -5,6 +5,7 @@ and a sample of truncated examples typed into one buffer."""
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ pytest.importorskip("pygls", reason="the lsp extra (pygls, lsprotocol) is not in
 from lsprotocol import types as T  # noqa: E402
 
 from tensorlang.frontend.fmt import format_source  # noqa: E402
+from tensorlang.tools.cli import main  # noqa: E402
 from tensorlang.tools.lsp.positions import prelude_path  # noqa: E402
 
 from .client import Client  # noqa: E402
@@ -204,3 +206,21 @@ def test_the_messages_are_framed_as_lsp_says():
         assert c.proc.wait(timeout=10) == 0
     finally:
         c.close()
+
+
+def test_the_flag_editors_pass_is_accepted():
+    c = Client("--stdio")  # vscode-languageclient adds --stdio for the stdio transport
+    try:
+        assert c.initialize().server_info.name == "tensorlang"
+        assert c.stop() == 0
+    finally:
+        c.close()
+
+
+def test_without_the_lsp_extra_the_command_says_what_to_install(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "pygls", None)  # as if it were not installed
+    for name in [m for m in sys.modules if m.startswith(("pygls.", "tensorlang.tools.lsp"))]:
+        monkeypatch.delitem(sys.modules, name)
+    assert main(["lsp"]) == 1
+    err = capsys.readouterr().err
+    assert "needs the lsp extra" in err and "pip install 'tensorlang[lsp]'" in err
