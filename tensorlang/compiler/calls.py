@@ -1,5 +1,6 @@
-"""The call half of lowering: ops, layers, `grad` and `identity` called with arguments bound to
-their signatures; a mixin of lower.GraphLowering (it uses the lowering's scopes and builder)."""
+"""The calls of lowering: ops, layers, `grad` and `identity` called with arguments bound to
+their signatures. Functions of the lowering `lw` (compiler.lower.GraphLowering), whose scopes
+and builder they use."""
 
 from __future__ import annotations
 
@@ -12,103 +13,128 @@ from ..ops import REGISTRY
 from ..transforms.autodiff import gradients
 from . import static as C
 from .binding import bind
-from .layers import instantiate
+from .layers import apply_again, instantiate
+from .scan import scan
 
-BUILTIN_FUNCS = ("identity", "grad")
+BUILTIN_FUNCS = ("identity", "grad", "scan")
 
 
-class CallLowering:
-    """Lowering of calls: `f(args, k = v)` for an op, a layer, `grad` or `identity`."""
+def call(lw, e: S.Call, name: str | None = None):
+    f = lw.value(e.func) if not isinstance(e.func, S.Name) else callee(lw, e.func)
+    if not isinstance(f, C.Func):
+        raise ProgramError(f"{C.describe(f)} is not a function", e.func.span)
+    if f.instance is not None:
+        return apply_again(lw, f.instance, e.args, e.kwargs, e.span, name)
+    return apply(lw, f.name, e.args, e.kwargs, e.span, name)
 
-    def call(self, e: S.Call, name: str | None = None):
-        f = self.value(e.func) if not isinstance(e.func, S.Name) else self.callee(e.func)
-        if not isinstance(f, C.Func):
-            raise ProgramError(f"{C.describe(f)} is not a function", e.func.span)
-        return self.apply(f.name, e.args, e.kwargs, e.span, name)
 
-    def callee(self, e: S.Name):
-        for sc in reversed(self.scopes):
-            v = sc.locals.get(e.id)
-            if isinstance(v, C.Func):
-                return v
-            if sc.is_layer:
-                break
-        if e.id in self.layers or e.id in BUILTIN_FUNCS or (
-                e.id in REGISTRY and not REGISTRY[e.id].internal):
-            return C.Func(e.id, e.span)
-        value = self.lookup_value(e.id)
-        if value is not None:
-            what = f"a tensor ({value.type})" if isinstance(value, Node) else C.describe(value)
-            raise ProgramError(f'cannot call "{e.id}": it is {what}, not an op or a layer',
-                               e.span)
-        hint = did_you_mean(e.id, [n for n, op in REGISTRY.items() if not op.internal]
-                            + list(self.layers) + list(BUILTIN_FUNCS))
-        kind = "layer" if e.id[:1].isupper() else "op"
-        raise NamingError(f'unknown {kind} "{e.id}"', e.span, hint=hint)
+def callee(lw, e: S.Name):
+    for sc in reversed(lw.scopes):
+        v = sc.locals.get(e.id)
+        if isinstance(v, C.Func):
+            return v
+        if sc.is_layer:
+            break
+    if e.id in lw.layers or e.id in BUILTIN_FUNCS or (
+            e.id in REGISTRY and not REGISTRY[e.id].internal):
+        return C.Func(e.id, e.span)
+    instance = lw.scope.qualify(e.id)
+    if instance in lw.instances:  # `enc(b)`: the layer instance enc applied to new inputs
+        return C.Func(e.id, e.span, instance=instance)
+    value = lw.lookup_value(e.id)
+    if value is not None:
+        what = f"a tensor ({value.type})" if isinstance(value, Node) else C.describe(value)
+        raise ProgramError(f'cannot call "{e.id}": it is {what}, not an op or a layer',
+                           e.span)
+    hint = did_you_mean(e.id, [n for n, op in REGISTRY.items() if not op.internal]
+                        + list(lw.layers) + list(BUILTIN_FUNCS))
+    kind = "layer" if e.id[:1].isupper() else "op"
+    raise NamingError(f'unknown {kind} "{e.id}"', e.span, hint=hint)
 
-    def apply(self, fname: str, args, kwargs, span, name=None):
-        """Call an op, a layer, `grad` or `identity` with syntax arguments."""
-        if fname == "identity":
-            if len(args) != 1 or kwargs:
-                raise ProgramError("identity(x) takes exactly one argument", span)
-            return self.value(args[0])
-        if fname == "grad":
-            return self.grad(args, kwargs, span)
-        if fname in self.layers:
-            return instantiate(self, self.layers[fname], args, kwargs, span, name)
-        return self.call_op(fname, args, kwargs, span)
 
-    def call_op(self, opname: str, args, kwargs, span) -> Node:
-        op = REGISTRY[opname]
-        bound = bind(op.signature(), [p.name for p in op.params], args, kwargs, span)
-        inputs, attrs = [], {}
-        for p in op.params:
-            e = bound.get(p.name)
-            if e is None:
-                if p.default is REQUIRED:
-                    raise ProgramError(f'{op.signature()}: missing argument "{p.name}"', span)
-                if not p.is_tensor:
-                    attrs[p.name] = p.default
-                continue
-            if p.kind == "tensor":
-                inputs.append(self.as_node(self.value(e), e.span))
-            elif p.kind == "tensors":
-                v = self.value(e)
-                if not isinstance(v, tuple) or not v:
-                    raise ProgramError(f"{opname}: {p.name} must be a list of tensors like "
-                                       "[a, b]", e.span)
-                items = e.items if isinstance(e, S.ListExpr) else [e] * len(v)
-                inputs.extend(self.as_node(x, s.span) for x, s in zip(v, items))
-            else:
-                if p.kind == "dtype" and isinstance(e, S.Name) and e.id not in DTYPES \
-                        and self.lookup_value(e.id) is None:
-                    raise ProgramError(f'{opname}: unknown dtype "{e.id}"', e.span,
-                                       hint=did_you_mean(e.id, DTYPES) or
-                                       f"dtypes: {', '.join(DTYPES)}")
-                v = C.dtype_name(e) if p.kind == "dtype" else None
-                v = v if v is not None else self.value(e)
-                if isinstance(v, Node):
-                    raise ProgramError(f"{opname}: {p.name} is a compile-time value, not a "
-                                       "tensor", e.span)
-                attrs[p.name] = C.CONVERT[p.kind](v, e.span, f"{opname}'s {p.name}")
-        return self.b.add(opname, inputs, attrs, span=span)
+def apply(lw, fname: str, args, kwargs, span, name=None):
+    """Call an op, a layer, `grad` or `identity` with syntax arguments."""
+    if fname == "identity":
+        if len(args) != 1 or kwargs:
+            raise ProgramError("identity(x) takes exactly one argument", span)
+        return lw.value(args[0])
+    if fname == "grad":
+        return grad(lw, args, kwargs, span)
+    if fname == "scan":
+        return scan(lw, args, kwargs, span, name)
+    if fname in lw.layers:
+        return instantiate(lw, lw.layers[fname], args, kwargs, span, name)
+    return call_op(lw, fname, args, kwargs, span)
 
-    def grad(self, args, kwargs, span) -> Node:
-        bound = bind("grad(y, x)", ["y", "x"], args, kwargs, span)
-        if len(bound) != 2:
-            raise ProgramError("grad(y, x) needs y and x", span)
-        y, x = self.node(bound["y"]), self.node(bound["x"])
-        self.b.span = span
-        if y.rank != 0:
-            raise ShapeError(f"grad(y, x): y must be a float scalar, not {y.type}",
-                             bound["y"].span, hint="differentiate a scalar such as sum(y) or "
-                                                   "mean(y)")
-        return gradients(self.b, y, [x])[0]
 
-    def fresh_scope(self, layer: str) -> str:
-        """`Dense_1`, `Dense_2`... for layer calls without a name of their own."""
-        while True:
-            self.fresh[layer] += 1
-            cand = self.scope.qualify(f"{layer}_{self.fresh[layer]}")
-            if not any(n == cand or n.startswith(cand + ".") for n in self.b.names):
-                return cand
+def call_op(lw, opname: str, args, kwargs, span) -> Node:
+    """`op(args, k = v)`: arguments bound to the op's signature, tensors and attributes."""
+    op = REGISTRY[opname]
+    params = [p for p in op.params if p.kind != "key"]  # a random op's key is the Builder's
+    bound = _bound(op, params, args, kwargs, span)
+    inputs, attrs = [], {}
+    for p in params:
+        e = bound.get(p.name)
+        if e is None:
+            if p.default is REQUIRED:
+                raise ProgramError(f'{op.signature()}: missing argument "{p.name}"', span)
+            if not p.is_tensor:
+                attrs[p.name] = p.default
+        elif p.kind == "tensor":
+            inputs.append(lw.as_node(lw.value(e), e.span))
+        elif p.kind == "tensors":
+            inputs.extend(_tensor_list(lw, opname, p, e))
+        else:
+            attrs[p.name] = _attribute(lw, opname, p, e)
+    if op.inference_identity and not lw.training:
+        lw.b.check(opname, inputs, attrs, span=span)  # the same mistakes are found in both modes
+        return inputs[0]
+    return lw.b.add(opname, inputs, attrs, span=span)
+
+
+def _bound(op, params, args, kwargs, span) -> dict:
+    """{param: argument}; a `*operands` parameter takes the positional arguments left over."""
+    star = next((k for k, p in enumerate(params) if p.star), None)
+    rest = ()
+    if star is not None:  # einsum(spec, a, b, ...): the operands are the remaining arguments
+        args, rest = args[:star], args[star:]
+    bound = bind(op.signature(), [p.name for p in params], args, kwargs, span)
+    if star is not None and params[star].name not in bound:
+        if not rest:
+            raise ProgramError(f"{op.signature()}: needs at least one operand", span)
+        bound[params[star].name] = S.ListExpr(tuple(rest), rest[0].span.merge(rest[-1].span))
+    return bound
+
+
+def _tensor_list(lw, opname: str, p, e) -> list[Node]:
+    v = lw.value(e)
+    if not isinstance(v, tuple) or not v:
+        raise ProgramError(f"{opname}: {p.name} must be a list of tensors like [a, b]", e.span)
+    items = e.items if isinstance(e, S.ListExpr) else [e] * len(v)
+    return [lw.as_node(x, s.span) for x, s in zip(v, items)]
+
+
+def _attribute(lw, opname: str, p, e):
+    """A compile-time argument, converted to its parameter's kind."""
+    if p.kind == "dtype" and isinstance(e, S.Name) and e.id not in DTYPES \
+            and lw.lookup_value(e.id) is None:
+        raise ProgramError(f'{opname}: unknown dtype "{e.id}"', e.span,
+                           hint=did_you_mean(e.id, DTYPES) or f"dtypes: {', '.join(DTYPES)}")
+    v = C.dtype_name(e) if p.kind == "dtype" else None
+    v = v if v is not None else lw.value(e)
+    if isinstance(v, Node):
+        raise ProgramError(f"{opname}: {p.name} is a compile-time value, not a tensor", e.span)
+    return C.CONVERT[p.kind](v, e.span, f"{opname}'s {p.name}")
+
+
+def grad(lw, args, kwargs, span) -> Node:
+    bound = bind("grad(y, x)", ["y", "x"], args, kwargs, span)
+    if len(bound) != 2:
+        raise ProgramError("grad(y, x) needs y and x", span)
+    y, x = lw.node(bound["y"]), lw.node(bound["x"])
+    lw.b.span = span
+    if y.rank != 0:
+        raise ShapeError(f"grad(y, x): y must be a float scalar, not {y.type}",
+                         bound["y"].span, hint="differentiate a scalar such as sum(y) or "
+                                               "mean(y)")
+    return gradients(lw.b, y, [x])[0]

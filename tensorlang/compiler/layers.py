@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from ..errors import ProgramError, ShapeError, TensorlangError
 from ..frontend import syntax as S
 from ..ir import dims as D
@@ -14,23 +16,74 @@ from .scope import Scope
 MAX_DEPTH = 64
 
 
+@dataclass
+class Instance:
+    """What a layer instance's name stands for when it is called again (`enc(b)`): its layer,
+    its compile-time arguments and pattern sizes, and the scopes of its nested layer calls."""
+
+    layer: S.LayerDef
+    values: dict
+    nested: list = field(default_factory=list)
+
+
 def instantiate(lw, layer: S.LayerDef, args, kwargs, span, name: str | None):
     """Lower one call of `layer` inside GraphLowering `lw`; returns the layer's value."""
     values = _arguments(lw, layer, args, kwargs, span)
     # numbered after the arguments, so in `Dense(Dense(x, 4), 1)` the inner call is Dense_1
-    scope_name = lw.scope.qualify(name) if name else lw.fresh_scope(layer.name)
+    scope_name = lw.scope.qualify(name) if name else fresh_scope(lw, layer.name)
+    parent = lw.scope
+    shared_from = None
+    if parent.shared_from is not None and parent.nested_from:
+        shared_from = parent.nested_from.pop(0)  # this call repeats one of the original's
+    parent.nested.append(scope_name)
+    return _lower(lw, layer, values, scope_name, span, shared_from)
+
+
+def apply_again(lw, instance: str, args, kwargs, span, name: str | None):
+    """`e2 = enc(b)`: the layer of instance `enc`, with its compile-time arguments and its
+    variables, applied to new tensor inputs (which must fit its patterns with the same sizes)."""
+    inst = lw.instances[instance]
+    layer = inst.layer
+    tensors = [p for p in layer.params if p.pattern is not None]
+    what = f"{instance.rsplit('.', 1)[-1]}({', '.join(p.name for p in tensors)})"
+    bound = bind(what, [p.name for p in tensors], args, kwargs, span)
+    tensor_names = {p.name for p in tensors}
+    values = {k: v for k, v in inst.values.items() if k not in tensor_names}
+    for p in tensors:
+        if p.name not in bound:
+            raise ProgramError(f'{what}: missing argument "{p.name}"', span,
+                               hint=f"a layer instance applied again takes its tensor "
+                                    f"inputs only; the rest is {instance}'s")
+        where = bound[p.name].span
+        node = lw.tensor(lw.value(bound[p.name]), where)
+        _match(layer, p, node, values, where, lw.lets)
+        values[p.name] = node
+    scope_name = lw.scope.qualify(name) if name else fresh_scope(lw, layer.name)
+    lw.scope.nested.append(scope_name)
+    return _lower(lw, layer, values, scope_name, span, instance)
+
+
+def _lower(lw, layer: S.LayerDef, values: dict, scope_name: str, span, shared_from):
+    """The layer's body lowered under `scope_name` (with `shared_from`'s variables when it
+    applies an instance again); the instance is recorded for later calls by name."""
     if lw.depth >= MAX_DEPTH:
         raise ProgramError(f"layers nest deeper than {MAX_DEPTH} (is {layer.name} recursive?)",
                            span)
     saved = lw.b.scope, lw.b.span, lw.b.pin
     if layer.span.file == "<prelude>" and lw.b.pin is None:
         lw.b.pin = span  # the standard layers' nodes point at the user's call
-    lw.scopes.append(Scope(scope_name, dict(values), is_layer=True, body=layer.body))
+    nested_from = list(lw.instances[shared_from].nested) if shared_from else []
+    scope = Scope(scope_name, dict(values), is_layer=True, body=layer.body,
+                  shared_from=shared_from, nested_from=nested_from)
+    lw.scopes.append(scope)
     lw.b.scope = scope_name
     lw.depth += 1
     try:
         result = lw.tensor(_body(lw, layer), span)
         lw.b.layers[scope_name] = (layer.name, result.id)
+        if shared_from is not None:
+            lw.b.shared[scope_name] = shared_from
+        lw.instances[scope_name] = Instance(layer, values, scope.nested)
         return result
     except TensorlangError as e:
         raise _at_call_site(e, layer, span) from None
@@ -154,3 +207,11 @@ def _show(d) -> str:
         return "?"
     return "_"
 
+
+def fresh_scope(lw, layer: str) -> str:
+    """`Dense_1`, `Dense_2`... for layer calls without a name of their own."""
+    while True:
+        lw.fresh[layer] += 1
+        cand = lw.scope.qualify(f"{layer}_{lw.fresh[layer]}")
+        if not any(n == cand or n.startswith(cand + ".") for n in lw.b.names):
+            return cand

@@ -1,7 +1,7 @@
 """Syntax -> Graph: names in order, single assignment, scopes, expressions and compile-time
 values. Every node gets the span of the text it came from and is typed as it is built (by
 graph.Builder). Calls live in calls.py and placeholder/variable/constant statements in
-declarations.py, as mixins of GraphLowering."""
+declarations.py, as functions of the lowering."""
 
 from __future__ import annotations
 
@@ -16,24 +16,30 @@ from ..ir import dims as D
 from ..ir.graph import Builder, Graph, Node, weak_type
 from ..ir.types import DEFAULT_FLOAT, DTYPES, TensorType
 from ..ops import REGISTRY
+from . import calls, declarations
 from . import static as C
-from .calls import BUILTIN_FUNCS, CallLowering
-from .declarations import DeclLowering
+from .calls import BUILTIN_FUNCS
 from .scope import Scope
+
+MODE = "training"  # the name of the compile-time mode flag
 
 # the infix operators: each op record with a symbol (`+` is add, `@` is matmul, `<` is less)
 BINOPS = {op.symbol: op.name for op in REGISTRY.values() if op.symbol}
 
 
-class GraphLowering(CallLowering, DeclLowering):
+class GraphLowering:
     """Lowers one `graph` block (and the layers it instantiates) into a Graph."""
 
-    def __init__(self, gdef: S.GraphDef, lets: dict, layers: dict):
+    def __init__(self, gdef: S.GraphDef, lets: dict, layers: dict, training: bool = False):
         self.gdef = gdef
         self.lets = lets
         self.layers = layers
+        self.training = training  # the compile-time mode: true for a train block's step
         self.b = Builder(gdef.name)
         self.b.graph_span = self.b.span = gdef.span
+        self.b.training = training
+        self.instances: dict = {}  # layer instance scope -> what calling it by name reuses
+        self.update_spans: dict = {}  # state variable -> where its update is written
         self.scopes = [Scope("", body=gdef.body)]
         self.dims: dict[str, D.Dim] = {}
         self.fresh: Counter = Counter()
@@ -58,11 +64,11 @@ class GraphLowering(CallLowering, DeclLowering):
         if isinstance(s, S.Let):
             self.define(s.name, self.value(s.value), s.span)
         elif isinstance(s, S.Placeholder):
-            self.placeholder(s)
+            declarations.placeholder(self, s)
         elif isinstance(s, S.Variable):
-            self.variable(s)
+            declarations.variable(self, s)
         elif isinstance(s, S.Constant):
-            self.constant(s)
+            declarations.constant(self, s)
         elif isinstance(s, S.Assign):
             # checked before a layer call makes `h.W` under the name; the caret under the name
             self.check_new(s.name, s.span, name_only=True)
@@ -74,6 +80,8 @@ class GraphLowering(CallLowering, DeclLowering):
             if not self.scope.is_layer:
                 raise ProgramError("return belongs in a layer, not in a graph", s.span)
             return self.node(s.value)
+        elif isinstance(s, S.Update):
+            declarations.update(self, s)
         return None
 
     def check_new(self, name: str, span, name_only: bool = False) -> None:
@@ -93,6 +101,9 @@ class GraphLowering(CallLowering, DeclLowering):
     def define(self, name: str, value, span) -> None:
         """Bind a name in the current scope (nodes also get their graph-wide name)."""
         sc = self.scope
+        if name == MODE:
+            raise NamingError(f'"{MODE}" is the compile-time mode flag and cannot be redefined',
+                              span, hint="pick another name")
         self.check_new(name, span)
         if isinstance(value, Node):
             value = self.b.bind(sc.qualify(name), value, span)
@@ -187,11 +198,47 @@ class GraphLowering(CallLowering, DeclLowering):
         if kind in (S.Number, S.Bool, S.String):
             return e.value
         if kind is S.Call:
-            return self.call(e, name)
+            return calls.call(self, e, name)
         method = _VALUE.get(kind)
         if method is None:
             raise ProgramError(f"{kind.__name__.lower()} is not allowed here", e.span)
         return method(self, e)
+
+    def if_else(self, e: S.IfElse):
+        """`A if COND else B` chosen now: both branches are lowered and type-checked (they must
+        agree in dtype and shape, so no mode changes a shape), only the chosen one is kept."""
+        cond = self.value(e.cond)
+        if not isinstance(cond, bool):
+            hint = ("a tensor chooses per element at run time: where(cond, a, b)"
+                    if isinstance(cond, Node) else None)
+            raise ProgramError(f"the condition of `if` must be a compile-time true or false, "
+                               f"not {C.describe(cond)}", e.cond.span, hint=hint)
+        chosen, other = (e.then, e.otherwise) if cond else (e.otherwise, e.then)
+        saved = (self.b.snapshot(), Counter(self.fresh), dict(self.dims), dict(self.instances),
+                 dict(self.update_spans))
+        try:
+            alternative = self.value(other)
+            alt_type = self._branch_type(alternative)
+        finally:
+            self.b.restore(saved[0])
+            self.fresh, self.dims, self.instances, self.update_spans = saved[1:]
+        value = self.value(chosen)
+        mine = self._branch_type(value)
+        if not _same_branch_types(mine, alt_type):
+            then, otherwise = (mine, alt_type) if cond else (alt_type, mine)
+            raise ShapeError(f"the branches of `if` differ: {_kind(then)} if ... else "
+                             f"{_kind(otherwise)}; both must have the same dtype and shape",
+                             e.span, hint="the mode may change values, never types")
+        return value
+
+    @staticmethod
+    def _branch_type(v):
+        """A branch's tensor type (a literal: the weak type it would have), None for others."""
+        if isinstance(v, Node):
+            return v.type
+        if _is_number(v):
+            return weak_type(v)
+        return None
 
     def list_value(self, e: S.ListExpr) -> tuple:
         return tuple(self.value(x) for x in e.items)
@@ -205,6 +252,8 @@ class GraphLowering(CallLowering, DeclLowering):
         return C.binary("-", 0, v, e.span) if not isinstance(v, float) else -v
 
     def name(self, e: S.Name):
+        if e.id == MODE:
+            return self.training
         for sc in reversed(self.scopes):
             if e.id in sc.locals:
                 return sc.locals[e.id]
@@ -325,5 +374,24 @@ def _is_number(v) -> bool:
 
 
 _VALUE = {S.Name: GraphLowering.name, S.ListExpr: GraphLowering.list_value,
+          S.IfElse: GraphLowering.if_else,
           S.UnaryOp: GraphLowering.unary, S.BinOp: GraphLowering.binop,
           S.Attribute: GraphLowering.attribute, S.Index: GraphLowering.index}
+
+
+def _kind(t) -> str:
+    return "a compile-time value" if t is None else str(t)
+
+
+def _same_branch_types(a, b) -> bool:
+    """Branches agree: compile-time values on both sides, or tensors of one shape and dtype (a
+    number literal takes the other side's dtype, as it would in arithmetic)."""
+    if a is None or b is None:
+        return a is b
+    if not _same_shape(a, b):
+        return False
+    return a.weak or b.weak or a.dtype == b.dtype
+
+
+def _same_shape(a, b) -> bool:
+    return a.rank == b.rank and all(D.equal(x, y) for x, y in zip(a.shape, b.shape))

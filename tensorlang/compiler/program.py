@@ -19,7 +19,7 @@ from ..source import name_span
 from ..transforms.autodiff import disconnected_warnings
 from .blocks import RunSpec, check_run
 from .datablocks import check_field
-from .lower import GraphLowering
+from .lower import MODE, GraphLowering
 from .static import evaluate
 
 
@@ -52,6 +52,17 @@ class CompiledProgram:
     data: dict[str, S.DataDef]
     runs: list[RunSpec]
     warnings: list = field(default_factory=list)
+    # graph name -> the graph compiled in training mode (`training` true), made when first asked
+    training_graphs: dict[str, Graph] = field(default_factory=dict)
+    sources: dict = field(default_factory=dict, repr=False)  # graph -> (syntax, lets, layers)
+
+    def training_graph(self, name: str) -> Graph:
+        """Graph `name` as a train block's step sees it: compiled with `training` true (dropout
+        drops, batch norm uses the batch's statistics and updates its running ones)."""
+        if name not in self.training_graphs:
+            item, lets, layers = self.sources[name]
+            self.training_graphs[name] = GraphLowering(item, lets, layers, training=True).lower()
+        return self.training_graphs[name]
 
     @property
     def base_dir(self) -> str:
@@ -93,23 +104,55 @@ def load(path: str, overrides: dict | None = None) -> CompiledProgram:
 
 
 def compile_syntax(prog: S.Program, file: str, overrides: dict | None = None) -> CompiledProgram:
-    """Compile a parsed program."""
-    overrides = dict(overrides or {})
+    """Compile a parsed program: every graph in inference mode, and in training mode those a
+    train block trains."""
+    overrides = _checked_overrides(prog, overrides)
+    layers = _layers(prog)
     lets: dict = {}
-    let_spans: dict = {}
-    layers: dict = {ld.name: ld for ld in prelude().items if isinstance(ld, S.LayerDef)}
-    user_layers: dict = {}
     graphs: dict[str, Graph] = {}
     data: dict[str, S.DataDef] = {}
     blocks: list[S.RunBlock] = []
-    spans: dict = {}
+    sources: dict = {}
+    seen: dict = {"let": {}, "graph": {}}
+    for item in prog.items:
+        if isinstance(item, S.Let):
+            _let(item, lets, overrides, seen["let"])
+        elif isinstance(item, S.GraphDef):
+            _unique(item.name, name_span(item.span, "graph", item.name), seen["graph"], "graph")
+            graphs[item.name] = GraphLowering(item, lets, layers).lower()
+            sources[item.name] = (item, dict(lets), layers)  # the lets it saw, in file order
+        elif isinstance(item, S.DataDef):
+            _data(item, lets, data)
+        elif isinstance(item, S.RunBlock):
+            blocks.append(item)
+    runs = [check_run(b, graphs, data, lets) for b in blocks]
+    program = CompiledProgram(prog, file, lets, graphs, data, runs, sources=sources)
+    trained = {spec.graph: program.training_graph(spec.graph) for spec in runs
+               if spec.kind == "train"}
+    program.warnings = [w for g in graphs.values() for w in g.warnings]
+    # variables a train block cannot reach (in the mode it trains in)
+    program.warnings += disconnected_warnings({**graphs, **trained}, runs)
+    return program
+
+
+def _checked_overrides(prog: S.Program, overrides: dict | None) -> dict:
+    """The --set values, each naming a let of the program (checked before anything compiles:
+    a mistyped --set must not surface as a shape error)."""
+    overrides = dict(overrides or {})
     let_names = [item.name for item in prog.items if isinstance(item, S.Let)]
     unknown = [name for name in overrides if name not in let_names]
-    if unknown:  # before compiling anything: a mistyped --set must not surface as a shape error
+    if unknown:
         raise UsageError(f'--set {unknown[0]}: the program has no "let {unknown[0]}"',
                          hint=did_you_mean(unknown[0], let_names) or
                          (f"its let constants: {', '.join(let_names)}" if let_names else None))
-    for item in prog.items:  # layers first: a graph may use a layer defined further down
+    return overrides
+
+
+def _layers(prog: S.Program) -> dict:
+    """The prelude's layers and the program's (a graph may use a layer defined further down)."""
+    layers: dict = {ld.name: ld for ld in prelude().items if isinstance(ld, S.LayerDef)}
+    user_layers: dict = {}
+    for item in prog.items:
         if isinstance(item, S.LayerDef):
             if not item.name[:1].isupper():
                 raise ProgramError(f'layer names start with a capital letter: "{item.name}"',
@@ -118,29 +161,27 @@ def compile_syntax(prog: S.Program, file: str, overrides: dict | None = None) ->
                                    "lower-case names are ops")
             _unique(item.name, name_span(item.span, "layer", item.name), user_layers, "layer")
             layers[item.name] = item
-    for item in prog.items:
-        if isinstance(item, S.Let):
-            _unique(item.name, item.span, let_spans, "let constant")
-            value = evaluate(item.value, lets)
-            if item.name in overrides:
-                value = _override(item, value, overrides.pop(item.name))
-            lets[item.name] = value
-        elif isinstance(item, S.GraphDef):
-            _unique(item.name, name_span(item.span, "graph", item.name), spans, "graph")
-            graphs[item.name] = GraphLowering(item, lets, layers).lower()
-        elif isinstance(item, S.DataDef):
-            _unique(item.name, name_span(item.span, "data", item.name), data, "data block")
-            seen: dict = {}
-            for f in item.fields:
-                _unique(f.name, f.span, seen, "field")
-                check_field(f, lets)
-            data[item.name] = item
-        elif isinstance(item, S.RunBlock):
-            blocks.append(item)
-    runs = [check_run(b, graphs, data, lets) for b in blocks]
-    warnings = [w for g in graphs.values() for w in g.warnings]
-    warnings += disconnected_warnings(graphs, runs)  # variables a train block cannot reach
-    return CompiledProgram(prog, file, lets, graphs, data, runs, warnings)
+    return layers
+
+
+def _let(item: S.Let, lets: dict, overrides: dict, seen: dict) -> None:
+    if item.name == MODE:
+        raise NamingError(f'"{MODE}" is the compile-time mode flag; a let cannot be named so',
+                          item.span, hint="pick another name")
+    _unique(item.name, item.span, seen, "let constant")
+    value = evaluate(item.value, lets)
+    if item.name in overrides:
+        value = _override(item, value, overrides.pop(item.name))
+    lets[item.name] = value
+
+
+def _data(item: S.DataDef, lets: dict, data: dict) -> None:
+    _unique(item.name, name_span(item.span, "data", item.name), data, "data block")
+    fields: dict = {}
+    for f in item.fields:
+        _unique(f.name, f.span, fields, "field")
+        check_field(f, lets)
+    data[item.name] = item
 
 
 def _unique(name: str, span, seen: dict, what: str) -> None:

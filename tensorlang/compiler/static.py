@@ -16,10 +16,12 @@ from ..source import Span
 
 @dataclass(frozen=True)
 class Func:
-    """A function passed by name (`activation = relu`): an op, a layer, or `identity`."""
+    """A function passed by name (`activation = relu`): an op, a layer, or `identity`; or a
+    layer instance called by its name (`enc(b)`: the same layer and variables, new inputs)."""
 
     name: str
     span: Span
+    instance: str | None = None  # the instance's scope, when a layer instance is called
 
 
 ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "//": operator.floordiv}
@@ -142,10 +144,20 @@ def to_dtype(v, span: Span, what: str) -> str:
     raise ProgramError(f"{what} must be a dtype ({', '.join(DTYPES)}), not {describe(v)}", span)
 
 
+def to_dim(v, span: Span, what: str):
+    """A size: a non-negative int or a symbolic dim."""
+    if isinstance(v, D.Dim):
+        return v
+    n = to_int(v, span, what)
+    if n < 0:
+        raise ProgramError(f"{what} cannot be negative, but it is {n}", span)
+    return n
+
+
 CONVERT = {"int": to_int, "float": to_float, "number": to_number, "bool": to_bool, "str": to_str,
            "axes": to_axes, "axis": lambda v, s, w: None if v is None else to_int(v, s, w),
            "shape": to_shape, "dtype": to_dtype, "any": lambda v, s, w: v,
-           "index": lambda v, s, w: v}
+           "index": lambda v, s, w: v, "dim": to_dim}
 
 
 def dtype_name(e) -> str | None:

@@ -66,7 +66,7 @@ def _slice(e) -> str:
 
 _FORMS = {
     syntax.Name: lambda e: e.id,
-    syntax.Number: lambda e: _number(e),
+    syntax.Number: lambda e: _number(e),  # defined below
     syntax.BinOp: _binop,
     syntax.UnaryOp: lambda e: e.op + _wrap(e.operand, _UNARY),
     syntax.Call: _call,
@@ -77,12 +77,16 @@ _FORMS = {
     syntax.Bool: lambda e: "true" if e.value else "false",
     syntax.Keyword: lambda e: f"{e.name} = {format_expr(e.value)}",
     syntax.Slice: _slice,
+    syntax.IfElse: lambda e: f"{_wrap(e.then, 1)} if {_wrap(e.cond, 1)} else "
+                             f"{_wrap(e.otherwise, 0)}",
     syntax.Unknown: lambda e: "?",
     syntax.EllipsisLit: lambda e: "...",
 }
 
 
 def _prec(e) -> int:
+    if isinstance(e, syntax.IfElse):
+        return 0  # the lowest: an operand or a branch that is one is parenthesized
     if isinstance(e, syntax.BinOp):
         return _PREC[e.op]
     if isinstance(e, syntax.UnaryOp):
@@ -158,8 +162,10 @@ def _statement(s, pad: int = 0) -> str:
         default = "" if s.default is None else f" = {format_expr(s.default)}"
         return f"placeholder {s.name}: {format_type(s.type)}{default}"
     if kind is syntax.Variable:
-        frozen = " frozen" if s.frozen else ""
-        return f"variable {s.name}: {format_type(s.type)} = {format_expr(s.init)}{frozen}"
+        tail = " frozen" if s.frozen else " state" if s.state else ""
+        return f"variable {s.name}: {format_type(s.type)} = {format_expr(s.init)}{tail}"
+    if kind is syntax.Update:
+        return f"update {s.name} = {format_expr(s.value)}"
     if kind is syntax.Constant:
         type_ = "" if s.type is None else f": {format_type(s.type)}"
         return f"constant {s.name}{type_} = {format_expr(s.value)}"

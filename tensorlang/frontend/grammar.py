@@ -26,13 +26,13 @@ from lark.lexer import Lexer as LarkLexer
 GRAMMAR_FILE = "tensorlang.lark"
 
 KEYWORDS = ("let", "graph", "layer", "data", "train", "evaluate", "placeholder", "variable",
-            "constant", "return", "frozen", "true", "false")
+            "constant", "return", "frozen", "state", "update", "if", "else", "true", "false")
 """Reserved words: never a name. Op names are not among them (a call is a call)."""
 
 ITEM_KEYWORDS = ("let", "graph", "layer", "data", "train", "evaluate")
 """The words that may start a top-level item."""
 
-STMT_KEYWORDS = ("placeholder", "variable", "constant", "let", "return")
+STMT_KEYWORDS = ("placeholder", "variable", "constant", "let", "return", "update")
 """The words that may start a statement inside a graph or layer block."""
 
 DTYPES = ("f16", "f32", "f64", "i32", "i64", "u8", "bool")
@@ -158,9 +158,23 @@ def parser(transformer=None) -> Lark:
     """
     text = grammar_path().read_text(encoding="utf-8")
     cache = cache_path(text)
-    return Lark(text, parser="lalr", lexer=Lexer, postlex=LinePostLexer(), keep_all_tokens=True,
-                maybe_placeholders=True, cache=str(cache) if cache else False,
-                transformer=transformer)
+
+    def build(cache_file):
+        return Lark(text, parser="lalr", lexer=Lexer, postlex=LinePostLexer(),
+                    keep_all_tokens=True, maybe_placeholders=True,
+                    cache=str(cache_file) if cache_file else False, transformer=transformer)
+
+    if cache is None or cache.exists():
+        return build(cache)
+    # Lark writes its cache in place: another process (a parallel test worker, two commands at
+    # once) could read half of it. Written under a private name and renamed, it is whole or absent.
+    tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+    try:
+        lark_parser = build(tmp)
+        os.replace(tmp, cache)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return lark_parser
 
 
 @functools.cache

@@ -59,9 +59,11 @@ _EXAMPLES = {
 }
 
 
-def explained(err: UnexpectedInput, text: str, file: str) -> ParseError:
+def explained(err: UnexpectedInput, text: str, file: str, lark=None) -> ParseError:
+    """The ParseError for Lark's error; `lark` is the parser that raised it (its parse states
+    are what the known bad examples are matched against)."""
     try:
-        return explain(err, text, file)
+        return explain(err, text, file, lark)
     except Exception:  # a bug in the explaining must still leave the user a located message
         line, column = getattr(err, "line", 1), getattr(err, "column", 1)
         if not isinstance(line, int) or not isinstance(column, int):
@@ -69,11 +71,12 @@ def explained(err: UnexpectedInput, text: str, file: str) -> ParseError:
         return ParseError("syntax error", Span(file, line, column, line, column + 1, text))
 
 
-def explain(err: UnexpectedInput, text: str, file: str) -> ParseError:
+def explain(err: UnexpectedInput, text: str, file: str, lark=None) -> ParseError:
     """The ParseError that says what is wrong where Lark gave up (never Lark's own message)."""
     if isinstance(err, UnexpectedCharacters):
         return _bad_character(err, text, file)
     ctx = _Context(err, text, file)
+    ctx.lark = lark or grammar.parser()
     for check in (_brackets, _keyword_as_name, _top_level, _statement_start, _missing_colon,
                   _chained_comparison, _trailing_operator, _missing_comma, _from_examples):
         found = check(ctx)
@@ -316,28 +319,32 @@ def _missing_comma(ctx: _Context) -> ParseError | None:
                      ctx.tok, hint="one statement a line")
 
 
-_example_keys: dict | None = None
+_example_keys: dict = {}
 
 
-def _example_table() -> dict:
-    """(parser state, token type) and (parser state, None) -> the example's message, built once."""
-    global _example_keys
-    if _example_keys is None:
-        table: dict = {}
+def _example_table(lark) -> dict:
+    """(parser state, token type) and (parser state, None) -> the example's message, built once
+    per parser: LALR state numbers are those of the parser that failed, so the examples are
+    parsed by that same parser (its transformer may see partial trees of them)."""
+    table = _example_keys.get(id(lark))
+    if table is None:
+        table = {}
         for label, examples in _EXAMPLES.items():
             for example in examples:
                 try:
-                    grammar.parser().parse(example)
+                    lark.parse(example)
                 except UnexpectedInput as err:
                     position = getattr(getattr(err, "state", None), "position", None)
                     table.setdefault((position, err.token.type), label)
                     table.setdefault((position, None), label)
-        _example_keys = table
-    return _example_keys
+                except Exception:  # noqa: BLE001  (a transformer's complaint about a fragment)
+                    continue
+        _example_keys[id(lark)] = table
+    return table
 
 
 def _from_examples(ctx: _Context) -> ParseError | None:
-    table = _example_table()
+    table = _example_table(ctx.lark)
     label = table.get((ctx.state, ctx.tok.type)) or table.get((ctx.state, None))
     if label is None or ctx.state is None:
         return None

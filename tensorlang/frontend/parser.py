@@ -25,10 +25,11 @@ def parse(text: str, file: str = "<string>") -> syntax.Program:
         text = " " + text[1:]
     with _LOCK:  # the builder is shared by the one cached parser: one parse at a time
         _BUILDER.file, _BUILDER.text = file, text
+        lark = grammar.parser(_BUILDER)
         try:
-            items = grammar.parser(_BUILDER).parse(text)
+            items = lark.parse(text)
         except UnexpectedInput as err:
-            raise _explained(err, text, file) from None
+            raise _explained(err, text, file, lark) from None
         except LarkError as err:  # nothing else is expected; still never let Lark's text out
             raise ParseError(f"cannot parse this file ({type(err).__name__})",
                              Span(file, 1, 1, 1, 2, text)) from None
@@ -151,8 +152,13 @@ class _Builder:
         default = c[5] if len(c) > 5 else None
         return syntax.Placeholder(str(c[1]), c[3], default, self._span(c))
 
-    def variable(self, c):  # variable NAME : type = expr [frozen]
-        return syntax.Variable(str(c[1]), c[3], c[5], c[6] is not None, self._span(c))
+    def variable(self, c):  # variable NAME : type = expr [frozen | state]
+        kind = None if c[6] is None else str(c[6])
+        return syntax.Variable(str(c[1]), c[3], c[5], kind == "frozen", self._span(c),
+                               state=kind == "state")
+
+    def update(self, c):  # update NAME = expr
+        return syntax.Update(str(c[1]), c[3], self._span(c))
 
     def constant(self, c):  # constant NAME [: type] = expr
         type_ = c[3] if len(c) > 4 else None
@@ -184,6 +190,9 @@ class _Builder:
         return syntax.BinOp(str(c[1]), c[0], c[2], self._span(c))
 
     compare = binop
+
+    def ifelse(self, c):  # then if cond else otherwise
+        return syntax.IfElse(c[0], c[2], c[4], self._span(c))
 
     def unop(self, c):
         return syntax.UnaryOp(str(c[0]), c[1], self._span(c))

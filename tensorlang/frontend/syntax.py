@@ -123,8 +123,17 @@ class Index:
     span: Span = _span()
 
 
+@dataclass(frozen=True)
+class IfElse:
+    """`then if cond else otherwise`: chosen at compile time (cond is a compile-time bool)."""
+    then: Expr
+    cond: Expr
+    otherwise: Expr
+    span: Span = _span()
+
+
 Expr = Union[Name, Attribute, Number, Bool, String, ListExpr, Unknown, EllipsisLit, BinOp,
-             UnaryOp, Call, Index]
+             UnaryOp, Call, Index, IfElse]
 
 
 # ---------------------------------------------------------------- types
@@ -149,12 +158,14 @@ class Placeholder:
 
 @dataclass(frozen=True)
 class Variable:
-    """`variable NAME: TYPE = INIT [frozen]`."""
+    """`variable NAME: TYPE = INIT [frozen | state]`: trained, frozen, or state (changed only by
+    `update`)."""
     name: str
     type: TypeExpr
     init: Expr
     frozen: bool = False
     span: Span = _span()
+    state: bool = False
 
 
 @dataclass(frozen=True)
@@ -189,7 +200,15 @@ class Let:
     span: Span = _span()
 
 
-Stmt = Union[Placeholder, Variable, Constant, Assign, Return, Let]
+@dataclass(frozen=True)
+class Update:
+    """`update NAME = EXPR`: the state variable NAME's value after a training step."""
+    name: str
+    value: Expr
+    span: Span = _span()
+
+
+Stmt = Union[Placeholder, Variable, Constant, Assign, Return, Let, Update]
 
 
 # ---------------------------------------------------------------- top-level items

@@ -1,6 +1,6 @@
-"""Evaluating a constant subgraph at compile time: the one evaluator, used by lowering (a
-`constant` declared by an expression) and by constant folding. It calls each needed op's NumPy
-kernel in graph order; symbolic dims cannot occur (a constant has a concrete shape)."""
+"""Evaluating nodes directly with their NumPy kernels, in graph order: a constant subgraph at
+compile time (lowering's `constant` declared by an expression, constant folding) and a scan
+cell's graph for one step (`run`). No plan, no buffer reuse: for small graphs."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import TensorlangError
+from . import dims as D
 from .traversal import needed
 
 if TYPE_CHECKING:
@@ -38,3 +39,17 @@ def apply(node: Node, arrays: list[np.ndarray]) -> np.ndarray:
     the value the program asked for)."""
     with np.errstate(all="ignore"):
         return np.asarray(node.opdef.kernel(*arrays, **node.attrs))
+
+
+def run(nodes, values: dict, env: dict) -> dict:
+    """The values of `nodes` (in graph order) given `values` for their sources by node id;
+    symbolic dims in attributes are made concrete from `env`. Returns the values dict."""
+    for n in nodes:
+        if n.id in values:
+            continue
+        if n.op == "constant":
+            values[n.id] = n.attrs["value"]
+            continue
+        attrs = {k: D.resolve(v, env) for k, v in n.attrs.items()}
+        values[n.id] = np.asarray(n.opdef.kernel(*[values[i.id] for i in n.inputs], **attrs))
+    return values

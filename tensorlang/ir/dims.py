@@ -234,3 +234,21 @@ def symbols(shape) -> set[str]:
         if isinstance(d, Dim):
             out |= d.symbols
     return out
+
+
+def has_dims(value) -> bool:
+    """True when an attribute value holds a symbolic dim (itself or inside tuples)."""
+    if isinstance(value, Dim):
+        return True
+    if isinstance(value, tuple):
+        return any(has_dims(v) for v in value)
+    return False
+
+
+def resolve(value, env: Mapping[str, int]):
+    """An attribute value with its symbolic dims made concrete (tuples too)."""
+    if isinstance(value, Dim):
+        return evaluate(value, env)
+    if isinstance(value, tuple):
+        return tuple(resolve(v, env) for v in value)
+    return value

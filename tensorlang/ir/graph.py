@@ -64,8 +64,8 @@ class Node:
 
     @property
     def is_input(self) -> bool:
-        """A placeholder or variable: a value that comes from outside when the graph runs."""
-        return self.op in SOURCE_OPS[:2]
+        """A placeholder, variable or random key: a value from outside when the graph runs."""
+        return self.op in INPUT_OPS
 
     @property
     def is_backward(self) -> bool:
@@ -93,7 +93,10 @@ class Node:
         return f"<{self.label()} = {self.op}(...) : {self.type}>"
 
 
-SOURCE_OPS = ("placeholder", "variable", "constant")  # fed, state, compile-time values
+# the ops values enter a graph by: fed, state, compile-time values, and the key random ops
+# draw from (the session feeds a fresh one every run)
+SOURCE_OPS = ("placeholder", "variable", "constant", "random_key")
+INPUT_OPS = ("placeholder", "variable", "random_key")  # sources not known when compiling
 _NO_ATTRS: Mapping[str, Any] = MappingProxyType({})  # shared by every node without attributes
 
 
@@ -109,6 +112,11 @@ class Graph:
     dims: tuple[str, ...] = ()  # symbolic dim names declared by placeholders
     # layer instances: scope ("h", "o.inner") -> (layer name, id of the node it returned)
     layers: Mapping[str, tuple[str, int]] = field(default_factory=lambda: MappingProxyType({}))
+    # state variable name -> the node holding its value after a training step (`update`)
+    updates: Mapping[str, Node] = field(default_factory=lambda: MappingProxyType({}))
+    # a layer instance applied again by name: its scope -> the scope whose variables it uses
+    shared: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    training: bool = False  # compiled in training mode (`training` true: a train block's step)
 
     def node(self, name: str) -> Node:
         """The node a name refers to (`"h"`, `"h.W"`); NamingError with a hint when unknown."""
@@ -132,8 +140,13 @@ class Graph:
 
     @property
     def trainable(self) -> tuple[Node, ...]:
-        """Variables that `train` updates (not frozen)."""
+        """Variables that `train` updates (not frozen, not state)."""
         return tuple(v for v in self.variables if v.attrs.get("trainable", True))
+
+    @property
+    def state(self) -> tuple[Node, ...]:
+        """State variables: changed only by `update`, in training steps."""
+        return tuple(v for v in self.variables if v.attrs.get("state", False))
 
     def with_nodes(self, nodes, names: Mapping[str, Node] | None = None,
                    moved: Mapping[int, Node] | None = None) -> Graph:
@@ -143,9 +156,10 @@ class Graph:
         moved = moved or {}
         layers = {scope: (layer, moved[out].id if out in moved else out)
                   for scope, (layer, out) in self.layers.items()}
+        updates = {k: moved.get(v.id, v) for k, v in self.updates.items()}
         return Graph(self.name, tuple(nodes), MappingProxyType(dict(
             self.names if names is None else names)), self.span, self.warnings, self.dims,
-            MappingProxyType(layers))
+            MappingProxyType(layers), MappingProxyType(updates), self.shared, self.training)
 
     def verify(self) -> None:
         """Check the invariants: topological order, known ops, types that the rules reproduce,
@@ -160,6 +174,10 @@ class Graph:
         for name, n in self.names.items():
             if n.id not in seen:
                 raise VerifyError(self, None, f'the name "{name}" refers to a node outside the '
+                                              "graph")
+        for name, n in self.updates.items():
+            if n.id not in seen:
+                raise VerifyError(self, None, f'the update of "{name}" is a node outside the '
                                               "graph")
 
     def __str__(self) -> str:
@@ -228,6 +246,11 @@ class Builder:
         self.warnings: list = list(graph.warnings) if graph else []
         self.dims: list[str] = list(graph.dims) if graph else []
         self.layers: dict[str, tuple[str, int]] = dict(graph.layers) if graph else {}
+        self.updates: dict[str, Node] = dict(graph.updates) if graph else {}
+        self.shared: dict[str, str] = dict(graph.shared) if graph else {}
+        self.training = graph.training if graph else False
+        self._salt = max((n.attrs.get("salt", 0) for n in self.nodes if n.opdef.random),
+                         default=0)
         self.span: Span = graph.span if graph else UNKNOWN
         self.graph_span = self.span
         self.scope = ""
@@ -235,6 +258,38 @@ class Builder:
         self._named: set[int] = {n.id for n in self.names.values()}
         self._has: set[int] = {n.id for n in self.nodes}
         self._types: dict[TensorType, TensorType] = {}
+
+    def snapshot(self) -> tuple:
+        """Everything a restore() puts back: lowering tries a branch, then forgets it."""
+        return (len(self.nodes), dict(self.names), dict(self.layers), len(self.warnings),
+                dict(self.updates), dict(self.shared), self._salt, set(self._named))
+
+    def restore(self, snap: tuple) -> None:
+        """Forget every node, name, layer, warning and update made since the snapshot."""
+        count, names, layers, warnings, updates, shared, salt, named = snap
+        self._has.difference_update(n.id for n in self.nodes[count:])
+        del self.nodes[count:]
+        del self.warnings[warnings:]
+        self.names, self.layers, self.updates, self.shared = names, layers, updates, shared
+        self._salt, self._named = salt, named
+
+    def check(self, op: str, inputs: Sequence = (), attrs: Mapping | None = None, *,
+              span: Span | None = None) -> TensorType:
+        """The type `add` would give, or its ShapeError; nothing is added."""
+        snap = self.snapshot()
+        try:
+            return self.add(op, inputs, attrs, span=span).type
+        finally:
+            self.restore(snap)
+
+    def random_key(self) -> Node:
+        """The graph's one key node: random ops draw from it (the session feeds a fresh key
+        every run)."""
+        for n in self.nodes:
+            if n.op == "random_key":
+                return n
+        return self.add("random_key", (), {}, type=TensorType("i64", ()), scope="",
+                        span=self.graph_span)
 
     @classmethod
     def rewriting(cls, graph: Graph) -> Builder:
@@ -251,8 +306,10 @@ class Builder:
         Inputs are Nodes or literals (numbers, bools, arrays), which become constants."""
         opdef = REGISTRY[op]
         span = self.pin or span or self.span
-        inputs = self._materialize_weak(opdef, list(inputs), span)
         attrs = dict(attrs or {})
+        if opdef.random:
+            inputs, attrs = self._keyed(opdef, list(inputs), attrs)
+        inputs = self._materialize_weak(opdef, list(inputs), span)
         types = tuple(i.type for i in inputs)
         try:
             if opdef.prepare:
@@ -261,6 +318,8 @@ class Builder:
                 type = opdef.infer(types, **attrs)
         except OpError as e:
             raise ShapeError(f"{op}: {_operands(opdef, types)}: {e}", span) from None
+        if opdef.expand is not None:
+            return self._expanded(opdef, inputs, attrs, type, span)
         # one object per distinct type: most nodes share a few, and fewer objects make the
         # garbage collector's full passes over a large graph cheaper
         type = self._types.setdefault(type, type)
@@ -309,6 +368,29 @@ class Builder:
         dropped = [n.id for n in self.nodes[since:] if n.id not in keep]
         self.nodes[since:] = [n for n in self.nodes[since:] if n.id in keep]
         self._has.difference_update(dropped)
+
+    def _expanded(self, opdef: OpDef, inputs: list, attrs: dict, type: TensorType,
+                  span: Span) -> Node:
+        """The nodes an op made of other ops expands to (at the op's span)."""
+        saved = self.span
+        self.span = span
+        try:
+            out = opdef.expand(self, inputs, **attrs)
+        finally:
+            self.span = saved
+        if (out.dtype, out.type.shape) != (type.dtype, type.shape):
+            raise AssertionError(f"{opdef.name} expanded to {out.type}, its rule gives {type}")
+        return out
+
+    def _keyed(self, opdef: OpDef, inputs: list, attrs: dict) -> tuple[list, dict]:
+        """A random op's inputs with the graph's key first (unless given, as a gradient rule
+        that repeats the forward's draws does) and its salt (a new one unless given)."""
+        if len(inputs) < len(opdef.tensor_params):
+            inputs = [self.random_key(), *inputs]
+        if "salt" not in attrs:
+            self._salt += 1
+            attrs["salt"] = self._salt
+        return inputs, attrs
 
     def _materialize_weak(self, opdef: OpDef, inputs: list, span: Span) -> list[Node]:
         """Number literals (raw Python numbers, bools or arrays among the inputs) become
@@ -371,7 +453,8 @@ class Builder:
         """The Graph made so far (nodes in creation order, which is topological)."""
         return Graph(self.name, tuple(self.nodes), MappingProxyType(dict(self.names)),
                      self.graph_span, tuple(self.warnings), tuple(self.dims),
-                     MappingProxyType(dict(self.layers)))
+                     MappingProxyType(dict(self.layers)), MappingProxyType(dict(self.updates)),
+                     MappingProxyType(dict(self.shared)), self.training)
 
     def fail(self, message: str, span: Span | None = None, hint: str | None = None):
         """Raise a located TensorlangError."""

@@ -29,6 +29,16 @@ Contracts:
   the classes of a loss, the axis take gathers from).
 - `preserves_values`: the result holds only values of its first input (reshape, indexing...), so
   a bound on an input's values holds for the result.
+- `random`: the op draws random numbers. Its first input is a `key` (an i64 scalar the session
+  draws afresh for every run, the graph's one `random_key` node) and its `salt` attribute tells
+  the op's draws from other random ops' in the same run; kernel(key, ..., salt=...) is a pure
+  function of them, so a gradient that needs the same draws (dropout's mask) calls the op again
+  with the same key and salt. Random ops are never constant-folded or merged.
+- `expand(b, inputs, **attrs) -> Node` (optional): the op is made of other ops; the Builder
+  types it by its own shape rule (so mistakes name this op), then builds the nodes expand makes
+  instead of a node of its own (batch_norm, lstm). Such an op has no kernel.
+- `inference_identity`: outside training (evaluation, validation, Session.run) the op is its
+  first tensor input itself (dropout); lowering decides, by the compile-time mode.
 """
 
 from __future__ import annotations
@@ -39,8 +49,8 @@ from typing import Any
 
 REQUIRED = object()
 ATTR_KINDS = ("int", "float", "bool", "str", "axes", "axis", "shape", "dtype", "index", "any",
-              "number")
-TENSOR_KINDS = ("tensor", "tensors")
+              "number", "dim")
+TENSOR_KINDS = ("tensor", "tensors", "key")  # key: a random op's draw key, supplied by the Builder
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,7 @@ class Param:
     name: str
     kind: str = "tensor"
     default: Any = REQUIRED
+    star: bool = False  # `*operands: tensors`: the rest of the positional arguments
 
     @property
     def is_tensor(self) -> bool:
@@ -114,6 +125,12 @@ class OpDef:
     memory: Memory = VIEW  # see the module doc: views of inputs, fresh arrays, out= buffers
     ids: Mapping[int, IdBound] = field(default_factory=dict)  # integer-id inputs: their bound
     preserves_values: bool = False  # the result holds only values of the first input
+    random: bool = False  # draws random numbers: a `key` input, a `salt`; never folded or merged
+    inference_identity: bool = False  # outside training the op is its first tensor input
+    expand: Callable | None = None  # built from other ops: expand(b, inputs, **attrs) -> Node
+    # why a differentiable op has no gradient rule: a gradient that must flow through it is a
+    # located error saying this (gradients of gradients through recurrences), never a zero
+    grad_missing: str | None = None
 
     @property
     def is_source(self) -> bool:
@@ -136,11 +153,14 @@ class OpDef:
         return any(p.kind == "tensors" for p in self.params)
 
     def signature(self) -> str:
-        """The signature as a user reads it: `sum(x, axis = None, keepdims = false)`."""
+        """The signature as a user reads it: `sum(x, axis = None, keepdims = false)` (a random
+        op's key is not written by users)."""
         parts = []
         for p in self.params:
-            s = p.name if p.kind in ("tensor",) else (f"[{p.name}...]" if p.kind == "tensors"
-                                                     else p.name)
+            if p.kind == "key":
+                continue
+            s = p.name if p.kind in ("tensor",) else (
+                f"{p.name}..." if p.star else f"[{p.name}...]" if p.kind == "tensors" else p.name)
             if p.default is not REQUIRED:
                 d = p.default
                 d = "false" if d is False else "true" if d is True else d
@@ -164,7 +184,9 @@ def parse_signature(sig: str) -> tuple[Param, ...]:
         kind = kind or "tensor"
         if kind not in ATTR_KINDS + TENSOR_KINDS:
             raise ValueError(f"unknown parameter kind {kind!r} in {sig!r}")
-        out.append(Param(name, kind, default))
+        if name.startswith("*") and kind != "tensors":
+            raise ValueError(f"only a list of tensors takes the rest of the arguments: {sig!r}")
+        out.append(Param(name.lstrip("*"), kind, default, star=name.startswith("*")))
     return tuple(out)
 
 

@@ -70,8 +70,9 @@ def format_node(n: Node, name: Namer, file: str | None = None) -> str:
         rhs = "placeholder" + (f" = {format_attr(n.attrs['default'])}"
                                if n.attrs.get("default") is not None else "")
     elif n.op == "variable":
+        kind = variable_kind(n)
         rhs = f"variable {format_init(n.attrs['init'])}" + (
-            "" if n.attrs.get("trainable", True) else " frozen")
+            "" if kind == "trainable" else f" {kind}")
     elif n.op == "constant":
         rhs = f"constant {format_attr(n.attrs['value'])}"
     else:
@@ -96,20 +97,44 @@ def format_graph(graph: Graph, nodes=None, backward: bool = True) -> str:
         if not backward and n.is_backward:
             continue
         lines.append("    " + format_node(n, name, graph.span.file))
+        cell = n.attrs.get("cell")
+        if hasattr(cell, "forward"):  # a scan: its step's graph, once, under it
+            lines += ["        " + line for line in format_cell(cell, graph.span.file)]
+    lines += [f"    update {var} = {name(node)}" for var, node in graph.updates.items()]
     lines.append("}")
     return "\n".join(lines)
 
 
-def param_count(graph: Graph, scope: str | None = None, trainable: bool | None = None) -> int:
-    """Number of variable elements (in a scope, or all; trainable, frozen, or both)."""
+def format_cell(cell, file: str | None = None) -> list[str]:
+    """A scan's cell as lines: its inputs x and h, its nodes, and what it returns."""
+    name = Namer(cell.forward)
+    head = f"cell {cell.layer}({name(cell.x)}: {cell.x.type}, {name(cell.h)}: {cell.h.type}) {{"
+    body = ["    " + format_node(m, name, file) for m in cell.forward.nodes
+            if m is not cell.x and m is not cell.h]
+    return [head, *body, f"    return {name(cell.out)}", "}"]
+
+
+def param_count(graph: Graph, scope: str | None = None, trainable: bool | None = None,
+                kind: str | None = None) -> int:
+    """Number of variable elements (in a scope, or all), of one kind ("trainable", "frozen",
+    "state") or every kind; `trainable=True/False` is kind "trainable" / the other two."""
     total = 0
     for v in graph.variables:
         if scope is not None and not (v.name.startswith(scope + ".")):
             continue
         if trainable is not None and v.attrs.get("trainable", True) != trainable:
             continue
+        if kind is not None and variable_kind(v) != kind:
+            continue
         total += int(D.volume(v.type.shape))
     return total
+
+
+def variable_kind(v: Node) -> str:
+    """ "trainable", "frozen" or "state" (changed only by `update`)."""
+    if v.attrs.get("state", False):
+        return "state"
+    return "trainable" if v.attrs.get("trainable", True) else "frozen"
 
 
 def outputs(graph: Graph) -> list[Node]:
@@ -117,65 +142,3 @@ def outputs(graph: Graph) -> list[Node]:
     used = {i.id for n in graph.nodes if not n.is_backward for i in n.inputs}
     return [n for n in graph.nodes if n.name and n.id not in used
             and not n.is_source]
-
-
-def summary(graph: Graph) -> str:
-    """`check`'s table: every named node with op, dtype, shape and parameter count; a layer
-    instance is one row (its layer, its value, its parameters) with its own nodes indented under
-    it; then the parameter totals and the outputs with rank and volume."""
-    rows = [("node", "op", "dtype", "shape", "params")]
-    shown: set[str] = set()  # layer scopes that have their row already
-    layer_out = {out: scope for scope, (_, out) in graph.layers.items()}
-    by_id = {n.id: n for n in graph.nodes}
-    for n in graph.nodes:
-        if n.is_backward:
-            continue
-        for scope in _layer_scopes(graph, n.scope):
-            if scope not in shown:  # a layer's row comes before its first node
-                shown.add(scope)
-                layer, out = graph.layers[scope]
-                t = by_id[out].type if out in by_id else None
-                rows.append((_indent(scope, graph)[2:] + scope, layer, t.dtype if t else "",
-                             D.shape_str(t.shape) if t else "",
-                             f"{param_count(graph, scope):,}"))
-        if not n.name or layer_out.get(n.id) == n.name:
-            continue  # unnamed, or the value of a layer shown on the layer's row
-        params = ""
-        op = n.op
-        if n.op == "variable":
-            params = f"{int(D.volume(n.type.shape)):,}"
-            op = "variable" if n.attrs.get("trainable", True) else "variable (frozen)"
-        rows.append((_indent(n.scope if n.scope in graph.layers else "", graph) + n.name, op,
-                     n.dtype, D.shape_str(n.type.shape), params))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    bar = "-" * (sum(widths) + 8)
-    out = [f"graph {graph.name}", bar]
-    for k, r in enumerate(rows):
-        out.append("  ".join(c.ljust(w) if i < 4 else c.rjust(w)
-                             for i, (c, w) in enumerate(zip(r, widths))).rstrip())
-        if k == 0:
-            out.append(bar)
-    out.append(bar)
-    tr, fz = param_count(graph, trainable=True), param_count(graph, trainable=False)
-    out.append(f"parameters: {tr + fz:,} ({tr:,} trainable, {fz:,} frozen)")
-    outs = outputs(graph)
-    if outs:
-        out.append("outputs:")
-        w = max(len(n.name) for n in outs)
-        tw = max(len(str(n.type)) for n in outs)
-        for n in outs:
-            out.append(f"  {n.name.ljust(w)}  {str(n.type).ljust(tw)}  rank {n.rank}  volume "
-                       f"{D.dim_str(D.volume(n.type.shape))}")
-    return "\n".join(out)
-
-
-def _layer_scopes(graph: Graph, scope: str) -> list[str]:
-    """The layer instances a scope lies in, outermost first (`o`, `o.inner`)."""
-    parts = scope.split(".") if scope else []
-    cands = [".".join(parts[:k]) for k in range(1, len(parts) + 1)]
-    return [c for c in cands if c in graph.layers]
-
-
-def _indent(scope: str, graph: Graph) -> str:
-    """Two spaces per layer instance the scope lies in."""
-    return "  " * len(_layer_scopes(graph, scope))

@@ -36,7 +36,9 @@ def rewrite(graph: Graph, rule: Rule) -> tuple[Graph, dict[int, Node]]:
 
 
 def prune(graph: Graph, keep: Iterable[Node] = ()) -> Graph:
-    """Dead-code removal: keep named nodes, sources, `keep`, and what they depend on."""
-    roots = list(graph.names.values()) + list(keep) + [n for n in graph.nodes if n.is_input]
+    """Dead-code removal: keep named nodes, state updates, inputs, `keep`, and what they
+    depend on."""
+    roots = list(graph.names.values()) + list(graph.updates.values()) + list(keep) + [
+        n for n in graph.nodes if n.is_input]
     live = ancestors(roots)
     return graph.with_nodes(tuple(n for n in graph.nodes if n.id in live))

@@ -2,16 +2,22 @@
 
 from ..ir.opdef import REGISTRY, OpDef, Param, defop
 from . import (  # noqa: F401  (importing a family registers its ops)
+    activations,
     broadcast,
     conv,
     creation,
+    einsum,
     elementwise,
+    gated,
     linalg,
     losses,
     nn,
+    norm,
     pool,
+    random,
     recurrent,
     reduce,
+    scan,
     shape,
     sorting,
     sources,

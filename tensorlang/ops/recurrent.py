@@ -175,8 +175,10 @@ defop("rnn", "x, h0, Wx, Wh, b", infer=_rnn_infer, kernel=_rnn, grad=_g_rnn, pro
       doc="Elman RNN over x [N, T, D]: every state h_t = tanh(x_t @ Wx + h_{t-1} @ Wh + b)")
 
 # The gradient helpers are first order only: differentiating them again would need an adjoint
-# recurrence for rnn_bptt (and shifted-in-time contractions), so they stop gradients, and
-# autodiff warns where a second derivative through an rnn would be cut.
+# recurrence for rnn_bptt (and shifted-in-time contractions); a second derivative through an rnn
+# is a located error (never a silent zero).
+SECOND_ORDER = ("it is the first-order gradient of a recurrence: gradients of gradients "
+                "through lstm, gru, rnn and scan are not supported")
 HELPERS = [
     # name, signature, shape rule, kernel, case inputs, doc
     ("rnn_bptt", "hs, Wh, g", _bptt_infer, _rnn_bptt, None,
@@ -190,5 +192,5 @@ HELPERS = [
 ]
 for _name, _sig, _infer, _kernel, _inputs, _doc in HELPERS:
     defop(_name, _sig, infer=_infer, kernel=_kernel, doc=_doc, family="recurrent",
-          internal=True, differentiable=False, promote=(),
+          internal=True, grad_missing=SECOND_ORDER, promote=(),
           cases=_bptt_cases if _inputs is None else _cases_of(*_inputs))

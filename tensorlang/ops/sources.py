@@ -16,3 +16,6 @@ defop("variable", "init: any, trainable: bool = true", infer=_given, kernel=None
       doc="trainable state, initialized once per session", family="source")
 defop("constant", "value: any", infer=_given, kernel=None, internal=True, differentiable=False,
       doc="a compile-time value", family="source")
+defop("random_key", "", infer=_given, kernel=None, internal=True, differentiable=False,
+      doc="the key random ops draw from: an i64 scalar the session draws afresh for every run",
+      family="source")

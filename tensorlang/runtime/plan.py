@@ -29,22 +29,6 @@ from .generated import generate
 MAX_BINDINGS = 16  # concrete schedules kept per plan (one per distinct size of the attr dims)
 
 
-def _has_dims(value) -> bool:
-    if isinstance(value, D.Dim):
-        return True
-    if isinstance(value, tuple):
-        return any(_has_dims(v) for v in value)
-    return False
-
-
-def _resolve(value, env):
-    if isinstance(value, D.Dim):
-        return D.evaluate(value, env)
-    if isinstance(value, tuple):
-        return tuple(_resolve(v, env) for v in value)
-    return value
-
-
 class ConcreteCall(NamedTuple):
     """A kernel call with its attributes bound for one binding of the dims: `fn` carries them;
     `kind` 1 and 2 call fn(in0) and fn(in0, in1), 0 calls fn on `ins`, and kind + 3 does the
@@ -92,6 +76,7 @@ class Plan:
     template: list = field(default_factory=list)  # slots with the constants already in place
     resolutions: int = 0  # how many concrete schedules were made (tests watch the cache)
     binders: dict = field(default_factory=dict)  # per-graph feed analysis (execute.py's)
+    keys: tuple[int, ...] = ()  # slots of the random key: a fresh draw every run
     runs: int = 0  # how many times execute.py ran it (a plan run often gets generated code)
     _concrete: dict = field(default_factory=dict)
     _runners: dict = field(default_factory=dict)
@@ -125,7 +110,7 @@ class Plan:
 
 def _concrete(s: KernelCall, k: int, env: dict, reuse: bool) -> ConcreteCall:
     try:
-        attrs = {a: _resolve(v, env) for a, v in s.attrs.items()} if s.symbolic else s.attrs
+        attrs = {a: D.resolve(v, env) for a, v in s.attrs.items()} if s.symbolic else s.attrs
     except KeyError as e:
         raise TensorlangError(f"{s.node.op}: dim {e.args[0]} is not known at run time (no fed "
                               "placeholder has it)", s.node.span) from None
@@ -157,7 +142,8 @@ def make_plan(fetches: Sequence[Node], reuse: bool = True) -> Plan:
         elif n.op == "constant":
             constants.append((slot[n.id], n.attrs["value"]))
             keep.add(slot[n.id])
-    sources = {s for s, _ in placeholders} | {s for s, _ in variables}
+    keys = tuple(slot[n.id] for n in nodes if n.op == "random_key")
+    sources = {s for s, _ in placeholders} | {s for s, _ in variables} | set(keys)
     keep |= sources
     donors, dies = (_reuse(op_nodes, slot, last_use, keep) if reuse else ({}, {}))
     dying: dict[int, list[int]] = {}
@@ -169,7 +155,7 @@ def make_plan(fetches: Sequence[Node], reuse: bool = True) -> Plan:
         attrs = dict(n.attrs)
         steps.append(KernelCall(n.opdef.kernel, tuple(slot[i.id] for i in n.inputs), attrs,
                           slot[n.id], tuple(dying.get(k, ())), n,
-                          any(_has_dims(v) for v in attrs.values()), donors.get(k, -1)))
+                          any(D.has_dims(v) for v in attrs.values()), donors.get(k, -1)))
     template: list = [None] * len(nodes)
     for s, c in constants:
         template[s] = c
@@ -178,7 +164,7 @@ def make_plan(fetches: Sequence[Node], reuse: bool = True) -> Plan:
                         if not s.startswith("?") and s.isidentifier())
     return Plan(steps, len(nodes), placeholders, variables, constants,
                 [slot[f.id] for f in fetches], nodes, symbols, any(s.symbolic for s in steps),
-                template)
+                template, keys=keys)
 
 
 NEVER = 1 << 60  # the death step of a buffer that outlives the run (fetched, or the caller's)

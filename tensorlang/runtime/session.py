@@ -43,6 +43,22 @@ WARM = 2
 STEPS_PER_RUN = 50
 
 
+class RandomKeys:
+    """The session's seeded generator of run keys: every run of a plan with random ops draws
+    one fresh key (random ops derive their draws from it and their salt). `fixed` replays one
+    key on every run (gradient checks need the same draws twice)."""
+
+    def __init__(self, seed: int):
+        self.generator = np.random.default_rng((int(seed), 0x72616E64))  # apart from init's
+        self.fixed: int | None = None
+
+    def next(self) -> np.ndarray:
+        """The key for the next run."""
+        key = self.fixed if self.fixed is not None else \
+            int(self.generator.integers(0, np.iinfo(np.int64).max))
+        return np.asarray(key, np.int64)
+
+
 class Session:
     """A graph's variables and the means to run it: `run(fetches, feed)`, `assign`."""
 
@@ -51,6 +67,7 @@ class Session:
         self.seed = seed
         self.variables: dict[str, np.ndarray] = {}
         self._plans: dict[tuple, Plan] = {}
+        self.random = RandomKeys(seed)
         self.initialize(seed)
 
     def extend(self, graph: Graph) -> Session:
@@ -60,6 +77,7 @@ class Session:
         the new session's own, initialized here from their initializers."""
         child = Session.__new__(Session)
         child.graph, child.seed, child._plans = graph, self.seed, {}
+        child.random = self.random  # one generator: a step and an evaluation draw in turn
         child.variables = SharedVariables(self.variables)
         rng = np.random.default_rng(self.seed)
         for v in graph.variables:
@@ -148,6 +166,8 @@ class Session:
         variables = self.variables
         for s, v in plan.variables:
             slots[s] = variables[v.name]
+        for s in plan.keys:
+            slots[s] = self.random.next()
         plan.runs += 1
         if plan.runs > WARM + len(plan.steps) // STEPS_PER_RUN and not check_numerics:
             return self._run_generated(plan, env, slots)

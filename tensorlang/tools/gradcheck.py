@@ -143,6 +143,8 @@ def check(graph: Graph, losses, seed: int = 0, samples: int = SAMPLES, progress=
             (warn or (lambda name, w: None))(name, w)
     gb = b.finish()
     sess = Session(gb, seed=seed)
+    sess.random.fixed = seed  # random ops (dropout) draw the same every run: differences mean
+
     for v in gb.variables:
         value = sess.variables[v.name]
         if is_float(v.dtype):

@@ -25,6 +25,7 @@ from pygments.token import (
 
 from ..compiler.calls import BUILTIN_FUNCS
 from ..compiler.datablocks import LOADERS
+from ..compiler.lower import MODE
 from ..frontend.grammar import DTYPES, ITEM_KEYWORDS, KEYWORDS
 from ..ops import REGISTRY
 from ..ops.initializers import INITIALIZERS
@@ -69,6 +70,7 @@ class TensorlangLexer(RegexLexer):
             (words(DTYPES, suffix=r"\b"), Keyword.Type),
             (words(OPS, prefix=r"(?<![.\w])", suffix=r"\b"), Name.Builtin),
             (words(BUILTINS, prefix=r"(?<![.\w])", suffix=r"\b"), Name.Builtin),
+            (rf"(?<![.\w]){MODE}\b", Name.Builtin.Pseudo),  # the compile-time mode flag
             (r"[A-Z][A-Za-z0-9_]*(?=\s*\()", Name.Class),
             (_NAME, Name),
             (r"(\d+\.\d*|\.\d+)([eE][+-]?\d+)?|\d+[eE][+-]?\d+", Number.Float),

@@ -24,6 +24,8 @@ STYLES: dict[str, tuple[str, dict]] = {
     "variable": ("variable", {"shape": "cylinder", "fillcolor": "#fce5cd"}),
     "frozen": ("frozen variable", {"shape": "cylinder", "fillcolor": "#eeeeee",
                                    "style": "filled,dashed"}),
+    "running": ("state variable", {"shape": "cylinder", "fillcolor": "#d0e0e3",
+                                   "style": "filled,bold"}),
     "constant": ("constant", {"shape": "note", "fillcolor": "#f3f3f3"}),
     "op": ("op", {"shape": "box", "style": "rounded,filled", "fillcolor": "#ffffff"}),
     "gradient": ("gradient", {"shape": "box", "style": "rounded,filled",
@@ -125,6 +127,8 @@ def kind_of(n: Node) -> str:
     if n.op == "variable":
         if where == "optimizer":
             return "state"
+        if n.attrs.get("state", False):
+            return "running"  # a model's state (BatchNorm's statistics), changed by `update`
         return "variable" if n.attrs.get("trainable", True) else "frozen"
     if n.op in ("placeholder", "constant"):
         return n.op
@@ -340,6 +344,27 @@ def _draw_nodes(d: Drawing, sc: _Scene) -> None:
             n.id not in assigned
         d.nodes.append(DrawNode(name, kind_of(n), node_label(n, name, sc.folded),
                                 tooltip(n, sc.namer), path[-1] if path else "", out))
+        if hasattr(n.attrs.get("cell"), "forward"):
+            _draw_cell(d, n, name, n.scope)
+
+
+def _draw_cell(d: Drawing, scan: Node, name: str, outer: str) -> None:
+    """A scan's cell, drawn once, in a cluster of its own beside the scan node: its step's
+    nodes (variables as the outer graph's, which every step shares) and their edges."""
+    cell = scan.attrs["cell"]
+    key = f"{outer}.step" if outer else f"{name}.step"
+    d.clusters[key] = f"one step of {cell.layer} (x, h -> h), shared by every step"
+    namer = Namer(cell.forward)
+    ids = {m.id: f"{name}/{namer(m)}" for m in cell.forward.nodes}
+    for v in cell.variables:
+        ids[v.id] = v.name  # the graph's own variable node
+    for m in cell.forward.nodes:
+        if m.op != "variable":
+            d.nodes.append(DrawNode(ids[m.id], kind_of(m), node_label(m, namer(m), set()),
+                                    tooltip(m, namer), key, m is cell.out))
+    for m in cell.forward.nodes:
+        for i in m.inputs:
+            d.edges.append(DrawEdge(ids[i.id], ids[m.id], str(i.type)))
 
 
 def _draw_edges(d: Drawing, sc: _Scene) -> None:

@@ -77,7 +77,7 @@ def _training_step(ctx: Context, spec: RunSpec, sess) -> TrainingStep:
     """The block's training step: the graph with gradients and updates, optimized."""
     # parameters the loss cannot reach were already reported when the program was compiled
     # (autodiff.disconnected_warnings, in program.warnings), so tgraph's warnings are not repeated
-    tgraph, updates = train_graph(sess.graph, spec)
+    tgraph, updates = train_graph(ctx.program.training_graph(spec.graph), spec)
     tgraph, moved = optimize_map(tgraph, keep=updates.values())  # fused, folded, merged
     updates = {k: moved[v.id] for k, v in updates.items()}
     return TrainingStep(sess.extend(tgraph), spec, updates, ctx.check_numerics)

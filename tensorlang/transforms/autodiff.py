@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..errors import CompileWarning, ShapeError
+from ..errors import CompileWarning, OpError, ShapeError
 from ..ir import dims as D
 from ..ir.graph import Builder, Graph, Node
 from ..ir.traversal import ancestors
@@ -22,7 +22,7 @@ def carries_gradient(n: Node) -> bool:
     """True when a gradient can flow back through n: a float value of a differentiable op
     (sources included). argmax, comparisons, floor, stop_gradient and integer values stop it."""
     return is_float(n.dtype) and n.opdef.differentiable and (
-        n.opdef.grad is not None or not n.inputs)
+        n.opdef.grad is not None or not n.inputs or n.opdef.grad_missing is not None)
 
 
 def gradient_ancestors(y: Node) -> set[int]:
@@ -95,7 +95,12 @@ def gradients(b: Builder, y: Node, xs: Sequence[Node], *, warn_name=None) -> lis
             if g is None or not n.inputs or not carries_gradient(n):
                 continue
             b.span, b.scope = n.span, _grad_scope(n)
-            parts = n.opdef.grad(b, n, g)
+            if n.opdef.grad_missing is not None:
+                raise ShapeError(f"no gradient through {n.op}: {n.opdef.grad_missing}", n.span)
+            try:
+                parts = n.opdef.grad(b, n, g)
+            except OpError as e:  # a gradient rule that cannot differentiate this node
+                raise ShapeError(f"the gradient of {n.op}: {e}", n.span) from None
             for inp, gi in zip(n.inputs, parts):
                 if gi is None or inp.id not in live:
                     continue

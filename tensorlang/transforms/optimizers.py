@@ -23,8 +23,8 @@ SCOPE = "optimizer"  # update nodes live in scope optimizer/<variable>, for the 
 def train_graph(graph: Graph, spec) -> tuple[Graph, dict[str, Node]]:
     """The graph extended with the gradients of `spec.minimize` (named `grad(loss)/W`), the
     optimizer's state variables and update nodes (named `update(W)`), and a dict mapping every
-    variable the step changes (parameters and optimizer state) to the node holding its next value.
-    Running the update nodes and assigning their values is one training step."""
+    variable the step changes (parameters, optimizer state and the graph's state variables) to
+    the node holding its next value. Running them and assigning their values is one step."""
     params = list(graph.trainable)
     where = spec.spans.get("optimizer", spec.span)
     if not params:
@@ -40,6 +40,7 @@ def train_graph(graph: Graph, spec) -> tuple[Graph, dict[str, Node]]:
     opt = spec.optimizer
     b.span, b.scope = where, SCOPE
     updates = OPTIMIZERS[opt.name](b, params, grads, **dict(opt.params))
+    updates.update(graph.updates)  # state variables: their `update` values, computed forward
     return b.finish(), updates
 
 

@@ -8,15 +8,22 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ..ir.cell import Cell
 from ..ir.graph import Builder, Graph, Node
 from ..ir.opdef import REQUIRED
 from ..ir.types import TensorType, np_dtype
+from .cells import make_cell
 
 
 def retype(graph: Graph, mapping: Mapping[str, str]) -> Graph:
     """The same graph (names, spans, scopes, gradient nodes) with dtypes renamed by `mapping`:
     placeholders, variables, constants and dtype attributes (`cast(x, f32)`) change, and every
-    other node takes whatever its shape rule now gives."""
+    other node takes whatever its shape rule now gives (a scan's cell is retyped too)."""
+    return retype_map(graph, mapping)[0]
+
+
+def retype_map(graph: Graph, mapping: Mapping[str, str]) -> tuple[Graph, dict[int, Node]]:
+    """retype, and the map old node id -> new node."""
     b = Builder.rewriting(graph)
     new: dict[int, Node] = {}
     for n in graph.nodes:
@@ -30,11 +37,21 @@ def retype(graph: Graph, mapping: Mapping[str, str]) -> Graph:
                 v = attrs.get(p.name, None if p.default is REQUIRED else p.default)
                 if p.kind == "dtype" and v in mapping:
                     attrs[p.name] = mapping[v]
+            if isinstance(attrs.get("cell"), Cell):
+                attrs["cell"] = retype_cell(attrs["cell"], mapping)
             m = b.add(n.op, [new[i.id] for i in n.inputs], attrs, span=n.span, scope=n.scope,
                       name=n.name)
         new[n.id] = m
     names = {k: new[v.id] for k, v in graph.names.items()}
-    return graph.with_nodes(b.nodes, names, new)
+    return graph.with_nodes(b.nodes, names, new), new
+
+
+def retype_cell(cell: Cell, mapping: Mapping[str, str]) -> Cell:
+    """A scan's cell with its graph retyped (and its backward graph made anew)."""
+    forward, new = retype_map(cell.forward, mapping)
+    return make_cell(cell.layer, forward, new[cell.x.id], new[cell.h.id],
+                     tuple(new[v.id] for v in cell.variables), new[cell.out.id],
+                     new[cell.key.id] if cell.key is not None else None)
 
 
 def _source_attrs(n: Node, dtype: str) -> dict:

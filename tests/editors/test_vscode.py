@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tensorlang.compiler.lower import MODE
 from tensorlang.frontend import grammar
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,6 +105,7 @@ def test_the_grammars_word_lists_are_the_compilers():
     assert keywords == set(grammar.KEYWORDS)
     assert _alternatives(repo["dtype"]["match"]) == set(grammar.DTYPES)
     assert _alternatives(repo["type"]["begin"]) == set(grammar.DTYPES)
+    assert _alternatives(repo["mode"]["match"]) == {MODE}
 
 
 def test_the_manifest_declares_the_language_grammar_and_configuration():

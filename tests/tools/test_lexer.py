@@ -110,3 +110,11 @@ def test_rich_highlights_with_it():
     console.print(syntax)
     styled = console.export_text(styles=True)
     assert "Dense" in styled and "\x1b[" in styled
+
+
+def test_the_mode_flag_and_the_v2_keywords_are_highlighted():
+    got = lex("graph g {\n    variable m: [2] = zeros() state\n    update m = m\n"
+              "    y = dropout(x, 0.5) if training else x\n}\n")
+    assert (Keyword, "state") in got and (Keyword, "update") in got
+    assert (Keyword, "if") in got and (Keyword, "else") in got
+    assert (Name.Builtin.Pseudo, "training") in got and (Name.Builtin, "dropout") in got

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ...compiler.program import load
 from ...errors import TensorlangError
-from ...ir.printing import summary
+from ...ir.summary import summary
 from ..report import check_document, dumps, error_document
 from .common import add_file, load_program, overrides
 
@@ -26,7 +26,7 @@ def main(args) -> int:
         return _json(args)
     program = load_program(args)
     for g in program.graphs.values():
-        print(summary(g))
+        print(summary(g, program.training_graphs.get(g.name)))
         print()
     graphs, runs = len(program.graphs), len(program.runs)
     print(f"{args.file}: ok ({graphs} graph{'s' if graphs != 1 else ''}, {runs} run "

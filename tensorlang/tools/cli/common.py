@@ -49,8 +49,20 @@ def load_program(args) -> CompiledProgram:
     return program
 
 
-def pick_graph(program: CompiledProgram, name: str | None) -> Graph:
-    """The graph `-g NAME` names, or the program's only graph."""
+def add_training(sp) -> None:
+    """`--training`: the graph as a train block's step compiles it."""
+    sp.add_argument("--training", action="store_true",
+                    help="the graph in training mode (dropout drops, batch norm uses the "
+                         "batch's statistics and updates its state)")
+
+
+def pick_graph(program: CompiledProgram, name: str | None, training: bool = False) -> Graph:
+    """The graph `-g NAME` names, or the program's only graph (in training mode if asked)."""
+    graph = _pick(program, name)
+    return program.training_graph(graph.name) if training else graph
+
+
+def _pick(program: CompiledProgram, name: str | None) -> Graph:
     if name is None:
         if not program.graphs:
             raise UsageError(f"{program.file} defines no graph")
@@ -74,5 +86,6 @@ def train_spec(program: CompiledProgram, graph: Graph, flag: str, wanted: str):
 
 
 def with_gradient(program: CompiledProgram, graph: Graph, flag: str = "--backward") -> Graph:
-    """The graph with the gradient of its (first) train block's loss."""
-    return backward(graph, train_spec(program, graph, flag, "loss to differentiate").minimize)
+    """The graph, in training mode, with the gradient of its (first) train block's loss."""
+    spec = train_spec(program, graph, flag, "loss to differentiate")
+    return backward(program.training_graph(graph.name), spec.minimize)

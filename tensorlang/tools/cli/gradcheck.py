@@ -62,7 +62,7 @@ def main(args) -> int:
     if args.graph or args.of or not trained:
         graphs = [pick_graph(program, args.graph)]
     else:
-        graphs = [program.graphs[n] for n in trained]
+        graphs = [program.training_graph(n) for n in trained]
     failed = []
     for g in graphs:
         losses = args.of or list(dict.fromkeys(

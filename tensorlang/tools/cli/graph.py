@@ -9,7 +9,14 @@ from ...errors import UsageError
 from ...transforms.optimizers import train_graph
 from ..render import format_of, write_drawing
 from ..render_layout import layout
-from .common import add_file, load_program, pick_graph, train_spec, with_gradient
+from .common import (
+    add_file,
+    add_training,
+    load_program,
+    pick_graph,
+    train_spec,
+    with_gradient,
+)
 
 NAME = "graph"
 HELP = "render the dataflow graph with Graphviz"
@@ -20,6 +27,7 @@ def add_arguments(sp) -> None:
     """graph's options."""
     add_file(sp, graph=True)
     sp.add_argument("-o", "--output", help="OUT.svg, .png, .pdf or .dot (default: GRAPH.svg)")
+    add_training(sp)
     sp.add_argument("--backward", action="store_true", help="add the gradient nodes")
     sp.add_argument("--train", action="store_true", help="also show the optimizer's updates")
     sp.add_argument("--collapse", action="store_true", help="draw each layer as one box")
@@ -30,11 +38,11 @@ def add_arguments(sp) -> None:
 def main(args) -> int:
     """Write the picture and print its path."""
     program = load_program(args)
-    graph = pick_graph(program, args.graph)
+    graph = pick_graph(program, args.graph, args.training)
     updates = None
     if args.train:
         spec = train_spec(program, graph, "--train", "optimizer to draw")
-        graph, updates = train_graph(graph, spec)
+        graph, updates = train_graph(program.training_graph(graph.name), spec)
     elif args.backward:
         graph = with_gradient(program, graph)
     if args.focus is not None and args.depth < 0:

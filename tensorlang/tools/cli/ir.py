@@ -8,7 +8,14 @@ from ...errors import TensorlangError, UsageError
 from ...ir.printing import format_graph
 from ...transforms.passes import check_names, optimize
 from ..report import dumps, error_document, ir_document
-from .common import add_file, load_program, overrides, pick_graph, with_gradient
+from .common import (
+    add_file,
+    add_training,
+    load_program,
+    overrides,
+    pick_graph,
+    with_gradient,
+)
 
 NAME = "ir"
 HELP = "print the graph IR as text"
@@ -17,6 +24,7 @@ HELP = "print the graph IR as text"
 def add_arguments(sp) -> None:
     """ir's options."""
     add_file(sp, graph=True)
+    add_training(sp)
     sp.add_argument("--backward", action="store_true",
                     help="include the gradient of the train block's loss")
     sp.add_argument("--optimized", action="store_true", help="after the optimization passes")
@@ -43,11 +51,12 @@ def main(args) -> int:
 
 
 def _graph(args, program):
-    """The graph the options choose: with its gradient, optimized, without some passes."""
+    """The graph the options choose: in training mode, with its gradient, optimized, without
+    some passes."""
     skip = check_names(args.no_pass)
     if skip and not args.optimized:
         raise UsageError("--no-pass leaves a pass out of --optimized: add --optimized")
-    g = pick_graph(program, args.graph)
+    g = pick_graph(program, args.graph, args.training)
     if args.backward:
         g = with_gradient(program, g)
     if args.optimized:

@@ -11,7 +11,9 @@ import re
 from lsprotocol import types as T
 
 from ...compiler.blocks import EVALUATE_KEYS, TRAIN_KEYS
+from ...compiler.calls import BUILTIN_FUNCS
 from ...compiler.datablocks import LOADERS
+from ...compiler.lower import MODE
 from ...frontend import grammar
 from ...frontend import syntax as S
 from ...ops import REGISTRY
@@ -106,9 +108,9 @@ def _callables(program) -> list[T.CompletionItem]:
     out += [_item(name, K.Class, layer_signature(ld)) for name, ld in layers(program).items()]
     out += [_item(name, K.Constructor, "initializer") for name in INITIALIZERS
             if name not in REGISTRY]
-    out += [_item(name, K.Function, "builtin") for name in ("identity", "grad")
+    out += [_item(name, K.Function, "builtin") for name in BUILTIN_FUNCS
             if name not in REGISTRY]
-    return out
+    return out + [_item(MODE, K.Constant, "compile-time mode: true in a train step")]
 
 
 def _lets(a: Analysis, program) -> list[T.CompletionItem]:
@@ -124,7 +126,7 @@ def _graph_names(a: Analysis, program, name: str) -> list[T.CompletionItem]:
     names = {k: str(n.type) for k, n in graph.names.items() if "." not in k} if graph else {}
     gdef = top_items(program, S.GraphDef).get(name)
     for s in gdef.body if gdef is not None else ():
-        if hasattr(s, "name"):
+        if hasattr(s, "name") and not isinstance(s, S.Update):
             names.setdefault(s.name, None)
     if graph is not None:
         names.update({d: "symbolic dim" for d in graph.dims if d not in names})
@@ -137,7 +139,7 @@ def _layer_names(program, name: str) -> list[T.CompletionItem]:
         return []
     out = [_item(p.name, K.Variable, f"parameter of {name}") for p in layer.params]
     return out + [_item(s.name, K.Variable, f"in {name}") for s in layer.body
-                  if hasattr(s, "name")]
+                  if hasattr(s, "name") and not isinstance(s, S.Update)]
 
 
 def _members(a: Analysis, block, base: str) -> list[T.CompletionItem]:

@@ -31,10 +31,19 @@ KEYWORDS = {
     "evaluate": "`evaluate GRAPH { ... }`: report and show a graph's values on a data block",
     "return": "`return EXPR`: the value of a layer",
     "frozen": "a variable that `train` does not change",
+    "state": "a variable changed only by `update` statements (running statistics)",
+    "update": "`update NAME = EXPR`: the state variable NAME takes EXPR's value after each "
+              "training step",
+    "if": "`A if COND else B`: chosen at compile time (COND is a compile-time boolean)",
+    "else": "`A if COND else B`: chosen at compile time (COND is a compile-time boolean)",
     "true": "the boolean true", "false": "the boolean false"}
 BUILTINS = {"identity": "`identity(x)`: x itself (a layer's default activation)",
             "grad": "`grad(y, x)`: the symbolic gradient of the scalar y with respect to x, "
-                    "itself a graph node"}
+                    "itself a graph node",
+            "scan": "`scan(Cell, xs, h0)`: the one-step layer Cell applied along axis 1 of xs "
+                    "from h0; every state",
+            "training": "`training`: the compile-time mode, true in a train block's step and "
+                        "false everywhere else"}
 
 
 def hover_markdown(t: Target, a: Analysis, program: S.Program | None) -> str | None:

@@ -16,6 +16,7 @@ from lark.exceptions import LarkError
 from ...compiler.blocks import KEYS
 from ...compiler.calls import BUILTIN_FUNCS
 from ...compiler.datablocks import LOADERS
+from ...compiler.lower import MODE
 from ...compiler.program import prelude
 from ...frontend import grammar
 from ...frontend import syntax as S
@@ -207,7 +208,7 @@ def _global(a: Analysis, program, item, word: Word) -> Target | None:
                         ("loader", LOADERS)):
         if name in table:
             return Target(kind, name, None, None, table[name])
-    if name in BUILTIN_FUNCS:
+    if name in BUILTIN_FUNCS or name == MODE:
         return Target("builtin", name)
     for kind, cls in (("data", S.DataDef), ("graph", S.GraphDef)):
         found = top_items(program, cls).get(name)
@@ -220,7 +221,8 @@ _RESOLVERS = {S.GraphDef: _in_graph, S.LayerDef: _in_layer, S.RunBlock: _in_run,
               S.DataDef: _in_data}
 
 _KEYWORD_OF = {S.Placeholder: "placeholder", S.Variable: "variable", S.Constant: "constant",
-               S.Let: "let", S.GraphDef: "graph", S.LayerDef: "layer", S.DataDef: "data"}
+               S.Let: "let", S.Update: "update", S.GraphDef: "graph", S.LayerDef: "layer",
+               S.DataDef: "data"}
 
 
 def name_span(item) -> Span:

@@ -106,7 +106,7 @@ def _graph(doc, a, item: S.GraphDef):
     graph = a.graphs.get(item.name)
     kids = []
     for s in item.body:
-        if not hasattr(s, "name"):
+        if not hasattr(s, "name") or isinstance(s, S.Update):  # an update defines nothing
             continue
         node = graph.names.get(s.name) if graph is not None else None
         kids.append(_symbol(doc, s.name, _STATEMENT_KINDS.get(type(s), T.SymbolKind.Variable),
@@ -119,7 +119,8 @@ def _layer(doc, a, item: S.LayerDef):
     kids = [_symbol(doc, p.name, T.SymbolKind.TypeParameter, p.span, name_span(p))
             for p in item.params]
     kids += [_symbol(doc, s.name, _STATEMENT_KINDS.get(type(s), T.SymbolKind.Variable), s.span,
-                     name_span(s)) for s in item.body if hasattr(s, "name")]
+                     name_span(s)) for s in item.body
+             if hasattr(s, "name") and not isinstance(s, S.Update)]
     return _symbol(doc, item.name, T.SymbolKind.Function, item.span, name_span(item),
                    layer_signature(item), kids)
 
