@@ -293,7 +293,7 @@ class GraphLowering:
 
     def visible_names(self) -> list[str]:
         """Every name a did-you-mean may suggest here."""
-        out = list(self.lets) + list(self.dims)
+        out = [MODE, *self.lets, *self.dims]
         for sc in reversed(self.scopes):
             out += list(sc.locals)
             if sc.is_layer:

@@ -82,7 +82,7 @@ def _cell(lw, layer: S.LayerDef, xs: Node, h0: Node, scope: str, span):
                                                                       h.type.shape)) \
             or out.rank != h.rank:
         raise ShapeError(f"scan: the cell {layer.name} must return a state of h's type "
-                         f"{h.type}, but it returns {out.type} (the state's shape may not change)",
+                         f"{h.type}, but it returns {out.type} (the state may not change its type)",
                          span)
     if graph.updates:
         raise ProgramError(f"scan: the cell {layer.name} updates state "

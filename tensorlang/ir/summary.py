@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from . import dims as D
-from .printing import outputs, param_count, variable_kind
+from .printing import format_attr, outputs, param_count, variable_kind
 
 if TYPE_CHECKING:
     from .graph import Graph, Node
@@ -45,6 +47,10 @@ def _rows(graph: Graph, differs: dict) -> list[tuple]:
     for scope, (_, out) in graph.layers.items():
         layer_out.setdefault(out, set()).add(scope)
     by_id = {n.id: n for n in graph.nodes}
+    aliases: dict[int, list[str]] = {}
+    for name, node in graph.names.items():
+        if node.name and name != node.name and "." not in name and name not in graph.layers:
+            aliases.setdefault(node.id, []).append(name)
     bodiless = _bodiless_layers(graph)  # layers with no node of their own (Dropout, outside
     for n in graph.nodes:              # training): their row follows the value they return
         if n.is_backward:
@@ -55,6 +61,9 @@ def _rows(graph: Graph, differs: dict) -> list[tuple]:
                 rows.append(_layer_row(graph, scope, by_id, differs))
         if n.name and n.name not in layer_out.get(n.id, ()):  # a layer's value: on its row
             rows.append(_node_row(graph, n, differs))
+        for alias in aliases.get(n.id, ()):  # `d = x`: another name for the same value
+            rows.append((alias, f"= {n.name}" + (MARK if alias in differs else ""), n.dtype,
+                         D.shape_str(n.type.shape), ""))
         for scope in bodiless.get(n.id, ()):
             shown.add(scope)
             rows.append(_layer_row(graph, scope, by_id, differs))
@@ -121,9 +130,13 @@ def mode_differences(inference: Graph, training: Graph) -> dict[str, str]:
             out[scope] = "; ".join(parts)
     for name, n in training.names.items():
         other = inference.names.get(name)
-        if not any(name == s or name.startswith(s + ".") for s in out) and other is not None \
-                and other.op != n.op:
+        if any(name == s or name.startswith(s + ".") for s in out) or other is None:
+            continue
+        if other.op != n.op:
             out[name] = f"{n.op} (outside training: {other.op})"
+        elif n.op == "constant" and not np.array_equal(n.attrs["value"], other.attrs["value"]):
+            out[name] = (f"{format_attr(n.attrs['value'])} (outside training: "
+                         f"{format_attr(other.attrs['value'])})")
     for name in training.updates:
         if not any(name.startswith(s + ".") for s in out):
             out[name] = "updated by every training step"

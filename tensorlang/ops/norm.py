@@ -1,6 +1,7 @@
 """Normalization ops, built from other ops (their gradients come from those ops'):
 channel_mean and channel_var (over every axis but axis 1: the features of [N, C], the channels
-of [N, C, H, W]) and batch_norm(x, mean, var, gamma, beta, eps), which BatchNorm is written with.
+of [N, C, H, W]) and batch_norm(x, mean, var, gamma, beta, eps), which BatchNorm is written with
+(the per-channel vectors may be of another float dtype than x: they are cast to x's).
 """
 
 from __future__ import annotations
@@ -43,9 +44,9 @@ def _bn_infer(types, eps):
         raise OpError(f"batch_norm normalizes a float tensor, not {x.dtype}")
     c = _channels(x)
     for name, v in zip(("mean", "var", "gamma", "beta"), vectors):
-        if v.rank != 1 or not D.equal(v.shape[0], c) or v.dtype != x.dtype:
-            raise OpError(f"{name} must be {x.dtype}[{D.dim_str(c)}] (one per channel of x), "
-                          f"not {v}")
+        if v.rank != 1 or not D.equal(v.shape[0], c) or not is_float(v.dtype):
+            raise OpError(f"{name} must be a float vector [{D.dim_str(c)}] (one per channel of "
+                          f"x), not {v}")
     if not eps > 0:
         raise OpError(f"eps must be positive, not {eps}")
     return TensorType(x.dtype, x.shape)
@@ -56,12 +57,14 @@ def _bn(b, inputs, eps):
     x, mean, var, gamma, beta = inputs
     view = (1, x.type.shape[1]) + (1,) * (x.rank - 2)
 
-    def channel(v):
+    def channel(v):  # [C] as [1, C, 1, ...], in x's dtype
+        v = v if v.dtype == x.dtype else b.op("cast", v, dtype=x.dtype)
         return b.op("reshape", v, shape=view)
 
-    scale = b.op("divide", gamma, b.op("sqrt", b.op("add", var, b.constant(eps, x.dtype))))
+    scale = b.op("divide", channel(gamma),
+                 b.op("sqrt", b.op("add", channel(var), b.constant(eps, x.dtype))))
     centred = b.op("subtract", x, channel(mean))
-    return b.op("add", b.op("multiply", centred, channel(scale)), channel(beta))
+    return b.op("add", b.op("multiply", centred, scale), channel(beta))
 
 
 def _cases(rng):

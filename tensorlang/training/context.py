@@ -19,8 +19,9 @@ class Context:
     """What the run blocks of one program share: sessions, loaded data, options, output."""
 
     def __init__(self, program, seed=None, epochs=None, quiet=False, out=None,
-                 check_numerics=False, progress=None, log_every=1):
+                 check_numerics=False, progress=None, log_every=1, epoch_format=None):
         self.program = program
+        self.epoch_format = epoch_format  # (epoch, epochs, metrics, seconds) -> the epoch's line
         self.log_every = log_every  # print every k-th epoch line (and the first and last)
         self.seed = seed
         self.epochs = epochs

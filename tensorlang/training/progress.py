@@ -82,8 +82,9 @@ class EpochProgress:
         seconds = time.perf_counter() - self.t0
         last = epoch == self.epochs
         due = last if self.ctx.quiet else (last or epoch == 1 or epoch % self.every == 0)
-        if due:
-            self.print(epoch_line(epoch, self.epochs, metrics, seconds))
+        if due:  # the context may format the line otherwise (`run --json`: a JSON object)
+            line = getattr(self.ctx, "epoch_format", None) or epoch_line
+            self.print(line(epoch, self.epochs, metrics, seconds))
         return seconds
 
 
