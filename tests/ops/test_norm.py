@@ -68,8 +68,8 @@ def test_gradients_come_from_the_expansion():
     ((("f32", (N,)),), None, r"needs \[N, C, \.\.\.\] \(rank 2 or more\), not \[N\]"),
     ((("i32", (N, 3)),) + (("f32", (3,)),) * 4, 1e-5, "normalizes a float tensor, not i32"),
     ((("f32", (N, 3)), ("f32", (4,))) + (("f32", (3,)),) * 3, 1e-5,
-     r"mean must be f32\[3\] \(one per channel of x\), not f32\[4\]"),
-    ((("f32", (N, 3)),) + (("f64", (3,)),) * 4, 1e-5, r"mean must be f32\[3\]"),
+     r"mean must be a float vector \[3\] \(one per channel of x\), not f32\[4\]"),
+    ((("f32", (N, 3)),) + (("i32", (3,)),) * 4, 1e-5, r"mean must be a float vector \[3\]"),
     ((("f32", (N, 3)),) + (("f32", (3,)),) * 4, 0.0, "eps must be positive, not 0.0"),
 ])
 def test_the_checks_name_the_op(types, eps, message):
@@ -79,6 +79,13 @@ def test_the_checks_name_the_op(types, eps, message):
             b.op("channel_mean", *v.values())
         else:
             b.op("batch_norm", *v.values(), eps=eps)
+
+
+def test_per_channel_vectors_of_another_float_dtype_are_taken():
+    b, v = graph(x=("f32", (N, 3)), m=("f64", (3,)), s=("f64", (3,)), g=("f64", (3,)),
+                 c=("f64", (3,)))
+    y = b.op("batch_norm", v["x"], v["m"], v["s"], v["g"], v["c"], eps=1e-5)
+    assert y.type == TensorType("f32", (N, 3))  # the result keeps x's dtype
 
 
 def test_the_records_have_no_kernel_of_their_own():
