@@ -116,6 +116,9 @@ def initializer(lw, e, t: TensorType) -> tuple:
         if missing:
             raise ProgramError(f"{name}() needs {', '.join(missing)}", e.span)
         kw = {k: C.to_number(lw.value(a), a.span, f"{name}'s {k}") for k, a in given.items()}
+        if name == "full":  # the one initializer whose value is written into the variable as is
+            lossless(np.array(kw["value"]), np.array(kw["value"]).astype(np_dtype(t.dtype)),
+                      t.dtype, given["value"].span)
         return (name, tuple({**{k: v for k, v in params.items() if v is not REQUIRED},
                              **kw}.items()))
     if isinstance(e, (S.Number, S.ListExpr, S.UnaryOp, S.Bool)):
@@ -139,12 +142,35 @@ def literal_array(lw, e, dtype: str) -> np.ndarray:
     if not C.is_static(v) or isinstance(v, (str, D.Dim, C.Func)):
         raise ProgramError(f"expected a tensor literal, not {C.describe(v)}", e.span)
     try:
-        arr = np.array(v, dtype=np_dtype(dtype))
-    except (ValueError, TypeError):
+        exact = np.array(v)
+        arr = exact.astype(np_dtype(dtype))
+    except (ValueError, TypeError, OverflowError):
+        exact = None
+    if exact is None or exact.dtype == object:
         raise ProgramError("a tensor literal must be a rectangular list of numbers",
                            e.span) from None
+    lossless(exact, arr, dtype, e.span)
     arr.flags.writeable = False
     return arr
+
+
+def lossless(exact: np.ndarray, arr: np.ndarray, dtype: str, span) -> None:
+    """A ProgramError when writing the literal values `exact` as dtype changed one of them
+    (declarations never cast lossily: 1.5 is no i32, 300 is no u8)."""
+    if exact.size == 0 or exact.dtype == arr.dtype:
+        return
+    if arr.dtype.kind in "iub":
+        back = arr.astype(np.float64) if exact.dtype.kind == "f" else arr.astype(exact.dtype)
+        with np.errstate(invalid="ignore"):
+            changed = ~(back == exact)
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            changed = ~np.isfinite(arr) & np.isfinite(exact)
+    if changed.any():
+        k = np.flatnonzero(changed)[0]
+        raise ProgramError(f"{dtype} cannot hold the literal {exact.reshape(-1)[k].item()!r} "
+                           "(declarations never cast with loss)", span,
+                           hint="write a value the dtype holds, or declare another dtype")
 
 
 def constant(lw, s: S.Constant) -> None:

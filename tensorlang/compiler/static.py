@@ -63,17 +63,36 @@ def binary(op: str, a, b, span: Span):
             return _of_words(op, a, b)
         dims = isinstance(a, D.Dim) or isinstance(b, D.Dim)
         if op in ARITH and not (dims and (isinstance(a, float) or isinstance(b, float))):
-            return ARITH[op](a, b)
+            return _bounded(ARITH[op](a, b))
         if not dims and op in NUM_ONLY:
-            return NUM_ONLY[op](a, b)
+            return _bounded(NUM_ONLY[op](a, b)) if op != "**" else _power(a, b)
         if not dims and op in COMPARE:
             return COMPARE[op](a, b)
         raise TypeError
     except ZeroDivisionError:
         raise ProgramError(f"division by zero in a compile-time expression ({op})", span) from None
+    except OverflowError:
+        raise ProgramError(f"{describe(a)} {op} {describe(b)} is too large for a number", span) \
+            from None
     except (TypeError, ValueError):
         raise ProgramError(f"cannot compute {describe(a)} {op} {describe(b)} at compile time",
                            span) from None
+
+
+INT_LIMIT = 1 << 63  # compile-time integers beyond i64 fit no dtype
+
+
+def _power(a, b):
+    """a ** b, refusing integers no dtype holds before computing them (10 ** 100000)."""
+    if isinstance(a, int) and isinstance(b, int) and abs(a) > 1 and b > 64:
+        raise OverflowError
+    return _bounded(a ** b)
+
+
+def _bounded(v):
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) >= INT_LIMIT:
+        raise OverflowError
+    return v
 
 
 def _of_words(op: str, a, b):

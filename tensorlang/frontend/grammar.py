@@ -10,6 +10,7 @@ default: it is a pickle, and loading a pickle someone else could have planted ru
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 
 import lark
+import lark.utils as lark_utils
 from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters
 from lark.lark import PostLex
@@ -140,7 +142,8 @@ def cache_path(grammar_text: str) -> Path | None:
     key = f"{grammar_text}\0{lark.__version__}\0{sys.version_info[:2]}".encode()
     try:
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if root.stat().st_uid != os.getuid():
+        info = root.stat()
+        if info.st_uid != os.getuid() or info.st_mode & 0o022:  # others could plant a pickle
             return None
     except (OSError, AttributeError):  # read-only home; no getuid on Windows
         return None
@@ -159,22 +162,47 @@ def parser(transformer=None) -> Lark:
     text = grammar_path().read_text(encoding="utf-8")
     cache = cache_path(text)
 
-    def build(cache_file):
+    with _atomic_cache_writes():
         return Lark(text, parser="lalr", lexer=Lexer, postlex=LinePostLexer(),
                     keep_all_tokens=True, maybe_placeholders=True,
-                    cache=str(cache_file) if cache_file else False, transformer=transformer)
+                    cache=str(cache) if cache else False, transformer=transformer)
 
-    if cache is None or cache.exists():
-        return build(cache)
-    # Lark writes its cache in place: another process (a parallel test worker, two commands at
-    # once) could read half of it. Written under a private name and renamed, it is whole or absent.
-    tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+
+@contextlib.contextmanager
+def _atomic_cache_writes():
+    """Lark writes its cache through lark.utils.FS.open, in place unless `atomicwrites` is
+    installed: another process (a parallel test worker, two commands at once) could read half
+    of it. Here it is written under a private name and renamed, so it is whole or absent."""
+    saved = lark_utils.FS.open
+
+    def open_atomic(name, mode="r", **kwargs):
+        if "w" not in mode:
+            return saved(name, mode, **kwargs)
+        return _AtomicFile(name, mode)
+
+    lark_utils.FS.open = open_atomic
     try:
-        lark_parser = build(tmp)
-        os.replace(tmp, cache)
+        yield
     finally:
-        tmp.unlink(missing_ok=True)
-    return lark_parser
+        lark_utils.FS.open = saved
+
+
+class _AtomicFile:
+    """A file written under `NAME.PID.tmp` and renamed to NAME when closed without an error."""
+
+    def __init__(self, name, mode):
+        self.name, self.tmp = name, f"{name}.{os.getpid()}.tmp"
+        self.fh = open(self.tmp, mode)  # noqa: SIM115 (closed in __exit__)
+
+    def __enter__(self):
+        return self.fh
+
+    def __exit__(self, kind, *_):
+        self.fh.close()
+        if kind is None:
+            os.replace(self.tmp, self.name)
+        else:
+            os.unlink(self.tmp)
 
 
 @functools.cache

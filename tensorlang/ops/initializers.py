@@ -55,8 +55,17 @@ def he_normal(rng, shape):
     return rng.normal(0.0, np.sqrt(2.0 / fans(shape)[0]), size=shape)
 
 
+def forget_bias(rng, shape, value=1.0):
+    """An LSTM bias [4H] (gates i f g o): `value` on the forget gate, zeros elsewhere, so the
+    cell keeps what it holds from the start (Jozefowicz et al., 2015; Keras's default)."""
+    out = np.zeros(shape)
+    quarter = shape[0] // 4
+    out[quarter:2 * quarter] = value
+    return out
+
+
 INITIALIZERS = {f.__name__: f for f in (zeros, ones, full, normal, uniform, glorot_uniform,
-                                        he_normal)}
+                                        he_normal, forget_bias)}
 
 
 def initial_value(init: tuple, shape: tuple[int, ...], dtype, rng: np.random.Generator):

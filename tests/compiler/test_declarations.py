@@ -118,10 +118,6 @@ def test_a_layers_variables_are_qualified_by_the_instance():
     assert g.node("h.k").op == "variable" and g.node("h.k").type.shape == (3,)
 
 
-@pytest.mark.xfail(strict=True, raises=OverflowError,
-                   reason="bug: literal_array catches ValueError and TypeError but not NumPy's "
-                          "OverflowError, so an integer literal outside its dtype's range is a "
-                          "Python traceback instead of a located error")
 @pytest.mark.parametrize("stmt", ["constant c: i32[] = 10 ** 12",
                                   "placeholder p: u8[] = 300",
                                   "variable W: i32[2] = [1, 10000000000]"])

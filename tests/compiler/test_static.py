@@ -134,9 +134,6 @@ def test_evaluate_names_only_lets():
         value_of("f(1)")
 
 
-@pytest.mark.xfail(strict=True, raises=OverflowError,
-                   reason="bug: a float ** that overflows raises Python's OverflowError, which "
-                          "reaches the user as a traceback instead of a located ProgramError")
 def test_a_power_that_overflows_is_a_located_error():
     with pytest.raises(ProgramError) as info:
         C.binary("**", 10.0, 400, AT)

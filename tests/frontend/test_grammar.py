@@ -149,10 +149,6 @@ def test_no_cache_in_a_folder_of_another_user_or_one_that_cannot_be_made(tmp_pat
     assert grammar.cache_path("g") is None
 
 
-@pytest.mark.xfail(strict=True, reason="bug: cache_path checks only that the user owns the "
-                   "cache folder, not that others cannot write into it: a tensorlang folder of "
-                   "mode 0777 is used as it is, so another user could plant the pickle that "
-                   "the next parse loads (its docstring promises a folder private to the user)")
 def test_a_cache_folder_others_may_write_into_is_not_used(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     folder = tmp_path / "tensorlang"
@@ -173,11 +169,6 @@ def test_building_the_parser_writes_the_cache(tmp_path, monkeypatch):
     assert build().parse("let a = [1,\n2]\n") == first.parse("let a = [1,\n2]\n")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: parser() builds the first cache under a temporary "
-                   "name, but Lark hashes its options, the cache path included, into the file: "
-                   "the renamed cache never matches, so the second process builds the table "
-                   "again and rewrites the cache in place (the partial write the rename was "
-                   "meant to prevent); only the third process reads it")
 def test_a_second_build_reads_the_cache_the_first_wrote(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     text = grammar.grammar_path().read_text(encoding="utf-8")
