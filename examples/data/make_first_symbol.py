@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-T, SYMBOLS = 40, 4
+T, SYMBOLS = 100, 4
 
 
 def make(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -13,16 +13,9 @@ from ..ir.traversal import needed
 from ..ir.types import is_float
 from ..source import name_span as _name_span
 from ..transforms.optimizers import OPTIMIZERS
-from . import static as C
-from .binding import REQUIRED, bind, parameters
-
-
-@dataclass(frozen=True)
-class Optimizer:
-    """`sgd(lr = 0.1, momentum = 0.9)` with every parameter filled in."""
-
-    name: str
-    params: tuple
+from . import run_keys as K
+from .binding import parameters
+from .run_keys import Choice, Monitor, Optimizer
 
 
 @dataclass
@@ -42,108 +35,70 @@ class RunSpec:
     report: tuple[str, ...] = ()
     show: tuple[str, ...] = ()
     validate: str | None = None
+    split: float | None = None  # validate = split(data, f): the last f of the data held out
     save: str | None = None
     load: str | None = None
+    schedule: Choice | None = None
+    warmup: int | None = None
+    clip_norm: float | None = None
+    steps: int | None = None
+    early_stop: int | None = None
+    monitor: Monitor | None = None
+    keep_best: bool = False
+    save_every: int | None = None
+    resume: str | None = None
+    log: str | None = None
+    plot: str | None = None
     spans: dict = field(default_factory=dict)  # key -> the span of its `key = value` line
     where: dict = field(default_factory=dict)  # (key, node name) -> the span of that name
 
+    @property
+    def fed_rate(self) -> bool:
+        """The learning rate changes during the run: it is fed to every step."""
+        return self.schedule is not None or self.warmup is not None
 
-def _node_name(e) -> str:
-    if isinstance(e, S.Name):
-        return e.id
-    if isinstance(e, S.Attribute):
-        return f"{_node_name(e.value)}.{e.attr}"
-    raise ProgramError("expected the name of a node", e.span)
-
-
-# ------------------------------------------------------------------ one parser a key
-@dataclass
-class _Reading:
-    """What a key's parser may use: the lets, and where each named node was written."""
-
-    lets: dict
-    where: dict
-    key: str = ""
+    @property
+    def validated(self) -> tuple[str, ...]:
+        """The scalars validation reports (as `val_NAME`)."""
+        return tuple(self.report) or ((self.minimize,) if self.minimize else ())
 
 
-def _a_name(e, r: _Reading) -> str:
-    name = _node_name(e)
-    r.where[(r.key, name)] = e.span
-    return name
-
-
-def _names(e, r: _Reading) -> tuple[str, ...]:
-    items = e.items if isinstance(e, S.ListExpr) else (e,)
-    out = tuple(_node_name(x) for x in items)
-    for name, x in zip(out, items):
-        r.where.setdefault((r.key, name), x.span)
-    return out
-
-
-def _positive_int(e, r: _Reading) -> int:
-    v = C.to_int(C.evaluate(e, r.lets), e.span, r.key)
-    if v < 1:
-        raise ProgramError(f"{r.key} must be at least 1", e.span)
-    return v
-
-
-def _an_int(e, r: _Reading) -> int:
-    return C.to_int(C.evaluate(e, r.lets), e.span, r.key)
-
-
-def _a_bool(e, r: _Reading) -> bool:
-    return C.to_bool(C.evaluate(e, r.lets), e.span, r.key)
-
-
-def _a_string(e, r: _Reading) -> str:
-    return C.to_str(C.evaluate(e, r.lets), e.span, r.key)
-
-
-def _an_optimizer(e, r: _Reading) -> Optimizer:
-    return _optimizer(e, r.lets)
+def _validate(e, r: K.Reading):
+    split = K.a_split(e, r)
+    if isinstance(split, K.Split):
+        r.split = split.fraction
+        return split.data
+    return split
 
 
 TRAIN, EVALUATE = "train", "evaluate"
 KEYS = {  # key: (its parser, the blocks that take it)
-    "data": (_a_name, (TRAIN, EVALUATE)),
-    "minimize": (_a_name, (TRAIN,)),
-    "optimizer": (_an_optimizer, (TRAIN,)),
-    "epochs": (_positive_int, (TRAIN,)),
-    "batch": (_positive_int, (TRAIN, EVALUATE)),
-    "shuffle": (_a_bool, (TRAIN,)),
-    "seed": (_an_int, (TRAIN,)),
-    "report": (_names, (TRAIN, EVALUATE)),
-    "show": (_names, (EVALUATE,)),
-    "validate": (_a_name, (TRAIN,)),
-    "save": (_a_string, (TRAIN,)),
-    "load": (_a_string, (TRAIN, EVALUATE)),
+    "data": (K.a_name, (TRAIN, EVALUATE)),
+    "minimize": (K.a_name, (TRAIN,)),
+    "optimizer": (K.an_optimizer, (TRAIN,)),
+    "epochs": (K.positive_int, (TRAIN,)),
+    "steps": (K.positive_int, (TRAIN,)),
+    "batch": (K.positive_int, (TRAIN, EVALUATE)),
+    "shuffle": (K.a_bool, (TRAIN,)),
+    "seed": (K.an_int, (TRAIN,)),
+    "report": (K.names, (TRAIN, EVALUATE)),
+    "show": (K.names, (EVALUATE,)),
+    "validate": (_validate, (TRAIN,)),
+    "schedule": (K.a_schedule, (TRAIN,)),
+    "warmup": (K.positive_int, (TRAIN,)),
+    "clip_norm": (K.positive_number, (TRAIN,)),
+    "early_stop": (K.positive_int, (TRAIN,)),
+    "monitor": (K.a_monitor, (TRAIN,)),
+    "keep_best": (K.a_bool, (TRAIN,)),
+    "save": (K.a_file(".npz"), (TRAIN,)),
+    "save_every": (K.positive_int, (TRAIN,)),
+    "resume": (K.a_file(".npz"), (TRAIN,)),
+    "load": (K.a_file(".npz"), (TRAIN, EVALUATE)),
+    "log": (K.a_file(".csv", ".jsonl"), (TRAIN,)),
+    "plot": (K.a_file(".png", ".svg", ".pdf"), (TRAIN,)),
 }
 TRAIN_KEYS = tuple(k for k, (_, kinds) in KEYS.items() if TRAIN in kinds)
 EVALUATE_KEYS = tuple(k for k, (_, kinds) in KEYS.items() if EVALUATE in kinds)
-
-
-def _optimizer(e, lets: dict) -> Optimizer:
-    """`sgd(lr = 0.1)` checked against the optimizer's signature, every parameter filled in."""
-    if isinstance(e, S.Name):
-        e = S.Call(e, (), (), e.span)
-    if not isinstance(e, S.Call) or not isinstance(e.func, S.Name):
-        raise ProgramError("optimizer must be sgd(lr = ...) or adam(...)", e.span)
-    name = e.func.id
-    if name not in OPTIMIZERS:
-        raise ProgramError(f'unknown optimizer "{name}"', e.func.span,
-                           hint=did_you_mean(name, OPTIMIZERS) or
-                           f"optimizers: {', '.join(OPTIMIZERS)}")
-    params = parameters(OPTIMIZERS[name], skip=3)  # after (builder, variables, gradients)
-    values = {k: v for k, v in params.items() if v is not REQUIRED}
-    for k, v in bind(f"{name}()", params, e.args, e.kwargs, e.span).items():
-        val = C.evaluate(v, lets)
-        values[k] = (C.to_bool(val, v.span, f"{name}'s {k}") if isinstance(params[k], bool)
-                     else C.to_float(val, v.span, f"{name}'s {k}"))
-        if not isinstance(params[k], bool) and values[k] < 0:
-            raise ProgramError(f"{name}'s {k} cannot be negative", v.span)
-    if "lr" not in values:
-        raise ProgramError(f"{name}() needs a learning rate: {name}(lr = 0.1)", e.span)
-    return Optimizer(name, tuple((k, values[k]) for k in params))
 
 
 def _default_optimizer() -> Optimizer:
@@ -161,10 +116,12 @@ def check_run(block: S.RunBlock, graphs: dict[str, Graph], data: dict, lets: dic
                            (f"its graphs: {', '.join(graphs)}" if graphs else
                             "the program defines no graph"))
     spec = RunSpec(block.kind, block.graph, block.span)
-    reading = _Reading(lets, spec.where)
+    reading = K.Reading(lets, spec.where)
+    reading.split = None
     for entry in block.entries:
         reading.key = _check_key(block, entry, spec)
         setattr(spec, entry.name, KEYS[entry.name][0](entry.value, reading))
+    spec.split = reading.split
     header = _name_span(block.span, block.kind, block.graph)
     if not spec.data:
         raise ProgramError(f'{block.kind} {block.graph}: missing "data = ..."', header)
@@ -173,10 +130,44 @@ def check_run(block: S.RunBlock, graphs: dict[str, Graph], data: dict, lets: dic
             raise ProgramError(f'train {block.graph}: missing "minimize = NODE"', header)
         if spec.optimizer is None:
             spec.optimizer = _default_optimizer()
+        _check_training_keys(spec)
     g = graphs[block.graph]
     _check_data_names(spec, data)
     _check_data_fields(spec, g, data, _check_fetches(spec, g))
     return spec
+
+
+def _check_training_keys(spec: RunSpec) -> None:
+    """Keys that need or exclude each other, and the monitored metric."""
+    def at(key):
+        return _value_span(spec, key)
+    if spec.steps is not None and "epochs" in spec.spans:
+        second = max(("steps", "epochs"), key=lambda k: spec.spans[k].line)
+        raise ProgramError("steps and epochs are two ways to say how long to train: give one",
+                           at(second))
+    for key in ("early_stop", "keep_best", "monitor"):
+        if key in spec.spans and not spec.validate and (key != "keep_best" or spec.keep_best):
+            raise ProgramError(f"{key} watches validation, but the block has no validate",
+                               at(key), hint="add validate = NAME or validate = split(DATA, 0.1)")
+    if spec.save_every is not None and not spec.save:
+        raise ProgramError("save_every writes the save checkpoint: add save = \"PATH.npz\"",
+                           at("save_every"))
+    if spec.split is not None and spec.validate != spec.data:
+        raise ProgramError(f'split holds out part of the training data "{spec.data}", not of '
+                           f'"{spec.validate}"', spec.where[("validate", spec.validate)],
+                           hint=f"write validate = split({spec.data}, 0.1)")
+    if spec.validate:
+        watched = [f"val_{k}" for k in spec.validated]
+        spec.monitor = spec.monitor or K.Monitor(watched[0])
+        if spec.monitor.name not in watched:
+            raise ProgramError(f'monitor: "{spec.monitor.name}" is no validation metric of this '
+                               "block", at("monitor"),
+                               hint=did_you_mean(spec.monitor.name, watched) or
+                               f"validated: {', '.join(watched)}")
+
+
+def _value_span(spec: RunSpec, key: str):
+    return spec.spans[key]
 
 
 def _check_key(block: S.RunBlock, entry: S.Field, spec: RunSpec) -> str:

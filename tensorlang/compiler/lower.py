@@ -199,12 +199,14 @@ class GraphLowering:
             return e.value
         if kind is S.Call:
             return calls.call(self, e, name)
+        if kind is S.IfElse:  # `h = Dense(x, 4) if training else x`: the layer is named h
+            return self.if_else(e, name)
         method = _VALUE.get(kind)
         if method is None:
             raise ProgramError(f"{kind.__name__.lower()} is not allowed here", e.span)
         return method(self, e)
 
-    def if_else(self, e: S.IfElse):
+    def if_else(self, e: S.IfElse, name: str | None = None):
         """`A if COND else B` chosen now: both branches are lowered and type-checked (they must
         agree in dtype and shape, so no mode changes a shape), only the chosen one is kept."""
         cond = self.value(e.cond)
@@ -217,12 +219,12 @@ class GraphLowering:
         saved = (self.b.snapshot(), Counter(self.fresh), dict(self.dims), dict(self.instances),
                  dict(self.update_spans))
         try:
-            alternative = self.value(other)
+            alternative = self.value(other, name)
             alt_type = self._branch_type(alternative)
         finally:
             self.b.restore(saved[0])
             self.fresh, self.dims, self.instances, self.update_spans = saved[1:]
-        value = self.value(chosen)
+        value = self.value(chosen, name)
         mine = self._branch_type(value)
         if not _same_branch_types(mine, alt_type):
             then, otherwise = (mine, alt_type) if cond else (alt_type, mine)
@@ -374,7 +376,7 @@ def _is_number(v) -> bool:
 
 
 _VALUE = {S.Name: GraphLowering.name, S.ListExpr: GraphLowering.list_value,
-          S.IfElse: GraphLowering.if_else,
+
           S.UnaryOp: GraphLowering.unary, S.BinOp: GraphLowering.binop,
           S.Attribute: GraphLowering.attribute, S.Index: GraphLowering.index}
 

@@ -12,6 +12,7 @@ from ..ir import dims as D
 from ..ir.graph import Graph, Node
 from ..ir.types import is_float, np_dtype
 from ..ops.initializers import initial_value
+from . import checkpoint
 from .plan import Plan, make_plan
 
 
@@ -107,6 +108,17 @@ class Session:
             raise DataError(f'cannot assign {arr.dtype} values to variable "{name}" of type '
                             f'{node.type} without loss', node.span)
         self.variables[name] = arr.astype(np_dtype(node.dtype), copy=True)
+
+    def save(self, path: str) -> None:
+        """Write every variable of the graph (a train graph's optimizer state too) to an `.npz`
+        checkpoint, atomically; plain NumPy reads it back by name."""
+        checkpoint.save(path, {v.name: self.variables[v.name] for v in self.graph.variables})
+
+    def load(self, path: str) -> None:
+        """Restore every variable of the graph from a checkpoint, after checking all of them
+        (names, dtypes, shapes: every problem in one CheckpointError)."""
+        for name, value in checkpoint.load(path, self.graph.variables).items():
+            self.assign(name, value)
 
     def _variable(self, name: str) -> Node:
         for v in self.graph.variables:

@@ -11,8 +11,8 @@ import numpy as np
 from ..compiler.blocks import RunSpec
 from ..compiler.datablocks import load_field
 from ..files.loaders import check_same_length
+from ..runtime import checkpoint
 from ..runtime.session import Session
-from . import checkpoint
 
 
 class Context:

@@ -12,9 +12,9 @@ import numpy as np
 
 from ..compiler.blocks import RunSpec
 from ..errors import DataError, RuntimeNumericsError, UsageError
+from ..runtime import checkpoint
 from ..transforms.optimizers import train_graph
 from ..transforms.passes import optimize_map
-from . import checkpoint
 from .context import Context, batches
 from .evaluate import evaluate
 from .progress import EpochProgress

@@ -81,7 +81,7 @@ data t {
 train g {
     data = t
     minimize = loss
-    optimizer = sgd(lr = 0.0)
+    optimizer = sgd(lr = 1e-12)
     epochs = 10
     batch = 4
 }

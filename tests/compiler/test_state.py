@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tensorlang as tl
-from tensorlang.training import checkpoint
+from tensorlang.runtime import checkpoint
 
 COUNTER = """
 graph g {{

@@ -91,7 +91,7 @@ def test_check_document(program):
     assert run == {"kind": "train", "graph": "g", "range": R.span_range(program.runs[0].span),
                    "data": "d", "minimize": "loss", "epochs": 2, "batch": None,
                    "optimizer": {"name": "sgd", "params": {"lr": 0.5, "momentum": 0.0,
-                                                           "nesterov": False}},
+                                                           "nesterov": False, "weight_decay": 0.0}},
                    "report": []}
     json.loads(R.dumps(doc))  # plain JSON values throughout
 

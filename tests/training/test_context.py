@@ -12,8 +12,8 @@ import pytest
 import tensorlang as tl
 from tensorlang.compiler import datablocks
 from tensorlang.errors import DataError
+from tensorlang.runtime.checkpoint import save
 from tensorlang.training import context as C
-from tensorlang.training.checkpoint import save
 
 PROGRAM = """\
 graph g {

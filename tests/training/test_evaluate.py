@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import tensorlang as tl
+from tensorlang.runtime import checkpoint
 from tensorlang.tools import cli
-from tensorlang.training import checkpoint
 
 X = np.array([[1, 2], [0.5, -1], [-2, 0.3], [1.5, 1], [0.2, 0.7], [3, -2], [0, 0]], np.float32)
 Y = np.array([1, -0.5, 2, 0.25, -1, 4, 0.125], np.float32)

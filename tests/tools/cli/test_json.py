@@ -73,7 +73,7 @@ def test_check_json_of_xor_matches_the_table(capsys):
     assert g["outputs"] == ["loss", "acc"] and g["dims"] == ["N"]
     train = doc["runs"][0]
     assert train["optimizer"] == {"name": "sgd", "params": {"lr": 0.5, "momentum": 0.9,
-                                                           "nesterov": False}}
+                                                           "nesterov": False, "weight_decay": 0.0}}
 
 
 def test_an_error_is_json_with_its_range_and_exits_1(capsys, tmp_path):

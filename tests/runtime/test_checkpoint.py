@@ -12,8 +12,8 @@ import pytest
 
 import tensorlang as tl
 from tensorlang.errors import CheckpointError
+from tensorlang.runtime import checkpoint
 from tensorlang.source import Span
-from tensorlang.training import checkpoint
 
 SPAN = Span("prog.tl", 7, 5, 7, 30)
 G = tl.compile("""
