@@ -13,10 +13,13 @@ EVAL_BATCH = 1024
 
 
 def evaluate(ctx: Context, spec: RunSpec, data_name: str | None = None,
-             names: tuple[str, ...] | None = None, batch: int | None = None) -> dict:
-    """Report scalars averaged over the examples; show tensors gathered over the batches."""
+             names: tuple[str, ...] | None = None, batch: int | None = None,
+             arrays: dict | None = None) -> dict:
+    """Report scalars averaged over the examples; show tensors gathered over the batches.
+    `arrays` (checked already) replaces the data block's, as a train block's held-out split."""
     sess = ctx.session(spec)
-    arrays = ctx.data(data_name or spec.data, sess)
+    if arrays is None:
+        arrays = ctx.data(data_name or spec.data, sess)
     names = names if names is not None else spec.report
     show = () if names is not spec.report and data_name else spec.show
     fetch = list(dict.fromkeys(list(names) + list(show)))
