@@ -22,7 +22,8 @@ import time
 import numpy as np
 
 import tensorlang as tl
-from tensorlang.training.train import TrainingStep, train_graph
+from tensorlang.training.step import TrainingStep
+from tensorlang.transforms.optimizers import train_graph
 from tensorlang.transforms.passes import optimize_map
 
 from . import bench_autodiff as AD

@@ -13,11 +13,14 @@ from ..errors import UsageError
 FIXED = ("epoch", "step", "lr")
 
 
-def check_folder(path: str, written: str, key: str, span) -> None:
-    """The file can be written: its folder exists and takes files, and it is no folder itself."""
+def check_folder(path: str, written: str, key: str, span, create: bool = False) -> None:
+    """The file can be written: its folder exists (or, with `create`, can be made) and takes
+    files, and it is no folder itself."""
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise UsageError(f'{key}: "{written}" is a folder, not a file', span)
+    while create and not os.path.exists(folder):
+        folder = os.path.dirname(folder)  # the nearest folder that exists must take the new one
     if not os.path.isdir(folder):
         raise UsageError(f'{key}: the folder of "{written}" does not exist ({folder})', span,
                          hint="create it first, or write the file somewhere else")

@@ -147,7 +147,8 @@ def _adam(b: Builder, params, grads, lr, beta1, beta2, eps, weight_decay, decoup
         b.scope = f"{SCOPE}/{w.name}"
         base = w
         if decoupled and weight_decay:
-            keep = b.op("subtract", 1.0, b.op("multiply", lr, weight_decay))
+            keep = (b.op("subtract", 1.0, b.op("multiply", lr, weight_decay))
+                    if isinstance(lr, Node) else 1.0 - lr * weight_decay)  # f64, not f32
             base = b.op("multiply", w, _as(b, keep, w.dtype))
         elif weight_decay:
             g = _decayed(b, g, w, weight_decay)

@@ -178,7 +178,7 @@ def test_mean_is_np_mean_bit_for_bit(shape, axis, keepdims):
 
 
 def test_the_training_steps_finite_check_is_exact():
-    from tensorlang.training.train import all_finite
+    from tensorlang.training.step import all_finite
     rng = np.random.default_rng(10)
     for dtype in (np.float32, np.float64, np.float16):
         v = rng.normal(size=(300, 50)).astype(dtype)  # above the size where a dot decides

@@ -337,7 +337,8 @@ train m {
 
 
 def _step(optimizer: str, reuse: bool):
-    from tensorlang.training.train import TrainingStep, train_graph
+    from tensorlang.training.step import TrainingStep
+    from tensorlang.transforms.optimizers import train_graph
     from tensorlang.transforms.passes import optimize_map
     program = tl.compile(MLP % optimizer)
     spec = program.runs[0]
@@ -405,7 +406,8 @@ train c {
 
 
 def test_fused_cnn_training_matches_the_unfused_graph():
-    from tensorlang.training.train import TrainingStep, train_graph
+    from tensorlang.training.step import TrainingStep
+    from tensorlang.transforms.optimizers import train_graph
     program = tl.compile(CNN)
     spec = program.runs[0]
     rng = np.random.default_rng(9)

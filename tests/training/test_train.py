@@ -18,7 +18,9 @@ from tensorlang.errors import CheckpointError, RuntimeNumericsError
 from tensorlang.tools import cli
 from tensorlang.training.context import Context
 from tensorlang.training.evaluate import run_evaluate
-from tensorlang.training.train import TrainingStep, run_train, train_graph
+from tensorlang.training.step import TrainingStep
+from tensorlang.training.train import run_train
+from tensorlang.transforms.optimizers import train_graph
 
 # a linear model in f64, so the optimizers can be compared with NumPy to rounding error (the
 # data are exact in f32, which literal data blocks are read as)
@@ -157,9 +159,9 @@ def _fed_rows(monkeypatch, program, **options):
     seen = []
     real = TrainingStep.__call__
 
-    def spy(self, feed, epoch, at):
+    def spy(self, feed, epoch, at, rate=None):
         seen.append([int(np.flatnonzero((X == row).all(axis=1))[0]) for row in feed["x"]])
-        return real(self, feed, epoch, at)
+        return real(self, feed, epoch, at, rate)
 
     monkeypatch.setattr(TrainingStep, "__call__", spy)
     ctx, results, out = train(program, **options)
@@ -218,10 +220,11 @@ def test_save_writes_every_variable_and_load_restores(tmp_path):
     ctx, _, out = train(p)
     with np.load(tmp_path / "ck" / "model.npz") as z:
         stored = {k: z[k] for k in z.files}
-    assert set(stored) == {"w", "b"}
-    for k, v in stored.items():
+    assert set(stored) == {"w", "b", "__tensorlang__"}  # and the run's state, as JSON
+    for k in ("w", "b"):
+        v = stored[k]
         np.testing.assert_array_equal(v, ctx.sessions["lin"].variables[k])
-    assert "saved 2 variables to ck/model.npz" in out
+    assert "saved 2 variables and the run's state to ck/model.npz" in out
     # load restores before training: 0 extra steps would give the same; 1 more step continues
     p2 = linear(tmp_path, epochs=1, extra='load = "ck/model.npz"')
     ctx2, _, _ = train(p2)
@@ -249,11 +252,11 @@ def test_ctrl_c_stops_cleanly_and_saves_nothing(tmp_path, monkeypatch, capsys):
     calls = []
     real = TrainingStep.__call__
 
-    def interrupted(self, feed, epoch, at):
+    def interrupted(self, feed, epoch, at, rate=None):
         calls.append(1)
         if len(calls) == 4:
             raise KeyboardInterrupt
-        return real(self, feed, epoch, at)
+        return real(self, feed, epoch, at, rate)
 
     monkeypatch.setattr(TrainingStep, "__call__", interrupted)
     p = linear(tmp_path, epochs=5, batch=2, extra='save = "model.npz"')

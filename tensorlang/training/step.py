@@ -1,0 +1,103 @@
+"""One training step as a callable: a run of the train graph (forward, gradients, optimizer
+updates: see transforms/optimizers.py) in a session that shares the graph's variables with the
+program's other run blocks. The step's new variable values are applied only after the loss, the
+reports and the new values were checked to be finite, so when a step goes non-finite the
+variables from before it are still the session's and the step is re-run with every node checked,
+to name the node where NaN/Inf first appeared."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..compiler.blocks import RunSpec
+from ..errors import RuntimeNumericsError
+from ..transforms.optimizers import LR, train_graph
+from ..transforms.passes import optimize_map
+
+
+def training_step(ctx, spec: RunSpec, sess) -> TrainingStep:
+    """The block's training step: the graph with gradients and updates, optimized."""
+    # parameters the loss cannot reach were already reported when the program was compiled
+    # (autodiff.disconnected_warnings, in program.warnings), so tgraph's warnings are not repeated
+    forward = ctx.program.training_graph(spec.graph)
+    tgraph, updates = train_graph(forward, spec)
+    tgraph, moved = optimize_map(tgraph, keep=updates.values())  # fused, folded, merged
+    updates = {k: moved[v.id] for k, v in updates.items()}
+    step = TrainingStep(sess.extend(tgraph), spec, updates, ctx.check_numerics)
+    step.model_variables = [v.name for v in forward.variables]
+    return step
+
+
+class TrainingStep:
+    """One training step as a callable: feed -> the minimized and reported values, with the
+    variables updated; raises RuntimeNumericsError naming the first non-finite node."""
+
+    def __init__(self, sess, spec: RunSpec, updates: dict, check_numerics: bool):
+        self.sess, self.check_numerics = sess, check_numerics
+        self.names = list(dict.fromkeys((spec.minimize, *spec.report)))
+        self.validated = tuple(spec.report) or (spec.minimize,)
+        self.loss_span = spec.spans.get("minimize", spec.span)
+        self.targets = list(updates)
+        fetch = [sess.graph.node(k) for k in self.names] + [updates[k] for k in self.targets]
+        self.plan = sess.plan(fetch)
+        self.count = 0
+        self.model_variables: list[str] = []  # the forward graph's (not the optimizer's)
+
+    def __call__(self, feed: dict, epoch: int, at: int, rate: float | None = None) -> list:
+        """Run one step (at learning rate `rate` when the block feeds it); apply the updates
+        only when every value came out finite."""
+        if rate is not None:
+            feed = {**feed, LR: np.asarray(rate, np.float64)}
+        try:
+            values = self.sess.execute(self.plan, feed, self.check_numerics)
+        except RuntimeNumericsError as e:  # --check-numerics found it already
+            raise self.located(e, epoch, at) from None
+        k = len(self.names)
+        reported, new = values[:k], values[k:]
+        bad = next((i for i, v in enumerate(reported) if not all_finite(v)), None)
+        if bad is not None or not all(map(all_finite, new)):
+            raise self.provenance(feed, epoch, at, None if bad is None else self.names[bad])
+        variables = self.sess.variables
+        for name, value in zip(self.targets, new):
+            variables[name] = value  # a new array: one the user holds is never written
+        self.count += 1
+        return reported
+
+    def provenance(self, feed: dict, epoch: int, at: int, name: str | None):
+        """Re-run the failed step (the variables are still those from before it) checking every
+        node, and return the error for the first one that produced NaN/Inf."""
+        try:
+            self.sess.execute(self.plan, feed, check_numerics=True)
+        except RuntimeNumericsError as e:
+            return self.located(e, epoch, at)
+        what = f'"{name}" is not finite' if name else "an update is not finite"
+        return RuntimeNumericsError(f"{what} in epoch {epoch}, step {at}", self.loss_span,
+                                    notes=((KEPT, None),))
+
+    @staticmethod
+    def located(e: RuntimeNumericsError, epoch: int, at: int) -> RuntimeNumericsError:
+        """The error with the step it happened in."""
+        return RuntimeNumericsError(f"{e.message} in epoch {epoch}, step {at}", e.span,
+                                    e.hint or _hint(e.message), (*e.notes, (KEPT, None)))
+
+
+KEPT = "training stopped; the variables keep their values from before this step"
+_DOT = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def all_finite(v) -> bool:
+    """No NaN or infinity in v. For a big f32/f64 array, v . v is finite exactly when v is,
+    unless the squares overflow (then the elementwise check decides): one BLAS pass without
+    the temporary mask of np.isfinite, which costs twice as much on every step's parameters."""
+    if type(v) is not np.ndarray or v.size < 4096 or v.dtype not in _DOT:
+        return bool(np.isfinite(v).all())
+    flat = v.reshape(-1)
+    with np.errstate(over="ignore"):  # an overflow is no NaN: the exact check decides
+        square = np.dot(flat, flat)
+    return bool(np.isfinite(square)) or bool(np.isfinite(v).all())
+
+
+def _hint(message: str) -> str | None:
+    if message.startswith(("log ", "sqrt ", "divide ", "power ")):
+        return "keep the argument in the op's domain, e.g. log(p + 1e-7), or use a fused loss"
+    return "a smaller learning rate often helps"
