@@ -58,8 +58,11 @@ def save_plot(path: str, written: str, history: list[dict], title: str, span) ->
     fmt = FORMATS[os.path.splitext(path)[1].lower()]
     if not history:
         return
+    from matplotlib import rc_context
+
     buf = io.BytesIO()
-    draw(history, title).savefig(buf, format=fmt, metadata=_metadata(fmt))
+    with rc_context({"svg.hashsalt": "tensorlang"}):  # SVG ids from a fixed salt, not random
+        draw(history, title).savefig(buf, format=fmt, metadata=_metadata(fmt))
     try:
         write_atomic(path, buf.getvalue())
     except OSError as e:

@@ -203,7 +203,8 @@ class Loop:
         self.state.epoch = epoch
         if self.outputs.log:
             self.outputs.log.write(entry)
-        if self.spec.save_every and epoch % self.spec.save_every == 0 and not stop:
+        last = epoch == self.extent.epochs or self.state.step >= self.extent.total
+        if self.spec.save_every and epoch % self.spec.save_every == 0 and not (stop or last):
             self.save(final=False)
         if stop:
             bar.print(stop)

@@ -12,7 +12,7 @@ import pytest
 from tensorlang.runtime.session import Session
 from tensorlang.transforms import optimizers as O
 
-from .test_optimizers import AT, T, W0, model, spec
+from .test_optimizers import AT, W0, T, model, spec
 
 torch = pytest.importorskip("torch")
 
