@@ -7,6 +7,7 @@ import dataclasses
 
 from .compiler import program as _compiler
 from .compiler.program import CompiledProgram
+from .training import from_python
 from .training.run import run_program
 
 
@@ -17,6 +18,15 @@ class Program(CompiledProgram):
     def run(self, **options):
         """Execute the run blocks (what `tensorlang run` does); returns their results."""
         return run_program(self, **options)
+
+    def train(self, graph: str, data, validate=None, session=None, options=None, **keys):
+        """Run a train block from Python: `program.train("g", data={"x": X, "y": Y}, epochs=3,
+        optimizer="adam(lr = 1e-3)")`. The keys are a train block's (Python values: paths
+        and names as str, true/false as bool); those not given come from the file's train
+        block for the graph. `validate` is a dict of arrays or a fraction of `data` to hold
+        out; `session` continues training that session; `options` are `run()`'s. Returns the
+        TrainResult (`.session`, `.history`)."""
+        return from_python.train(self, graph, data, validate, session, options, **keys)
 
 
 def _runnable(compiled: CompiledProgram) -> Program:

@@ -63,6 +63,12 @@ class Context:
             self._checked[key] = session.check_fields(self._data[name], self._spans[name])
         return self._checked[key]
 
+    def provide(self, name: str, arrays: dict[str, np.ndarray]) -> None:
+        """Arrays given from Python stand for data block `name` (checked like a block's)."""
+        check_same_length({k: (v, None) for k, v in arrays.items()}, name, None)
+        self._data[name] = dict(arrays)
+        self._spans[name] = dict.fromkeys(arrays)
+
     def restore(self, spec: RunSpec) -> Session:
         """The block's session, its variables restored from `load` when the block has one."""
         sess = self.session(spec)
