@@ -10,6 +10,8 @@ import shutil
 import numpy as np
 import pytest
 
+import tensorlang as tl
+from tensorlang.files.images import load_images, load_labels
 from tensorlang.files.loaders import load_idx
 
 from .test_examples import EXAMPLES, run
@@ -80,15 +82,47 @@ def test_char_rnn_learns_the_text_and_writes(tmp_path):
     shutil.copy(EXAMPLES / "char_rnn.tl", tmp_path)
     (tmp_path / "data").mkdir()
     shutil.copy(EXAMPLES / "data" / "char_text.npz", tmp_path / "data")
-    import tensorlang as tl
     program = tl.load(str(tmp_path / "char_rnn.tl"), overrides={"epochs": 25})
     trained, shown = program.run(quiet=True)
     assert trained["loss"] < 0.7 and trained["acc"] > 0.8  # 30 symbols: chance is 3.4 and 0.03
     alphabet = program.lets["alphabet"]
     text = "".join(alphabet[i] for i in shown["text"][0])
     assert len(text) == program.lets["L"]
-    words = {w for w in (tmp_path / "data").parent.joinpath("char_rnn.tl").read_text().split()}
     source = (EXAMPLES / "data" / "char_text.txt").read_text()
     known = [w for w in text.split() if w.strip(".,") in source.split() or w in source]
     assert len(known) >= len(text.split()) // 2, text  # mostly words of the text it read
-    del words
+
+
+def test_keras_mnist_mlp_keeps_its_best_epoch_and_writes_log_and_plot(mnist_dir, tmp_path):
+    shutil.copy(EXAMPLES / "keras_mnist_mlp.tl", tmp_path)
+    program = tl.load(str(tmp_path / "keras_mnist_mlp.tl"), overrides={
+        "mnist": str(mnist_dir), "train_examples": 2000, "test_examples": 500, "epochs": 3})
+    results = program.run(quiet=True)
+    trained, tested = results
+    rows = (tmp_path / "keras_mnist_mlp.csv").read_text().splitlines()
+    assert rows[0] == "epoch,step,lr,loss,acc,val_loss,val_acc,seconds" and len(rows) == 4
+    assert (tmp_path / "keras_mnist_mlp.png").read_bytes()[:4] == b"\x89PNG"
+    best = max(trained.history, key=lambda e: e["metrics"]["val_acc"])
+    assert trained.best_epoch == best["epoch"]
+    v = {k: a.astype(np.float64) for k, a in results.sessions["mlp"].variables.items()}
+    images, labels = _test_set(mnist_dir, 500)
+    h = np.maximum(images.reshape(-1, 784) @ v["Dense_1.W"] + v["Dense_1.b"], 0)
+    h = np.maximum(h @ v["Dense_2.W"] + v["Dense_2.b"], 0)  # dropout: none in evaluation
+    logits = h @ v["logits.W"] + v["logits.b"]
+    assert tested["acc"] >= 0.8
+    assert tested["acc"] == pytest.approx(float((logits.argmax(1) == labels).mean()), abs=1e-3)
+
+
+def test_images_folder_convnet_against_pytorch():
+    ctx, (trained, tested), out = run("images_folder.tl", epochs=4)
+    v = {k: torch.tensor(a.astype(np.float64)) for k, a in
+         ctx.sessions["shapes_net"].variables.items()}
+    folder = str(EXAMPLES / "data" / "shapes" / "test")
+    x = torch.tensor(load_images(folder, channels=1).astype(np.float64) / 255.0)
+    labels = load_labels(folder)
+    assert sorted(set(labels.tolist())) == [0, 1, 2] and len(labels) == 90
+    h = F.max_pool2d(F.relu(F.conv2d(x, v["c1.k"]) + v["c1.b"]), 2)
+    h = F.max_pool2d(F.relu(F.conv2d(h, v["c2.k"]) + v["c2.b"]), 2)
+    logits = h.flatten(1) @ v["logits.W"] + v["logits.b"]
+    acc = float((logits.argmax(1).numpy() == labels).mean())
+    assert tested["acc"] == pytest.approx(acc, abs=1e-3) and acc > 1 / 3

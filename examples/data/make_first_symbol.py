@@ -1,4 +1,4 @@
-"""Generate examples/data/first_symbol.npz for lstm_first_symbol.tl: sequences of T = 40
+"""Generate examples/data/first_symbol.npz for lstm_first_symbol.tl: sequences of T = 100
 symbols drawn from 4, labelled with their first symbol, which the network must carry to the end
 of the sequence. Seeded, so running it again gives the same file.
 

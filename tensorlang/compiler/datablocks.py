@@ -1,18 +1,20 @@
-"""Data blocks: each field is a tensor literal or a loader call (`idx`, `npy`, `npz`, `csv`),
-optionally sliced along its first axis. Evaluated when a run block needs the block."""
+"""Data blocks: each field is a tensor literal or a loader call (`idx`, `npy`, `npz`, `csv`,
+`images`, `labels`), optionally sliced along its first axis. Evaluated when a run block needs
+the block."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ..errors import DataError, ProgramError, did_you_mean
+from ..files import images
 from ..files import loaders as data
 from ..frontend import syntax as S
 from . import static as C
 from .binding import REQUIRED, bind, parameters
 
 LOADERS = {"npy": data.load_npy, "npz": data.load_npz, "csv": data.load_csv,
-           "idx": data.load_idx}  # each one's arguments: its signature (but its span)
+           "idx": data.load_idx, "images": images.load_images, "labels": images.load_labels}  # each one's arguments: its signature (but its span)
 
 
 def check_field(f: S.Field, lets: dict) -> None:
@@ -37,8 +39,9 @@ def _arguments(e: S.Call, lets: dict) -> dict:
                            f"{name}({', '.join(params)})", e.span)
     args = {k: C.evaluate(v, lets) for k, v in given.items()}
     args["path"] = C.to_str(args["path"], given["path"].span, f"{name}'s path")
-    if isinstance(args.get("columns"), tuple):
-        args["columns"] = list(args["columns"])
+    for key in ("columns", "size"):
+        if isinstance(args.get(key), tuple):
+            args[key] = list(args[key])
     return args
 
 
