@@ -13,8 +13,9 @@ from ..frontend import syntax as S
 from . import static as C
 from .binding import REQUIRED, bind, parameters
 
+# each loader's arguments: its signature (but its span)
 LOADERS = {"npy": data.load_npy, "npz": data.load_npz, "csv": data.load_csv,
-           "idx": data.load_idx, "images": images.load_images, "labels": images.load_labels}  # each one's arguments: its signature (but its span)
+           "idx": data.load_idx, "images": images.load_images, "labels": images.load_labels}
 
 
 def check_field(f: S.Field, lets: dict) -> None:
