@@ -64,14 +64,14 @@ def test_batchnorm_mlp_evaluates_with_the_running_statistics(mnist_dir):
 def test_lstm_first_symbol_against_pytorch():
     ctx, (trained, tested), out = run("lstm_first_symbol.tl", epochs=2)
     v = ctx.sessions["memory"].variables
-    lstm = torch.nn.LSTM(4, 32, batch_first=True).double()
+    lstm = torch.nn.LSTM(8, 32, batch_first=True).double()
     with torch.no_grad():
         lstm.weight_ih_l0.copy_(torch.tensor(v["states.Wx"].T.astype(np.float64)))
         lstm.weight_hh_l0.copy_(torch.tensor(v["states.Wh"].T.astype(np.float64)))
         lstm.bias_ih_l0.copy_(torch.tensor(v["states.b"].astype(np.float64)))
         lstm.bias_hh_l0.zero_()
     data = np.load(EXAMPLES / "data" / "first_symbol.npz")
-    x = F.one_hot(torch.tensor(data["x_test"]), 4).double()
+    x = F.one_hot(torch.tensor(data["x_test"]), 8).double()
     hs, _ = lstm(x)
     logits = hs[:, -1].detach().numpy() @ v["logits.W"] + v["logits.b"]
     acc = float((logits.argmax(1) == data["y_test"]).mean())

@@ -1,6 +1,7 @@
 """Generate examples/data/first_symbol.npz for lstm_first_symbol.tl: sequences of T = 100
-symbols drawn from 4, labelled with their first symbol, which the network must carry to the end
-of the sequence. Seeded, so running it again gives the same file.
+symbols, the first one of 4 (0-3), labelled with it, then 99 distractors drawn from 4 others
+(4-7); the network must carry the first symbol to the end of the sequence. Seeded, so running
+it again gives the same file.
 
     python examples/data/make_first_symbol.py
 """
@@ -9,12 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-T, SYMBOLS = 100, 4
+T, SYMBOLS, DISTRACTORS = 100, 4, 4
 
 
 def make(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """n sequences [n, T] of symbol ids and their labels (the first symbol) [n]."""
-    ids = rng.integers(0, SYMBOLS, size=(n, T)).astype(np.int64)
+    ids = rng.integers(SYMBOLS, SYMBOLS + DISTRACTORS, size=(n, T)).astype(np.int64)
+    ids[:, 0] = rng.integers(0, SYMBOLS, size=n)
     return ids, ids[:, 0].copy()
 
 

@@ -129,11 +129,14 @@ def _number(v) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def epoch_line(epoch: int, epochs: int, metrics: dict, seconds: float) -> str:
+def epoch_line(epoch: int, epochs: int, metrics: dict, seconds: float,
+               lr: float | None = None) -> str:
     """`run --json`'s line for one epoch (the same arguments as progress.epoch_line)."""
-    return dumps({"version": SCHEMA_VERSION, "event": "epoch", "epoch": epoch,
-                  "epochs": epochs, "metrics": {k: _number(v) for k, v in metrics.items()},
-                  "seconds": seconds})
+    line = {"version": SCHEMA_VERSION, "event": "epoch", "epoch": epoch, "epochs": epochs}
+    if lr is not None:
+        line["lr"] = _number(lr)
+    line.update({"metrics": {k: _number(v) for k, v in metrics.items()}, "seconds": seconds})
+    return dumps(line)
 
 
 def event_line(event: str, what: TensorlangError | CompileWarning) -> str:

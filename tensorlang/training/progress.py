@@ -23,9 +23,11 @@ def format_seconds(s: float) -> str:
     return f"{s:.1f}s" if s >= 0.1 else f"{s * 1000:.1f}ms"
 
 
-def epoch_line(epoch: int, epochs: int, metrics: dict, seconds: float) -> str:
-    """`epoch 3/10  loss 0.1234  acc 0.9650  val_acc 0.9702  1.9s`."""
-    parts = [f"epoch {epoch}/{epochs}"]
+def epoch_line(epoch: int, epochs: int, metrics: dict, seconds: float,
+               lr: float | None = None) -> str:
+    """`epoch 3/10  loss 0.1234  acc 0.9650  val_acc 0.9702  1.9s`, with `lr 0.0100` after the
+    epoch where the learning rate changed."""
+    parts = [f"epoch {epoch}/{epochs}"] + ([f"lr {lr:.4g}"] if lr is not None else [])
     parts += [f"{k} {format_value(v)}" for k, v in metrics.items()]
     parts.append(format_seconds(seconds))
     return "  ".join(parts)
@@ -77,14 +79,16 @@ class EpochProgress:
             self.bar.update(self.task, advance=count,
                             status=f"loss {format_value(loss)}  {rate:,.0f} ex/s")
 
-    def end_epoch(self, epoch: int, metrics: dict) -> float:
-        """Print the epoch's summary line (when its turn comes); returns the epoch's seconds."""
+    def end_epoch(self, epoch: int, metrics: dict, lr: float | None = None) -> float:
+        """Print the epoch's summary line (when its turn comes), with the learning rate when it
+        is given (it changed); returns the epoch's seconds."""
         seconds = time.perf_counter() - self.t0
         last = epoch == self.epochs
         due = last if self.ctx.quiet else (last or epoch == 1 or epoch % self.every == 0)
         if due:  # the context may format the line otherwise (`run --json`: a JSON object)
             line = getattr(self.ctx, "epoch_format", None) or epoch_line
-            self.print(line(epoch, self.epochs, metrics, seconds))
+            args = (epoch, self.epochs, metrics, seconds) + ((lr,) if lr is not None else ())
+            self.print(line(*args))
         return seconds
 
 

@@ -196,7 +196,7 @@ class Loop:
         if self.spec.validate:
             metrics.update(self.validate())
         stop = self.watch(epoch, metrics)
-        seconds = bar.end_epoch(epoch, self.shown(metrics, rate))
+        seconds = bar.end_epoch(epoch, metrics, self.shown(rate))
         entry = {"epoch": epoch, "step": self.state.step, "lr": rate, "metrics": metrics,
                  "seconds": seconds}
         self.state.history.append(entry)
@@ -264,12 +264,12 @@ class Loop:
                     f"{best.wait} epochs (best {best.value:.4f} at epoch {best.epoch})")
         return None
 
-    def shown(self, metrics: dict, rate: float | None) -> dict:
-        """The epoch line's values: the learning rate first where it changed."""
-        if not (self.spec.fed_rate or self.spec.schedule) or rate == self.shown_rate:
-            return metrics
+    def shown(self, rate: float | None) -> float | None:
+        """The rate for the epoch line: where a schedule or warmup changed it."""
+        if not self.spec.fed_rate or rate == self.shown_rate:
+            return None
         self.shown_rate = rate
-        return {"lr": rate, **metrics}
+        return rate
 
     def keep_best(self) -> None:
         """With keep_best, the variables of the best epoch back in the session."""

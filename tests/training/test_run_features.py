@@ -71,7 +71,7 @@ def test_step_schedule_halves_the_rate_every_epoch_like_hand_sgd(monkeypatch):
         w, b = w - lr * gw, b - lr * gb
     np.testing.assert_allclose(ctx.sessions["lin"].variables["w"], w, rtol=1e-12)
     assert [e["lr"] for e in results[0].history] == [0.1, 0.05, 0.025]
-    assert "epoch 2/3  lr 0.0500  loss" in out  # the epoch line shows the rate as it changes
+    assert "epoch 2/3  lr 0.05  loss" in out  # the epoch line shows the rate as it changes
 
 
 def test_cosine_with_warmup_follows_the_formula_at_every_step(monkeypatch):

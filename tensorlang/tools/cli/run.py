@@ -70,9 +70,10 @@ class JsonLines:
         self.mine: set[str] = set()
         self.pending = ""
 
-    def epoch_line(self, epoch: int, epochs: int, metrics: dict, seconds: float) -> str:
+    def epoch_line(self, epoch: int, epochs: int, metrics: dict, seconds: float,
+                   lr: float | None = None) -> str:
         """The epoch's JSON line (a Context's epoch_format)."""
-        line = report.epoch_line(epoch, epochs, metrics, seconds)
+        line = report.epoch_line(epoch, epochs, metrics, seconds, lr)
         self.mine.add(line)
         return line
 

@@ -173,6 +173,17 @@ def test_run_json_prints_one_line_per_epoch_and_the_text_on_stderr(capsys):
     assert float(first[3]) == pytest.approx(lines[0]["metrics"]["loss"], abs=1e-4)
 
 
+def test_run_json_carries_the_learning_rate_where_a_schedule_changes_it(capsys, tmp_path):
+    text = XOR.read_text().replace("    epochs    = 500",
+                                   "    epochs    = 500\n    schedule  = step(every = 2)")
+    (tmp_path / "xor.tl").write_text(text)
+    code, out, _ = run_cli(capsys, "run", str(tmp_path / "xor.tl"), "--json", "--epochs", "4")
+    lines = [json.loads(line) for line in out.splitlines()]
+    for line in lines:
+        validate(line, "run")
+    assert code == 0 and [d.get("lr") for d in lines] == [0.5, None, 0.05, None]
+
+
 def test_run_json_of_an_error_is_an_error_line_and_exits_1(capsys, tmp_path):
     bad = tmp_path / "bad.tl"
     bad.write_text("graph g {\n    y = nope\n}\n")
