@@ -7,7 +7,6 @@ import dataclasses
 
 from .compiler import program as _compiler
 from .compiler.program import CompiledProgram
-from .training.run import run_program
 
 
 class Program(CompiledProgram):
@@ -16,6 +15,8 @@ class Program(CompiledProgram):
 
     def run(self, **options):
         """Execute the run blocks (what `tensorlang run` does); returns their results."""
+        from .training.run import run_program  # the runtime only when a program runs
+
         return run_program(self, **options)
 
 
