@@ -14,6 +14,8 @@ from ..ir.types import is_float, np_dtype
 from ..ops.initializers import initial_value
 from . import checkpoint
 from .plan import Plan, make_plan
+from .prepared import PreparedCall
+from .quiet import call_quietly
 
 
 def castable(src: np.dtype, dst: np.dtype) -> bool:
@@ -142,6 +144,15 @@ class Session:
             self._plans[key] = self._plans[ids] = plan
         return plan
 
+    def make_callable(self, fetches, feeds: Sequence[str] | None = None) -> PreparedCall:
+        """A prepared, reusable call for these fetches (a name, a Node, or a list of them):
+        `call(*arrays)` with the arrays in `feeds` order (default: the placeholders the fetches
+        need that have no default, in declaration order), or by name, returns what
+        `run(fetches, feed)` returns. The plan and its generated code are made once, and a
+        call whose arrays have the last checked call's dtypes and shapes skips the feed checks
+        (see prepared.py)."""
+        return PreparedCall(self, fetches, feeds)
+
     def run(self, fetches, feed: Mapping | None = None, *, updates: Mapping | None = None,
             check_numerics: bool = False):
         """Values of the fetches (a name, a Node, or a list of them) for the fed placeholders.
@@ -188,12 +199,12 @@ class Session:
             _interpret(plan, steps, slots, check_numerics)
         return [slots[s] for s in plan.fetch_slots]
 
-    def _run_generated(self, plan: Plan, env: dict, slots: list) -> list:
-        """A plan run often enough runs as generated straight-line code (straightline.py)."""
-        run = plan.generated(env)
+    def _run_generated(self, plan: Plan, env: dict, slots: list, run=None) -> list:
+        """A plan run often enough runs as generated straight-line code (generated.py); `run`:
+        the plan's code for env when the caller holds it already (a PreparedCall)."""
+        run = run or plan.generated(env)
         try:
-            with np.errstate(all="ignore"):
-                return run(slots)
+            return call_quietly(run, slots)
         except TensorlangError:
             raise
         except KERNEL_ERRORS as e:
