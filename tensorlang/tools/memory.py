@@ -30,13 +30,19 @@ class GraphMemory:
     train: MemoryEstimate | None
 
 
-def step_plan(program, spec) -> Plan:
-    """The plan of one training step of a train block: the train graph optimized the way the
-    training loop does it, fetching the minimized and reported values and the new variables."""
+def step_graph(program, spec) -> tuple[Graph, list]:
+    """(train graph, fetches) of one training step of a train block: the train graph optimized
+    the way the training loop does it; the minimized and reported values, then the new
+    variables."""
     tgraph, updates = train_graph(program.training_graph(spec.graph), spec)
     tgraph, moved = optimize_map(tgraph, keep=updates.values())
     names = list(dict.fromkeys((spec.minimize, *spec.report)))
-    return make_plan([tgraph.node(n) for n in names] + [moved[v.id] for v in updates.values()])
+    return tgraph, [tgraph.node(n) for n in names] + [moved[v.id] for v in updates.values()]
+
+
+def step_plan(program, spec) -> Plan:
+    """The plan of one training step of a train block (step_graph's fetches)."""
+    return make_plan(step_graph(program, spec)[1])
 
 
 def inference_plan(graph: Graph) -> Plan:
