@@ -90,7 +90,7 @@ def sweep(repeats: int = 6) -> list[tuple[str, int, int, dict]]:
 def rows_of(points) -> list[tuple[str, float, str]]:
     """Ratio to NumPy and GFLOP/s of each contender at every point."""
     rows = []
-    for which, n, h, ms in points:
+    for _, n, h, ms in points:
         at = f"scaling_b{n}_h{h}"
         flops = step_flops(n, h)
         rows.append((f"{at}_ratio_to_numpy_cpu", ms["tensorlang"] / ms["numpy"], "x cpu"))
