@@ -41,7 +41,8 @@ def _timed(args) -> None:
             slots[call.out] = call.fn(*ins, out=slots[call.donor])
         else:
             slots[call.out] = call.fn(*ins)
-        total[plan.steps[call.k].node.op] += clock() - t0
+        step = plan.steps[call.k]
+        total["finite_probe" if step.probe else step.node.op] += clock() - t0
         for f in call.free:
             slots[f] = None
 

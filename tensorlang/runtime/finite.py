@@ -20,6 +20,22 @@ from .quiet import call_quietly
 _DOT = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+def square_norm(v) -> np.floating:
+    """A scalar that is finite when every element of v is (v . v for a float32/64 array, else
+    0.0 or NaN from the exact test): a plan's finite probe (plan.make_plan's `probes`). A
+    non-finite probe can still come from finite values whose squares overflow:
+    `first_nonfinite` of the values then decides."""
+    if type(v) is np.ndarray and v.dtype in _DOT:
+        flat = v.reshape(-1)
+        return np.dot(flat, flat)
+    return np.float64(0.0 if _exact(v) else np.nan)
+
+
+def probes_finite(probes: Sequence) -> bool:
+    """True when every probe is finite (one test for all of them)."""
+    return bool(np.isfinite(np.array(probes, np.float64)).all())
+
+
 def first_nonfinite(values: Sequence) -> int | None:
     """The index of the first value (arrays, NumPy or Python scalars) with a NaN or an infinity
     anywhere in it, or None when every value is finite."""

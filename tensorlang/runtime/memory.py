@@ -54,6 +54,8 @@ def predict(plan: Plan, env: dict) -> MemoryEstimate:
     live = peak = 0
     at = None
     for step in plan.steps:
+        if step.probe:  # a scalar
+            continue
         node, out = step.node, step.out
         if step.donor >= 0:
             owned[out] = owned.pop(step.donor, 0)  # written into a dead buffer: handed on

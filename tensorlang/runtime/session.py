@@ -133,14 +133,19 @@ class Session:
     def _node(self, f) -> Node:
         return f if isinstance(f, Node) else self.graph.node(f)
 
-    def plan(self, fetches: Sequence) -> Plan:
-        """The (cached) plan for these fetches (names or Nodes)."""
-        key = tuple(fetches)
+    def plan(self, fetches: Sequence, probes: Sequence = ()) -> Plan:
+        """The (cached) plan for these fetches (names or Nodes); with `probes` (some of the
+        fetches), a finite probe of each right after it is made, fetched after the fetches
+        (plan.make_plan: checking a training step's new values while they are in cache)."""
+        key = (tuple(fetches), tuple(probes)) if probes else tuple(fetches)
         plan = self._plans.get(key)
         if plan is None:
             nodes = [self._node(f) for f in fetches]
-            ids = tuple(n.id for n in nodes)
-            plan = self._plans.get(ids) or make_plan(nodes)
+            probed = [self._node(f) for f in probes]
+            ids = (tuple(n.id for n in nodes), tuple(n.id for n in probed)) if probes else \
+                tuple(n.id for n in nodes)
+            plan = self._plans.get(ids) or (make_plan(nodes, probes=probed) if probed else
+                                            make_plan(nodes))
             self._plans[key] = self._plans[ids] = plan
         return plan
 
@@ -454,6 +459,8 @@ def _as_array(value, node: Node) -> np.ndarray:
 
 def _check_finite(plan: Plan, k: int, slots: list) -> None:
     step = plan.steps[k]
+    if step.probe:  # a probe's square may overflow for finite values: not a node's value
+        return
     value = slots[step.out]
     if not is_float(step.node.dtype) or np.all(np.isfinite(value)):
         return

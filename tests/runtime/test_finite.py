@@ -105,3 +105,42 @@ def test_a_nan_fed_anywhere_is_caught_and_its_node_named():
         with pytest.raises(RuntimeNumericsError, match="produced NaN") as info:
             sess.execute(plan, {"x": x, "y": np.array([0, 1, 1, 0])}, check_numerics=True)
         assert info.value.line == 5  # h = Dense(x, 4, ...): the first node with a NaN
+
+
+def test_plan_probes_come_after_the_fetches_and_catch_a_nan_anywhere():
+    from tensorlang.runtime.finite import probes_finite, square_norm
+    sess, plan, names = step_session()
+    updates = [plan.nodes[s] for s in plan.fetch_slots[1:]]
+    probed = sess.plan([plan.nodes[s] for s in plan.fetch_slots], probes=updates)
+    assert probed is sess.plan([plan.nodes[s] for s in plan.fetch_slots], probes=updates)
+    feed = {"x": np.random.default_rng(3).normal(size=(4, 3)), "y": np.array([0, 1, 1, 0])}
+    sess.random.fixed = 1
+    values = sess.execute(probed, feed)
+    want = sess.execute(plan, feed)
+    n = len(want)
+    assert len(values) == n + len(updates)
+    for got, ref in zip(values[:n], want):
+        np.testing.assert_array_equal(got, ref)  # the same values, the probes after them
+    for probe, value in zip(values[n:], want[1:]):
+        assert probe == pytest.approx(float(np.sum(value.astype(np.float64) ** 2)), rel=1e-5)
+    assert probes_finite(values[n:])
+    # every generated run checks the same way (plans switch to generated code after a few)
+    for _ in range(5):
+        assert probes_finite(sess.execute(probed, feed)[n:])
+    for k, value in enumerate(want[1:]):
+        for pos in range(value.size):
+            bad = value.copy()
+            bad.reshape(-1)[pos] = np.nan
+            assert not probes_finite([square_norm(v) for v in want[1:k + 1]] +
+                                     [square_norm(bad)])
+
+
+def test_probes_do_not_trip_check_numerics_on_finite_values_whose_squares_overflow():
+    g = tl.compile("graph g {\n    placeholder x: f32[4]\n    y = x * 2.0\n}\n", "t.tl").graphs["g"]
+    sess = tl.Session(g)
+    plan = sess.plan(["y"], probes=["y"])
+    x = np.full(4, 1e30, np.float32)
+    y, probe = sess.execute(plan, {"x": x}, check_numerics=True)
+    np.testing.assert_array_equal(y, x * 2)
+    assert not np.isfinite(probe)  # the squares overflow: the exact check then decides
+    assert first_nonfinite([y]) is None
