@@ -10,7 +10,9 @@ from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
-    """Run the benchmark modules named in argv (default: all) and print the table."""
+    """Run the benchmark modules named in argv (default: all) and print the table; a run of
+    all of them also writes docs/SPEED.md (speed.py)."""
+    began = time.perf_counter()
     here = Path(__file__).parent
     names = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
     if argv:
@@ -26,6 +28,10 @@ def main(argv: list[str]) -> int:
         rows += [(name.removeprefix("bench_"), *r) for r in results]
         print(f"  {name}: {time.perf_counter() - start:.1f}s", file=sys.stderr, flush=True)
     print_table(rows)
+    if not argv:
+        from .speed import SPEED, write
+        write(rows, time.perf_counter() - began)
+        print(f"wrote {SPEED}", file=sys.stderr)
     return 0
 
 

@@ -301,7 +301,7 @@ def rows_for(what: str, ms: dict[str, tuple[float, float]]) -> list[tuple[str, f
     rows += [(f"{what}_{k}_cpu", c, "ms cpu") for k, (_, c) in ms.items()]
     ours_w, ours_c = ms["tensorlang"]
     for k, (w, c) in ms.items():
-        if k != "tensorlang":
+        if not k.startswith("tensorlang"):
             rows += [(f"{what}_ratio_to_{k}", ours_w / w, "x"),
                      (f"{what}_ratio_to_{k}_cpu", ours_c / c, "x cpu")]
     return rows
@@ -342,8 +342,12 @@ def mlp_rows(torch, repeats: int) -> list[tuple[str, float, str]]:
         plan = sess.plan(["logits"])
         got = sess.execute(plan, fb)[0]
         np.testing.assert_allclose(got, hand.forward(xb), rtol=1e-3, atol=1e-4)
+        call = sess.make_callable("logits")
+        np.testing.assert_array_equal(call(xb), got)
         fns = {"tensorlang": lambda plan=plan, fb=fb: sess.execute(plan, fb),
-               "numpy": lambda xb=xb: hand.forward(xb)}
+               "numpy": lambda xb=xb: hand.forward(xb),
+               "tensorlang_run": lambda fb=fb: sess.run("logits", fb),
+               "tensorlang_callable": lambda xb=xb, call=call: call(xb)}
         if torch is not None:
             txb = torch.from_numpy(xb)
 
@@ -351,7 +355,11 @@ def mlp_rows(torch, repeats: int) -> list[tuple[str, float, str]]:
                 with torch.no_grad():
                     return tm(txb)
             fns["torch"] = infer
-        rows += rows_for(f"mlp_infer_b{batch}", interleaved(fns, repeats, inner))
+        ms = interleaved(fns, repeats, inner)
+        rows += rows_for(f"mlp_infer_b{batch}", ms)
+        rows += [(f"mlp_infer_b{batch}_{k}_ratio_to_numpy{u}", ms[k][c] / ms["numpy"][c], "x")
+                 for k in ("tensorlang_run", "tensorlang_callable")
+                 for c, u in ((0, ""), (1, "_cpu"))]
     return rows
 
 

@@ -7,8 +7,6 @@ import dataclasses
 
 from .compiler import program as _compiler
 from .compiler.program import CompiledProgram
-from .training import from_python
-from .training.run import run_program
 
 
 class Program(CompiledProgram):
@@ -17,6 +15,8 @@ class Program(CompiledProgram):
 
     def run(self, **options):
         """Execute the run blocks (what `tensorlang run` does); returns their results."""
+        from .training.run import run_program  # the runtime only when a program runs
+
         return run_program(self, **options)
 
     def train(self, graph: str, data, validate=None, session=None, options=None, **keys):
@@ -26,6 +26,8 @@ class Program(CompiledProgram):
         block for the graph. `validate` is a dict of arrays or a fraction of `data` to hold
         out; `session` continues training that session; `options` are `run()`'s. Returns the
         TrainResult (`.session`, `.history`)."""
+        from .training import from_python  # the runtime only when a program trains
+
         return from_python.train(self, graph, data, validate, session, options, **keys)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
-
 from .source import Span
 
 
@@ -88,6 +86,8 @@ class OpError(Exception):
 
 def did_you_mean(name: str, candidates) -> str | None:
     """A `did you mean "x"?` hint for the closest candidate, or None."""
+    import difflib  # only for a mistake: not at every start
+
     close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
     return f'did you mean "{close[0]}"?' if close else None
 

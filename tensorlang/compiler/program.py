@@ -9,7 +9,6 @@ import functools
 import gc
 import os
 from dataclasses import dataclass, field
-from importlib import resources
 
 from ..errors import NamingError, ProgramError, UsageError, did_you_mean
 from ..frontend import syntax as S
@@ -26,7 +25,9 @@ from .static import evaluate
 @functools.cache
 def prelude() -> S.Program:
     """The standard layers (Dense, Conv2D, SimpleRNN), parsed once."""
-    text = resources.files("tensorlang.compiler").joinpath("prelude.tl").read_text(encoding="utf-8")
+    # beside this module (importlib.resources would cost 15 ms of imports at every start)
+    with open(os.path.join(os.path.dirname(__file__), "prelude.tl"), encoding="utf-8") as f:
+        text = f.read()
     return parse(text, "<prelude>")
 
 

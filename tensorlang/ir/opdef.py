@@ -77,6 +77,8 @@ class Memory:
     views: tuple[int, ...] | None = None
     out: Callable | None = None
     inplace: bool = False
+    scratch: Callable | None = None  # scratch(node, env) -> bytes of the kernel's own working
+    # arrays at their most (beyond its result), for the memory prediction (runtime/memory.py)
 
     @property
     def fresh(self) -> bool:

@@ -16,8 +16,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import OpError
 from ..ir import dims as D
-from ..ir.opdef import FRESH, defop
-from ..ir.types import TensorType, is_float, promote
+from ..ir.opdef import Memory, defop
+from ..ir.types import TensorType, is_float, np_dtype, promote
 from . import conv_kernels as fast
 
 # ------------------------------------------------------------------ sizes (symbolic or concrete)
@@ -188,6 +188,63 @@ def _conv2d_grad_kernel(x, g, khw, stride=1, padding=0):
     return (_flat_g(g) @ cols.T).reshape(g.shape[1], x.shape[1], kh, kw)
 
 
+# ------------------------------------------------------------------ conv2d: working memory
+# bytes of the arrays each kernel above holds at its fullest beyond its result, for the memory
+# prediction (runtime/memory.py); they follow the kernels' code, chunk sizes included
+def _shapes(node, env):
+    return [D.evaluate_shape(i.type.shape, env) for i in node.inputs]
+
+
+def _geometry(x, kshape, attrs):
+    """(n, c, hp, wp, oh, ow, kh, kw, f) of a conv of x [N, C, H, W] with a kernel shape."""
+    n, c, h, w = x
+    f, _, kh, kw = kshape
+    s, p = attrs["stride"], attrs["padding"]
+    (t, b), (left, r) = pads(p, h, kh, s), pads(p, w, kw, s)
+    hp, wp = h + t + b, w + left + r
+    return n, c, hp, wp, (hp - kh) // s + 1, (wp - kw) // s + 1, kh, kw, f
+
+
+def _conv_scratch(node, env) -> int:
+    """conv2d and conv2d_bias: the padded images, one chunk's columns and its product."""
+    x, k = _shapes(node, env)[:2]
+    n, c, hp, wp, oh, ow, kh, kw, f = _geometry(x, k, node.attrs)
+    size = np_dtype(node.dtype).itemsize
+    if node.attrs["stride"] != 1:
+        return size * (n * c * hp * wp + (c * kh * kw + f) * n * oh * ow)
+    m = min(n, fast._chunk(c * kh * kw, oh * wp, size))
+    return size * (n * c * (hp + 1) * wp + (c * kh * kw + f) * m * oh * wp)
+
+
+def _grad_kernel_scratch(node, env) -> int:
+    """conv2d_grad_kernel: padded images, the accumulator, one chunk of g and of columns."""
+    x, g = _shapes(node, env)
+    k = (g[1], x[1], *node.attrs["khw"])
+    n, c, hp, wp, oh, ow, kh, kw, f = _geometry(x, k, node.attrs)
+    size = np_dtype(node.dtype).itemsize
+    if node.attrs["stride"] != 1:
+        return size * (n * c * hp * wp + c * kh * kw * n * oh * ow + f * n * oh * ow)
+    m = min(n, fast._chunk(c * kh * kw, oh * wp, size))
+    return size * (n * c * (hp + 1) * wp + 2 * f * c * kh * kw + (f + c * kh * kw) * m * oh * wp)
+
+
+def _grad_input_scratch(node, env) -> int:
+    """conv2d_grad_input: g with the filters first and the columns, then the columns with the
+    padded image gradient while the result is copied out."""
+    g, k = _shapes(node, env)
+    f, c, kh, kw = k
+    n, _, oh, ow = g
+    x = (n, c, *node.attrs["hw"])
+    _, _, hp, wp, *_ = _geometry(x, k, node.attrs)
+    size = np_dtype(node.dtype).itemsize
+    cols, flat, dxp = c * kh * kw * n * oh * ow, f * n * oh * ow, c * n * hp * wp
+    out = n * c * x[2] * x[3]
+    return size * max(flat + cols - out, cols + dxp)
+
+
+CONV_MEMORY = Memory((), scratch=_conv_scratch)
+
+
 # ------------------------------------------------------------------ conv2d: gradient rules
 # conv2d is bilinear: y = A(k) x with A(k)^T = conv2d_grad_input(., k) and the pairing
 # <u, conv2d_grad_kernel(x, g)> = <g, conv2d(x, u)>, so the three ops close under grad.
@@ -247,16 +304,18 @@ def _grad_kernel_cases(rng):
 
 _CONV = "stride: int = 1, padding: any = 0"
 defop("conv2d", f"x, k, {_CONV}", infer=_conv_infer, kernel=_conv2d, grad=_g_conv2d,
-      prepare=_prepare_conv, promote=(), family="conv", memory=FRESH, cases=_conv_cases,
+      prepare=_prepare_conv, promote=(), family="conv", memory=CONV_MEMORY, cases=_conv_cases,
       doc='2-D cross-correlation of x [N, C, H, W] with k [F, C, KH, KW] (padding int, '
           '"same" or "valid")')
 defop("conv2d_grad_input", f"g, k, hw: shape, {_CONV}", infer=_grad_input_infer,
       kernel=_conv2d_grad_input, grad=_g_conv2d_grad_input, prepare=_prepare_conv,
-      promote=(), family="conv", memory=FRESH, internal=True, cases=_grad_input_cases,
+      promote=(), family="conv", memory=Memory((), scratch=_grad_input_scratch), internal=True,
+      cases=_grad_input_cases,
       doc="the gradient of conv2d with respect to x (its adjoint; col2im)")
 defop("conv2d_grad_kernel", f"x, g, khw: shape, {_CONV}", infer=_grad_kernel_infer,
       kernel=_conv2d_grad_kernel, grad=_g_conv2d_grad_kernel, prepare=_prepare_conv,
-      promote=(), family="conv", memory=FRESH, internal=True, cases=_grad_kernel_cases,
+      promote=(), family="conv", memory=Memory((), scratch=_grad_kernel_scratch), internal=True,
+      cases=_grad_kernel_cases,
       doc="the gradient of conv2d with respect to k")
 
 
@@ -297,6 +356,6 @@ def _conv_bias_cases(rng):
 
 defop("conv2d_bias", "x, k, b, stride: int = 1, padding: any = 0", infer=_conv_bias_infer,
       kernel=_conv_bias, grad=_g_conv_bias, prepare=_prepare_conv, promote=(), internal=True,
-      memory=FRESH, family="conv", fused=True, cases=_conv_bias_cases,
+      memory=CONV_MEMORY, family="conv", fused=True, cases=_conv_bias_cases,
       doc="conv2d(x, k) + b with b [F, 1, 1], the bias added while each chunk is in cache (made "
           "by the fusion pass)")

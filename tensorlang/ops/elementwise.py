@@ -317,7 +317,11 @@ def _relu_grad(x, g, out=None):
         out[...] = r
         return out
     bits = _BITS[g.itemsize]
-    mask = np.greater(x, np.zeros((), x.dtype), out=np.empty(x.shape, bits))
+    # the mask goes straight into out unless out is g itself (x may be overwritten: it is
+    # read elementwise before each element is written), saving an array and a pass of memory
+    into = out.view(bits) if out is not None and x.itemsize == g.itemsize and \
+        not np.may_share_memory(out, g) else np.empty(x.shape, bits)
+    mask = np.greater(x, np.zeros((), x.dtype), out=into)
     res = mask if out is None else out.view(bits)
     np.multiply(g.view(bits), mask, out=res)
     return res.view(g.dtype) if out is None else out

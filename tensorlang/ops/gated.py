@@ -17,8 +17,8 @@ import numpy as np
 
 from ..errors import OpError
 from ..ir import dims as D
-from ..ir.opdef import FRESH, defop
-from ..ir.types import TensorType, is_float, promote
+from ..ir.opdef import FRESH, Memory, defop
+from ..ir.types import TensorType, is_float, np_dtype, promote
 
 
 def _sigmoid(z):
@@ -282,11 +282,23 @@ defop("gru", ", ".join(GRU), infer=_states_infer(GRU, 3), kernel=None, expand=_e
       promote=(), family="gated", cases=_cases(GRU, 3),
       doc="GRU over x [N, T, D] from h0, every state h_t [N, T, H]; gates r z n, exactly as "
           "PyTorch's nn.GRU (n = tanh(x Wxn + bxn + r * (h Whn + bhn)))")
+def _tape_scratch(gates: int):
+    """The tape kernels' input part of every step, x @ Wx and x @ Wx + b ([N, T, gates * H]
+    each, for the memory prediction)."""
+    def scratch(node, env) -> int:
+        n, t, width = D.evaluate_shape(node.type.shape, env)
+        h = D.evaluate(node.inputs[1].type.shape[-1], env)
+        return 2 * n * t * gates * h * np_dtype(node.dtype).itemsize
+    return scratch
+
+
 defop("lstm_tape", ", ".join(LSTM), infer=_tape_infer(LSTM, 4, 6), kernel=_lstm_tape,
-      grad=_g_lstm_tape, promote=(), family="gated", internal=True, memory=FRESH,
+      grad=_g_lstm_tape, promote=(), family="gated", internal=True,
+      memory=Memory((), scratch=_tape_scratch(4)),
       cases=_cases(LSTM, 4), doc="the LSTM's forward tape [N, T, 6H]: h c i f g o of every step")
 defop("gru_tape", ", ".join(GRU), infer=_tape_infer(GRU, 3, 5), kernel=_gru_tape,
-      grad=_g_gru_tape, promote=(), family="gated", internal=True, memory=FRESH,
+      grad=_g_gru_tape, promote=(), family="gated", internal=True,
+      memory=Memory((), scratch=_tape_scratch(3)),
       cases=_cases(GRU, 3), doc="the GRU's forward tape [N, T, 5H]: h r z n (h Whn + bhn)")
 for _name, _kernel, _infer, _tape, _names, _gates, _doc in (
         ("lstm_bptt", _lstm_bptt, _bptt_infer(4), _lstm_tape, LSTM, 4,

@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import OpError
-from ..ir.opdef import FRESH, defop
-from ..ir.types import TensorType
+from ..ir import dims as D
+from ..ir.opdef import FRESH, Memory, defop
+from ..ir.types import TensorType, np_dtype
 from . import conv_kernels as fast
 from .common import float_of
 from .conv import check_rank4, check_same, sizes, spatial_out
@@ -203,6 +204,17 @@ def _avg_grad_cases(rng):
             for s, k, st in POOL_CASES]
 
 
+def _max_grad_scratch(node, env) -> int:
+    """max_pool2d_grad(_top): the tiled kernel's two masks the size of g (and the maxima when
+    they are not given); the general one's offsets and one spread part, about as much."""
+    g = node.inputs[-1]
+    size = int(np.prod(D.evaluate_shape(g.type.shape, env), dtype=np.int64))
+    return size * np_dtype(node.dtype).itemsize * (3 if len(node.inputs) == 2 else 2)
+
+
+MAX_GRAD_MEMORY = Memory((), scratch=_max_grad_scratch)
+
+
 _POOL = "size: int = 2, stride: int = None"
 defop("max_pool2d", f"x, {_POOL}", infer=_max_pool_infer, kernel=_max_pool2d,
       grad=_g_max_pool2d, prepare=_prepare_pool, family="conv", memory=FRESH, cases=_pool_cases,
@@ -211,8 +223,8 @@ defop("avg_pool2d", f"x, {_POOL}", infer=_avg_pool_infer, kernel=_avg_pool2d,
       grad=_g_avg_pool2d, prepare=_prepare_pool, family="conv", memory=FRESH, cases=_pool_cases,
       doc="the mean of each size x size window of x [N, C, H, W] (stride = size)")
 defop("max_pool2d_grad", f"x, g, {_POOL}", infer=_pool_grad_infer, kernel=_max_pool2d_grad,
-      grad=_g_max_pool2d_grad, prepare=_prepare_pool, family="conv", memory=FRESH, internal=True,
-      cases=_max_grad_cases,
+      grad=_g_max_pool2d_grad, prepare=_prepare_pool, family="conv", memory=MAX_GRAD_MEMORY,
+      internal=True, cases=_max_grad_cases,
       doc="g routed back to the first maximum of each window of x (max_pool2d's gradient)")
 defop("max_pool2d_pick", f"x, u, {_POOL}", infer=_pick_infer, kernel=_max_pool2d_pick,
       grad=_g_max_pool2d_pick, prepare=_prepare_pool, family="conv", memory=FRESH, internal=True,
@@ -222,6 +234,8 @@ defop("avg_pool2d_grad", f"g, hw: shape, {_POOL}", infer=_avg_grad_infer,
       kernel=_avg_pool2d_grad, grad=_g_avg_pool2d_grad, prepare=_prepare_pool, family="conv",
       memory=FRESH, internal=True, cases=_avg_grad_cases,
       doc="g spread evenly over each window (avg_pool2d's gradient)")
+
+
 
 
 # ------------------------------------------------------------------ fused: max pooling's gradient
@@ -253,7 +267,7 @@ def _pool_top_cases(rng):
 
 defop("max_pool2d_grad_top", "x, top, g, size: int = 2, stride: int = None",
       infer=_pool_top_infer, kernel=_pool_grad_top, prepare=_prepare_pool, internal=True,
-      memory=FRESH, family="conv", fused=True, cases=_pool_top_cases,
+      memory=MAX_GRAD_MEMORY, family="conv", fused=True, cases=_pool_top_cases,
       grad=lambda b, n, u: (None, None, b.op("max_pool2d_pick", n.inputs[0], u,
                                              size=n.attrs["size"], stride=n.attrs["stride"])),
       doc="max_pool2d_grad(x, g) reusing top = max_pool2d(x) from the forward pass (made by "

@@ -13,8 +13,8 @@ import numpy as np
 
 from ..errors import OpError
 from ..ir import dims as D
-from ..ir.opdef import defop
-from ..ir.types import TensorType, is_float, promote
+from ..ir.opdef import VIEW, Memory, defop
+from ..ir.types import TensorType, is_float, np_dtype, promote
 
 
 def _match(what: str, a, b) -> None:
@@ -190,7 +190,18 @@ HELPERS = [
     ("rnn_grad_Wh", "h0, hs, dA", _grad_wh_infer, _grad_wh, ("h0", "hs", "dA"),
      "sum over N, T of h_{t-1}^T dA_t: rnn's dWh"),
 ]
+
+
+def _grad_wh_scratch(node, env) -> int:
+    """rnn_grad_Wh: tensordot's contiguous copies of hs[:, :-1] and dA[:, 1:] (for the memory
+    prediction)."""
+    n, t, h = D.evaluate_shape(node.inputs[1].type.shape, env)
+    g = D.evaluate(node.inputs[2].type.shape[-1], env)
+    return n * max(t - 1, 0) * (h + g) * np_dtype(node.dtype).itemsize
+
+
+SCRATCH = {"rnn_grad_Wh": Memory((), scratch=_grad_wh_scratch)}
 for _name, _sig, _infer, _kernel, _inputs, _doc in HELPERS:
     defop(_name, _sig, infer=_infer, kernel=_kernel, doc=_doc, family="recurrent",
-          internal=True, grad_missing=SECOND_ORDER, promote=(),
+          internal=True, grad_missing=SECOND_ORDER, promote=(), memory=SCRATCH.get(_name, VIEW),
           cases=_bptt_cases if _inputs is None else _cases_of(*_inputs))

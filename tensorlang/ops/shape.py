@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import OpError
 from ..ir import dims as D
-from ..ir.opdef import defop
+from ..ir.opdef import FRESH, defop
 from ..ir.types import TensorType, normalize_axes, normalize_axis, promote
 
 ALL = ("slice", None, None, None)
@@ -472,7 +472,7 @@ defop("index", "x, items: index", infer=_index_infer, prepare=_index_prepare,
 defop("index_grad", "g, shape: shape, items: index", infer=_index_grad_infer,
       prepare=lambda types, shape, items: {"shape": tuple(shape),
                                            "items": _canonical(tuple(shape), items)[0]},
-      kernel=_k_index_grad, internal=True, family="shape",
+      kernel=_k_index_grad, internal=True, family="shape", memory=FRESH,
       grad=lambda b, n, g: (b.op("index", g, items=n.attrs["items"]),),
       doc="g placed into zeros of `shape` where index read it (the adjoint of index)",
       cases=lambda rng: [([rng.normal(size=(2,))], {"shape": (4, 5),

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import OpError
 from ..ir import dims as D
-from ..ir.opdef import IdBound, defop
+from ..ir.opdef import FRESH, IdBound, defop
 from ..ir.types import INTS, TensorType, normalize_axis, np_dtype
 
 
@@ -203,7 +203,7 @@ def _one_hot_infer(types, depth, dtype="f32"):
 defop("one_hot", 'i, depth: int, dtype: dtype = "f32"', infer=_one_hot_infer,
       kernel=lambda i, depth, dtype="f32": (i[..., None] == np.arange(depth)).astype(
           np_dtype(dtype)),
-      differentiable=False, family="shape",
+      differentiable=False, family="shape", memory=FRESH,
       doc="rows of the identity picked by integer class ids (ids outside [0, depth) give zeros)",
       cases=lambda rng: [([np.array([0, 2, 1, 2])], {"depth": 3}),
                          ([np.array([[1], [0]])], {"depth": 2, "dtype": "f64"})],

@@ -24,6 +24,7 @@ from ..errors import TensorlangError
 from ..ir import dims as D
 from ..ir.graph import Node
 from ..ir.traversal import needed
+from .finite import square_norm
 from .generated import generate
 
 MAX_BINDINGS = 16  # concrete schedules kept per plan (one per distinct size of the attr dims)
@@ -58,6 +59,7 @@ class KernelCall:
     node: Node
     symbolic: bool  # attrs mention symbolic dims: made concrete per run
     donor: int = -1  # the slot of the dead buffer the result is written into, or -1
+    probe: bool = False  # a finite probe of node's value (see make_plan), not node's kernel
 
 
 @dataclass
@@ -122,9 +124,12 @@ def _concrete(s: KernelCall, k: int, env: dict, reuse: bool) -> ConcreteCall:
                         s.ins[1] if n > 1 else -1, s.ins, s.out, s.free, k, donor)
 
 
-def make_plan(fetches: Sequence[Node], reuse: bool = True) -> Plan:
+def make_plan(fetches: Sequence[Node], reuse: bool = True, probes: Sequence[Node] = ()
+              ) -> Plan:
     """Number the needed nodes, order their kernels, compute where each value dies, and (with
-    `reuse`) which dead buffer each capable step writes into."""
+    `reuse`) which dead buffer each capable step writes into. Each node of `probes` (fetched)
+    gets a finite probe right after the step that makes it (finite.py's square_norm, while the
+    value is still in cache): its scalar is fetched after the fetches, in probes' order."""
     nodes = needed(fetches)
     slot = {n.id: i for i, n in enumerate(nodes)}
     last_use: dict[int, int] = {}
@@ -156,15 +161,35 @@ def make_plan(fetches: Sequence[Node], reuse: bool = True) -> Plan:
         steps.append(KernelCall(n.opdef.kernel, tuple(slot[i.id] for i in n.inputs), attrs,
                           slot[n.id], tuple(dying.get(k, ())), n,
                           any(D.has_dims(v) for v in attrs.values()), donors.get(k, -1)))
-    template: list = [None] * len(nodes)
+    fetch_slots = [slot[f.id] for f in fetches]
+    steps, probe_slots = _with_probes(steps, {slot[p.id]: p for p in probes}, len(nodes))
+    template: list = [None] * (len(nodes) + len(probe_slots))
     for s, c in constants:
         template[s] = c
     # `?` dims are placeholders' unknown sizes: bound when fed, never required by name
     symbols = frozenset(s for s in D.symbols([d for n in nodes for d in n.type.shape])
                         if not s.startswith("?") and s.isidentifier())
-    return Plan(steps, len(nodes), placeholders, variables, constants,
-                [slot[f.id] for f in fetches], nodes, symbols, any(s.symbolic for s in steps),
+    return Plan(steps, len(template), placeholders, variables, constants,
+                fetch_slots + probe_slots, nodes, symbols, any(s.symbolic for s in steps),
                 template, keys=keys)
+
+
+def _with_probes(steps: list[KernelCall], probed: dict[int, Node], first: int
+                 ) -> tuple[list[KernelCall], list[int]]:
+    """The steps with a probe after the step writing each probed slot (a source's probe comes
+    first), and the probes' slots (numbered from `first`), in probed's order."""
+    if not probed:
+        return steps, []
+    where = {s: first + i for i, s in enumerate(probed)}
+    made = {st.out for st in steps}
+    out = [KernelCall(square_norm, (s,), {}, p, (), probed[s], False, probe=True)
+           for s, p in where.items() if s not in made]
+    for st in steps:
+        out.append(st)
+        if st.out in where:
+            out.append(KernelCall(square_norm, (st.out,), {}, where[st.out], (), st.node, False,
+                                  probe=True))
+    return out, list(where.values())
 
 
 NEVER = 1 << 60  # the death step of a buffer that outlives the run (fetched, or the caller's)

@@ -14,6 +14,8 @@ from ..ir.types import is_float, np_dtype
 from ..ops.initializers import initial_value
 from . import checkpoint
 from .plan import Plan, make_plan
+from .prepared import PreparedCall
+from .quiet import call_quietly
 
 
 def castable(src: np.dtype, dst: np.dtype) -> bool:
@@ -131,16 +133,30 @@ class Session:
     def _node(self, f) -> Node:
         return f if isinstance(f, Node) else self.graph.node(f)
 
-    def plan(self, fetches: Sequence) -> Plan:
-        """The (cached) plan for these fetches (names or Nodes)."""
-        key = tuple(fetches)
+    def plan(self, fetches: Sequence, probes: Sequence = ()) -> Plan:
+        """The (cached) plan for these fetches (names or Nodes); with `probes` (some of the
+        fetches), a finite probe of each right after it is made, fetched after the fetches
+        (plan.make_plan: checking a training step's new values while they are in cache)."""
+        key = (tuple(fetches), tuple(probes)) if probes else tuple(fetches)
         plan = self._plans.get(key)
         if plan is None:
             nodes = [self._node(f) for f in fetches]
-            ids = tuple(n.id for n in nodes)
-            plan = self._plans.get(ids) or make_plan(nodes)
+            probed = [self._node(f) for f in probes]
+            ids = (tuple(n.id for n in nodes), tuple(n.id for n in probed)) if probes else \
+                tuple(n.id for n in nodes)
+            plan = self._plans.get(ids) or (make_plan(nodes, probes=probed) if probed else
+                                            make_plan(nodes))
             self._plans[key] = self._plans[ids] = plan
         return plan
+
+    def make_callable(self, fetches, feeds: Sequence[str] | None = None) -> PreparedCall:
+        """A prepared, reusable call for these fetches (a name, a Node, or a list of them):
+        `call(*arrays)` with the arrays in `feeds` order (default: the placeholders the fetches
+        need that have no default, in declaration order), or by name, returns what
+        `run(fetches, feed)` returns. The plan and its generated code are made once, and a
+        call whose arrays have the last checked call's dtypes and shapes skips the feed checks
+        (see prepared.py)."""
+        return PreparedCall(self, fetches, feeds)
 
     def run(self, fetches, feed: Mapping | None = None, *, updates: Mapping | None = None,
             check_numerics: bool = False):
@@ -188,12 +204,12 @@ class Session:
             _interpret(plan, steps, slots, check_numerics)
         return [slots[s] for s in plan.fetch_slots]
 
-    def _run_generated(self, plan: Plan, env: dict, slots: list) -> list:
-        """A plan run often enough runs as generated straight-line code (straightline.py)."""
-        run = plan.generated(env)
+    def _run_generated(self, plan: Plan, env: dict, slots: list, run=None) -> list:
+        """A plan run often enough runs as generated straight-line code (generated.py); `run`:
+        the plan's code for env when the caller holds it already (a PreparedCall)."""
+        run = run or plan.generated(env)
         try:
-            with np.errstate(all="ignore"):
-                return run(slots)
+            return call_quietly(run, slots)
         except TensorlangError:
             raise
         except KERNEL_ERRORS as e:
@@ -443,6 +459,8 @@ def _as_array(value, node: Node) -> np.ndarray:
 
 def _check_finite(plan: Plan, k: int, slots: list) -> None:
     step = plan.steps[k]
+    if step.probe:  # a probe's square may overflow for finite values: not a node's value
+        return
     value = slots[step.out]
     if not is_float(step.node.dtype) or np.all(np.isfinite(value)):
         return

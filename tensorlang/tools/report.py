@@ -90,13 +90,27 @@ def document(command: str, file: str) -> dict:
             "errors": [], "warnings": []}
 
 
-def check_document(program) -> dict:
-    """`check --json`: every graph, every run block and every warning of a compiled program."""
+def check_document(program, memory=None) -> dict:
+    """`check --json`: every graph, every run block and every warning of a compiled program;
+    with `check --batch`, the memory predictions (tools/memory.py's GraphMemory list)."""
     out = document("check", program.file)
     out["warnings"] = [problem(w) for w in program.warnings]
     out["graphs"] = [graph_facts(g) for g in program.graphs.values()]
     out["runs"] = [_run_facts(spec) for spec in program.runs]
+    if memory is not None:
+        out["memory"] = [memory_facts(m) for m in memory]
     return out
+
+
+def memory_facts(m) -> dict:
+    """One graph's predicted memory in bytes: its dims, and per kind of run (`train`: one step,
+    `inference`) the peak with the inputs, what the run allocates, and the inputs."""
+    def facts(e):
+        return None if e is None else {
+            "peak_bytes": e.total, "allocated_bytes": e.peak, "inputs_bytes": e.inputs,
+            "at": span_range(e.at.span) if e.at is not None else None}
+    return {"graph": m.graph, "dims": dict(sorted(m.env.items())),
+            "train": facts(m.train), "inference": facts(m.inference)}
 
 
 def _attr(key: str, value) -> str:

@@ -98,6 +98,24 @@ def _relu_mask(n, ins) -> bool:
 
 
 @FUSE.rule("where")
+def relu_grad_before_pooling(b, n, ins, ctx):
+    """where(x > 0, g, 0) with g max pooling's gradient of relu(x) (or x) -> max_pool2d_grad_top(
+    r, top, relu_grad(top, g')): pooling routes g' only to cells holding their window's maximum,
+    which are > 0 exactly where that maximum is, so relu's mask is applied to the pooled
+    gradient (a quarter of the cells for 2 x 2 windows) before it is spread."""
+    if not _relu_mask(n, ins) or ins[1].op != "max_pool2d_grad_top" or \
+            ctx.uses[n.inputs[1].id] != 1:
+        return None
+    x = ins[0].inputs[0]
+    pooled, top, small = ins[1].inputs
+    if pooled is not x and pooled is not ctx.existing("relu", (x,)):
+        return None
+    masked = b.add("relu_grad", (top, small), {}, span=n.span)
+    return b.add("max_pool2d_grad_top", (pooled, top, masked), dict(ins[1].attrs),
+                 span=ins[1].span)
+
+
+@FUSE.rule("where")
 def relu_grad(b, n, ins, ctx):
     """where(x > 0, g, 0) -> relu_grad(relu(x), g) when relu(x) is computed anyway (x > 0 exactly
     where relu(x) > 0, NaN included): x then dies at relu, which may overwrite it."""

@@ -286,3 +286,21 @@ def test_data_block_mistakes_are_found_without_reading_files():
         tl.compile("data d {\n x = [1]\n}\ndata d {\n x = [1]\n}\n", "t.tl")
     with pytest.raises(tl.TensorlangError, match='field "x" is already defined'):
         tl.compile("data d {\n x = [1]\n x = [2]\n}\n", "t.tl")
+
+
+def test_check_batch_prints_the_predicted_memory(capsys):
+    assert main(["check", str(EXAMPLES / "mnist_mlp.tl"), "--batch", "128"]) == 0
+    out = capsys.readouterr().out
+    assert "memory of graph mlp (N = 128), predicted:" in out
+    assert "training step" in out and "inference" in out and "MiB" in out
+
+
+def test_check_batch_mistakes_are_usage_errors(capsys):
+    lstm = str(EXAMPLES / "lstm_first_symbol.tl")
+    assert main(["check", lstm, "--batch", "8"]) == 1
+    assert "give it with --dim T=SIZE" in capsys.readouterr().err
+    assert main(["check", lstm, "--batch", "8", "--dim", "T=40"]) == 0
+    capsys.readouterr()
+    for argv in (["--batch", "0"], ["--dim", "T=40"], ["--batch", "8", "--dim", "T"]):
+        assert main(["check", lstm, *argv]) == 1
+        assert "error" in capsys.readouterr().err

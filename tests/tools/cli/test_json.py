@@ -192,3 +192,16 @@ def test_run_json_of_an_error_is_an_error_line_and_exits_1(capsys, tmp_path):
     validate(line, "run")
     assert code == 1 and err == "" and line["event"] == "error"
     assert line["problem"]["range"]["start"] == {"line": 2, "column": 9}
+
+
+def test_check_json_with_batch_carries_the_memory_and_validates(capsys):
+    path = str(Path(__file__).resolve().parents[3] / "examples" / "mnist_cnn.tl")
+    code, out, _ = run_cli(capsys, "check", path, "--json", "--batch", "32")
+    assert code == 0
+    doc = json.loads(out)
+    validate(doc, "check")
+    (m,) = doc["memory"]
+    assert m["dims"] == {"N": 32}
+    for kind in ("train", "inference"):
+        facts = m[kind]
+        assert facts["peak_bytes"] == facts["allocated_bytes"] + facts["inputs_bytes"] > 0

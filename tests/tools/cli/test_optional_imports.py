@@ -1,6 +1,9 @@
 """Plain `tensorlang check` imports none of the editor and tool libraries: the language server's
-(pygls, lsprotocol), the lexer's (pygments) nor the schema checker (jsonschema). Measured with
-`python -X importtime`, which lists every module the process imported."""
+(pygls, lsprotocol), the lexer's (pygments) nor the schema checker (jsonschema), and none of the
+heavy ones that only some commands need: rich (a progress bar), graphviz (rendering), matplotlib,
+jax, onnx, onnxruntime and torch. Nor does it import the runtime or the training loop, which
+check never runs. Measured with `python -X importtime`, which lists every module the process
+imported."""
 
 from __future__ import annotations
 
@@ -10,16 +13,23 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-OPTIONAL = ("pygls", "lsprotocol", "pygments", "jsonschema", "cattrs")
+OPTIONAL = ("pygls", "lsprotocol", "pygments", "jsonschema", "cattrs", "rich", "graphviz",
+            "matplotlib", "jax", "jaxlib", "onnx", "onnxruntime", "torch")
+NOT_FOR_CHECK = ("tensorlang.runtime.session", "tensorlang.training.train",
+                 "tensorlang.tools.render", "tensorlang.tools.lsp.server")
+
+
+def modules(*argv: str) -> set[str]:
+    """The modules a `python -X importtime ARGV...` process imported."""
+    done = subprocess.run([sys.executable, "-X", "importtime", *argv],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return set(re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)$", done.stderr, re.M))
 
 
 def packages(*argv: str) -> set[str]:
     """The top-level packages a `python -X importtime ARGV...` process imported."""
-    done = subprocess.run([sys.executable, "-X", "importtime", *argv],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    names = re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)$", done.stderr, re.M)
-    return {n.split(".")[0] for n in names}
+    return {n.split(".")[0] for n in modules(*argv)}
 
 
 def imported(*argv: str) -> set[str]:
@@ -39,3 +49,21 @@ def test_check_json_imports_no_optional_library_either():
 def test_the_probe_sees_an_optional_library_when_one_is_imported():
     assert "jsonschema" in packages("-c", "import jsonschema")
     assert {"pygls", "lsprotocol"} <= packages("-c", "import tensorlang.tools.lsp.server")
+
+
+def test_check_imports_neither_runtime_nor_training_nor_renderer():
+    found = modules("-m", "tensorlang", "check", "examples/xor.tl")
+    assert "tensorlang.compiler.program" in found  # the listing is real
+    assert found & set(NOT_FOR_CHECK) == set()
+
+
+def test_import_tensorlang_alone_imports_no_stage_until_used():
+    found = modules("-c", "import tensorlang")
+    assert "tensorlang.errors" in found and "tensorlang.compiler.program" not in found
+    used = modules("-c", "import tensorlang; tensorlang.Session")
+    assert "tensorlang.runtime.session" in used
+
+
+def test_the_probe_sees_rich_and_graphviz_when_a_command_needs_them():
+    assert "graphviz" in packages("-c", "import tensorlang.tools.render, graphviz")
+    assert "rich" in packages("-c", "import rich.progress")
