@@ -19,9 +19,9 @@ def test_a_nan_in_one_element_of_a_new_value_stops_the_step_by_name(monkeypatch)
     step = training_step(ctx, spec, ctx.restore(spec))
     real = step.sess.execute
 
-    def planted(plan, feed, check=False):
-        values = real(plan, feed, check)
-        if not check:
+    def planted(plan, feed, check_numerics=False):
+        values = real(plan, feed, check_numerics)
+        if not check_numerics:
             w = len(step.names) + step.targets.index("w")
             values[w] = np.array(values[w], copy=True)
             values[w][-1] = np.nan  # the last element of w's new value
