@@ -395,21 +395,20 @@ class Builder:
     def _materialize_weak(self, opdef: OpDef, inputs: list, span: Span) -> list[Node]:
         """Number literals (raw Python numbers, bools or arrays among the inputs) become
         constants; in ops that promote, they take the dtype of the tensors they meet
-        (`x * 2` stays f32)."""
+        (`x * 2` stays f32), and tensors whose dtype NumPy would promote past the node's are
+        cast to it first (`i * 2.5` and `abs(-1) * x` compute in f32, as their type says)."""
         raw = [i for i, x in enumerate(inputs) if not isinstance(x, Node)]
-        if not raw:
+        if not raw and (opdef.promote is None or len(inputs) < 2):
             return inputs
         weak = {i: weak_type(inputs[i]) for i in raw}
         types = [weak[i] if i in weak else x.type for i, x in enumerate(inputs)]
         target: dict[int, str] = {i: t.dtype for i, t in weak.items()}
         if opdef.promote is not None:
             idx = [i for i in (opdef.promote or range(len(inputs))) if i < len(inputs)]
-            group = [types[i] for i in idx]
-            dt = promote(*group)
+            dt = promote(*[types[i] for i in idx])
             target.update({i: dt for i in idx if i in weak})
-            # a float literal meeting integer tensors gives the default float, but NumPy
-            # computes i32 * f32 in f64: the integer tensors are cast first (`i * 2.5`: f32)
             for i in idx:
+                # NumPy computes i32 * f32 in f64 (and a weak i64 with an i32 in i64)
                 if i not in weak and types[i].dtype != dt and \
                         np.promote_types(_np(types[i].dtype), _np(dt)) != _np(dt):
                     inputs[i] = self.add("cast", (inputs[i],), {"dtype": dt}, span=span)

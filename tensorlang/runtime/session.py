@@ -182,11 +182,11 @@ class Session:
             slots[s] = self.random.next()
         plan.runs += 1
         if plan.runs > WARM + len(plan.steps) // STEPS_PER_RUN and not check_numerics:
-            return self._run_generated(plan, env, slots)
+            return _arrays(self._run_generated(plan, env, slots))
         steps = plan.concrete_steps(env, reuse=not check_numerics)
         with np.errstate(all="ignore"):
             _interpret(plan, steps, slots, check_numerics)
-        return [slots[s] for s in plan.fetch_slots]
+        return _arrays([slots[s] for s in plan.fetch_slots])
 
     def _run_generated(self, plan: Plan, env: dict, slots: list) -> list:
         """A plan run often enough runs as generated straight-line code (straightline.py)."""
@@ -256,6 +256,11 @@ class Session:
                                 notes=((f'placeholder "{name}" is declared {node.type} here',
                                         node.span),)) from None
         return out
+
+def _arrays(values: list) -> list:
+    """Fetched values as arrays: a 0-d result of a NumPy kernel is a NumPy scalar."""
+    return [v if type(v) is np.ndarray else np.asarray(v) for v in values]
+
 
 _UNFED = object()
 KERNEL_ERRORS = (ValueError, np.linalg.LinAlgError, IndexError, TypeError, ArithmeticError,

@@ -1,0 +1,396 @@
+"""Grammar-based fuzzing with an oracle. `generate(seed)` writes a small random program (a graph of
+placeholders, variables, constants, lets and nodes made of the language's operators and ops, most
+of them well typed, some deliberately not); `check(text)` says what is wrong with it, if anything:
+
+- no input ever raises anything but a TensorlangError (a traceback is a bug);
+- every node's value has the dtype and the shape that compilation inferred (dims bound by feeds);
+- the interpreted plan, the generated straight-line code and the --check-numerics loop (no buffer
+  reuse) give the same values, bit for bit;
+- `fmt` keeps the meaning: the formatted text compiles to the same names with the same values,
+  and formatting it again changes nothing.
+
+`python -m tensorlang.tools.fuzz --n 10000 --seed 0` (or `make fuzz N=10000`) runs a batch and
+prints each failure with the program that shows it; the test suite runs a fixed-seed batch."""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import traceback
+import warnings
+from collections.abc import Iterable
+from typing import NamedTuple
+
+import numpy as np
+
+from ..compiler.program import compile as compile_program
+from ..errors import TensorlangError
+from ..frontend.fmt import format_source
+from ..ir import dims as D
+from ..ir.types import np_dtype
+from ..runtime.session import Session, _interpret
+
+UNARY = ("neg", "abs", "exp", "log", "sqrt", "square", "sin", "cos", "tanh", "sigmoid", "relu",
+         "softplus", "floor", "round", "sign", "stop_gradient", "logit")
+BINARY = ("+", "-", "*", "/", "**", "//", "%")
+BINARY_OPS = ("maximum", "minimum", "add", "multiply", "subtract", "divide")
+REDUCE = ("sum", "mean", "max", "min", "prod", "logsumexp", "var", "std", "argmax", "argmin")
+COMPARE = ("<", "<=", ">", ">=", "==", "!=")
+NUMBERS = ("0", "1", "2", "0.5", "-1", "3", "1e-3", "1e30", "2.5", "10")
+
+
+class Value(NamedTuple):
+    """A name in the generated program and the type the generator expects it to have."""
+
+    name: str
+    dtype: str
+    shape: tuple  # ints, or "N" for the symbolic batch dim
+
+
+def _dims(shape: Iterable) -> str:
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+class _Gen:
+    """The state of one program being written: its pool of typed names and its lines."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.pool: list[Value] = []
+        self.lines: list[str] = []
+        self.lets: list[str] = []
+        self.count = 0
+
+    def fresh(self, prefix: str = "v") -> str:
+        """A new name."""
+        self.count += 1
+        return f"{prefix}{self.count}"
+
+    def pick(self, pred=None) -> Value:
+        """A random value of the pool (one that satisfies pred, when any does)."""
+        pool = [v for v in self.pool if pred is None or pred(v)] or self.pool
+        return self.rng.choice(pool)
+
+    def shape(self) -> tuple:
+        """A small random shape, sometimes led by the symbolic batch dim N."""
+        rank = self.rng.choice((0, 1, 1, 2, 2, 3))
+        dims = [self.rng.choice((1, 2, 3)) for _ in range(rank)]
+        if dims and self.rng.random() < 0.4:
+            dims[0] = "N"
+        return tuple(dims)
+
+    def sources(self) -> None:
+        """Placeholders, variables, constants and lets to start from."""
+        for _ in range(self.rng.randint(1, 3)):
+            v = Value(self.fresh("x"), self.rng.choice(("f32", "f32", "f64", "i32", "bool")),
+                      self.shape())
+            self.lines.append(f"placeholder {v.name}: {v.dtype}{_dims(v.shape)}")
+            self.pool.append(v)
+        if self.rng.random() < 0.6:
+            shape = tuple(d for d in self.shape() if d != "N")
+            v = Value(self.fresh("w"), "f32", shape)
+            init = self.rng.choice(("zeros()", "ones()", "normal()", "uniform()", "full(2)",
+                                    "glorot_uniform()"))
+            self.lines.append(f"variable {v.name}: f32{_dims(shape)} = {init}")
+            self.pool.append(v)
+        if self.rng.random() < 0.4:
+            n = self.rng.randint(1, 3)
+            items = ", ".join(self.rng.choice(NUMBERS) for _ in range(n))
+            name = self.fresh("c")
+            self.lines.append(f"constant {name} = [{items}]")
+            self.pool.append(Value(name, "f32", (n,)))
+        if self.rng.random() < 0.4:
+            name = self.fresh("k")
+            n = self.rng.randint(1, 3)
+            self.lets.append(f"let {name} = [{', '.join(self.rng.choice(NUMBERS) for _ in range(n))}]"
+                             f" {self.rng.choice(BINARY)} {self.rng.choice(NUMBERS)}")
+            self.pool.append(Value(name, "f32", (n,)))
+
+    def expr(self, depth: int = 0) -> tuple[str, Value]:
+        """A random expression and the type it is expected to have."""
+        r = self.rng.random()
+        if depth > 2 or r < 0.25:
+            if self.rng.random() < 0.1:
+                n = self.rng.choice(NUMBERS)
+                return n, Value(n, "f32", ())
+            v = self.pick()
+            return v.name, v
+        maker = self.rng.choice(_MAKERS)
+        return maker(self, depth + 1)
+
+    def statement(self) -> None:
+        """One new node, or a gradient of one."""
+        if self.rng.random() < 0.15 and self.pool:
+            y = self.pick(lambda v: v.dtype.startswith("f"))
+            x = self.pick(lambda v: v.dtype.startswith("f") and not v.name.startswith("v"))
+            text = f"grad(sum({y.name}), {x.name})"
+            if self.rng.random() < 0.3:
+                text = f"grad(sum({text} * {text}), {x.name})"
+            value = Value(self.fresh(), x.dtype, x.shape)
+        else:
+            text, v = self.expr()
+            value = Value(self.fresh(), v.dtype, v.shape)
+        self.lines.append(f"{value.name} = {text}")
+        self.pool.append(value)
+
+    def program(self) -> str:
+        """The whole text."""
+        self.sources()
+        for _ in range(self.rng.randint(1, 6)):
+            self.statement()
+        body = "\n".join(f"    {line}" for line in self.lines)
+        return "\n".join(self.lets + [f"graph g {{\n{body}\n}}"]) + "\n"
+
+
+def _floaty(v: Value) -> bool:
+    return v.dtype in ("f32", "f64")
+
+
+def _unary(g: _Gen, depth: int) -> tuple[str, Value]:
+    text, v = g.expr(depth)
+    op = g.rng.choice(UNARY)
+    return f"{op}({text})", v._replace(dtype=v.dtype if _floaty(v) else "f32")
+
+
+def _partner(g: _Gen, v: Value, depth: int) -> tuple[str, Value]:
+    """An operand for v: usually of a shape that broadcasts with it."""
+    r = g.rng.random()
+    if r < 0.3:
+        n = g.rng.choice(NUMBERS)
+        return n, Value(n, v.dtype, ())
+    if r < 0.8:
+        same = [u for u in g.pool if u.shape == v.shape or u.shape == ()]
+        if same:
+            u = g.rng.choice(same)
+            return u.name, u
+    return g.expr(depth)
+
+
+def _binary(g: _Gen, depth: int) -> tuple[str, Value]:
+    a, va = g.expr(depth)
+    b, vb = _partner(g, va, depth)
+    shape = va.shape if len(va.shape) >= len(vb.shape) else vb.shape
+    if g.rng.random() < 0.5:
+        op = g.rng.choice(BINARY)
+        return f"({a} {op} {b})", va._replace(shape=shape)
+    return f"{g.rng.choice(BINARY_OPS)}({a}, {b})", va._replace(shape=shape)
+
+
+def _reduce(g: _Gen, depth: int) -> tuple[str, Value]:
+    a, v = g.expr(depth)
+    op = g.rng.choice(REDUCE)
+    if v.shape and g.rng.random() < 0.6:
+        axis = g.rng.randrange(-len(v.shape), len(v.shape))
+        keep = g.rng.random() < 0.3
+        shape = list(v.shape)
+        if keep:
+            shape[axis] = 1
+        else:
+            del shape[axis]
+        extra = ", keepdims = true" if keep else ""
+        return f"{op}({a}, axis = {axis}{extra})", v._replace(shape=tuple(shape))
+    return f"{op}({a})", v._replace(shape=())
+
+
+def _compare(g: _Gen, depth: int) -> tuple[str, Value]:
+    a, va = g.expr(depth)
+    b, _ = _partner(g, va, depth)
+    cond = f"({a} {g.rng.choice(COMPARE)} {b})"
+    if g.rng.random() < 0.5:
+        c, _ = _partner(g, va, depth)
+        return f"where({cond}, {a}, {c})", va
+    return cond, va._replace(dtype="bool")
+
+
+def _matmul(g: _Gen, depth: int) -> tuple[str, Value]:
+    a = g.pick(lambda v: len(v.shape) >= 1)
+    last = a.shape[-1] if a.shape else 1
+    b = g.pick(lambda v: len(v.shape) in (1, 2) and v.shape[0] == last)
+    shape = a.shape[:-1] + b.shape[1:]
+    return f"({a.name} @ {b.name})", a._replace(shape=shape)
+
+
+def _shape_op(g: _Gen, depth: int) -> tuple[str, Value]:
+    a, v = g.expr(depth)
+    r = g.rng.random()
+    if len(v.shape) == 2 and r < 0.25:
+        return f"{a}.T", v._replace(shape=v.shape[::-1])
+    if r < 0.45 and v.shape:
+        i = g.rng.randrange(len(v.shape))
+        return f"{a}[{', '.join([':'] * i + [g.rng.choice(('0', '-1', '1:', '::2', ':-1'))])}]", v
+    if r < 0.6:
+        return f"reshape({a}, [-1])", v._replace(shape=("?",))
+    if r < 0.75:
+        axis = g.rng.randrange(-1, len(v.shape)) if v.shape else 0
+        return f"{g.rng.choice(('softmax', 'log_softmax'))}({a}, axis = {axis})", v
+    if r < 0.9:
+        b, _ = _partner(g, v, depth)
+        return f"{g.rng.choice(('concat', 'stack'))}([{a}, {b}], axis = 0)", v
+    dtype = g.rng.choice(("f32", "f64", "i32", "bool"))
+    return f"cast({a}, {dtype})", v._replace(dtype=dtype)
+
+
+def _literal(g: _Gen, depth: int) -> tuple[str, Value]:
+    n = g.rng.randint(1, 3)
+    items = ", ".join(g.rng.choice(NUMBERS) for _ in range(n))
+    if g.rng.random() < 0.5:
+        return f"([{items}] {g.rng.choice(BINARY)} {g.rng.choice(NUMBERS)})", Value("", "f32", (n,))
+    return f"[{items}]", Value("", "f32", (n,))
+
+
+_MAKERS = (_unary, _unary, _binary, _binary, _binary, _reduce, _compare, _matmul, _shape_op,
+           _shape_op, _literal)
+
+
+def generate(seed: int) -> str:
+    """The random program of this seed (the same text on every machine)."""
+    return _Gen(random.Random(seed)).program()
+
+
+# --------------------------------------------------------------------------------------- oracle
+def _feed(graph, rng: np.random.Generator) -> dict:
+    """Random values for every placeholder, N bound to one size."""
+    n = int(rng.integers(1, 4))
+    feed = {}
+    for p in graph.placeholders:
+        shape = tuple(n if isinstance(d, D.Dim) or not isinstance(d, int) else d
+                      for d in p.type.shape)
+        dt = np_dtype(p.dtype)
+        if dt.kind == "b":
+            feed[p.name] = rng.random(shape) < 0.5
+        elif dt.kind in "iu":
+            feed[p.name] = rng.integers(-3, 4, shape).astype(dt)
+        else:
+            feed[p.name] = rng.normal(size=shape).astype(dt)
+    return feed
+
+
+def _same(a, b) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+
+
+def _run_three_ways(graph, names: list[str], feed: dict) -> list:
+    """Values of the names run interpreted, as generated code, and with --check-numerics'
+    loop (no buffer reuse): a problem string when they differ, else the values."""
+    sess = Session(graph, seed=0)
+    sess.random.fixed = 12345
+    plan = sess.plan(names)
+    first = sess.execute(plan, feed)
+    env, _ = sess.bind(plan, feed)
+    plan.runs = 1 << 30  # next run: generated code
+    second = sess.execute(plan, feed)
+    plan.runs = 0
+    steps = plan.concrete_steps(env, reuse=False)
+    slots = plan.template.copy()
+    for s, arr in sess.bind(plan, feed)[1]:
+        slots[s] = arr
+    for s, v in plan.variables:
+        slots[s] = sess.variables[v.name]
+    for s in plan.keys:
+        slots[s] = sess.random.next()
+    with np.errstate(all="ignore"):
+        _interpret(plan, steps, slots, False)
+    third = [slots[s] for s in plan.fetch_slots]
+    return [first, second, third, env]
+
+
+def _check_types(graph, names: list[str], values: list, env: dict) -> list[str]:
+    problems = []
+    for name, value in zip(names, values):
+        node = graph.node(name)
+        if not isinstance(value, np.ndarray):
+            problems.append(f"{name}: value is a {type(value).__name__}, not an ndarray")
+            continue
+        if value.dtype != np_dtype(node.dtype):
+            problems.append(f"{name}: inferred {node.dtype}, ran {value.dtype}")
+        try:
+            want = tuple(int(D.resolve(d, env)) for d in node.type.shape)
+        except (KeyError, TypeError, ValueError):
+            want = None  # a `?` dim: only the rank is known
+        if len(value.shape) != node.rank or (want is not None and value.shape != want):
+            problems.append(f"{name}: inferred {node.type}, ran shape {list(value.shape)}")
+    return problems
+
+
+def _values(text: str, seed: int) -> tuple[object, list[str], list] | None:
+    """Compile and run the graph: (graph, names, values), or None when the program is rejected
+    (a TensorlangError at compile or run time)."""
+    try:
+        program = compile_program(text, "<fuzz>")
+    except TensorlangError:
+        return None
+    graph = program.graphs["g"]
+    names = [k for k, n in graph.names.items() if n.op not in ("placeholder",)]
+    feed = _feed(graph, np.random.default_rng(seed))
+    try:
+        first, second, third, env = _run_three_ways(graph, names, feed)
+    except TensorlangError:
+        return graph, names, None
+    return graph, names, [first, second, third, env]
+
+
+def check(text: str, seed: int = 0) -> list[str]:
+    """What is wrong with how the house handles this program (empty: nothing)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a raw Python warning reaching the user is a problem
+        try:
+            return _check(text, seed)
+        except Exception as e:  # noqa: BLE001 - any non-TensorlangError is the finding
+            return ["traceback: " + "".join(traceback.format_exception_only(type(e), e)).strip()]
+
+
+def _check(text: str, seed: int) -> list[str]:
+    got = _values(text, seed)
+    if got is None:
+        return []
+    graph, names, runs = got
+    problems: list[str] = []
+    if runs is not None:
+        first, second, third, env = runs
+        problems += _check_types(graph, names, first, env)
+        for label, other in (("generated code", second), ("the unreused loop", third)):
+            problems += [f"{n}: interpreted and {label} differ" for n, a, b in
+                         zip(names, first, other) if not _same(a, b)]
+    formatted = format_source(text, "<fuzz>")
+    if format_source(formatted, "<fuzz>") != formatted:
+        problems.append("fmt is not idempotent")
+    again = _values(formatted, seed)
+    if again is None or again[1] != names:
+        problems.append("fmt changed what compiles")
+    elif (again[2] is None) != (runs is None) or (runs is not None and not all(
+            _same(a, b) for a, b in zip(runs[0], again[2][0]))):
+        problems.append("fmt changed a value")
+    return problems
+
+
+def fuzz(seeds: Iterable[int]) -> dict[int, list[str]]:
+    """The failures of the programs of these seeds: seed -> problems."""
+    out = {}
+    for seed in seeds:
+        problems = check(generate(seed), seed)
+        if problems:
+            out[seed] = problems
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m tensorlang.tools.fuzz --n N --seed S`: exit 1 when any program fails."""
+    parser = argparse.ArgumentParser(prog="python -m tensorlang.tools.fuzz",
+                                     description="fuzz the compiler with generated programs")
+    parser.add_argument("--n", type=int, default=1000, help="how many programs")
+    parser.add_argument("--seed", type=int, default=0, help="the first program's seed")
+    args = parser.parse_args(argv)
+    failures = fuzz(range(args.seed, args.seed + args.n))
+    for seed, problems in failures.items():
+        print(f"--- seed {seed}:")
+        print(generate(seed))
+        for p in problems:
+            print(f"  {p}")
+    print(f"{args.n} programs, {len(failures)} failing")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
