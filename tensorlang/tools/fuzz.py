@@ -4,8 +4,10 @@ of them well typed, some deliberately not); `check(text)` says what is wrong wit
 
 - no input ever raises anything but a TensorlangError (a traceback is a bug);
 - every node's value has the dtype and the shape that compilation inferred (dims bound by feeds);
-- the interpreted plan, the generated straight-line code and the --check-numerics loop (no buffer
-  reuse) give the same values, bit for bit;
+- the interpreted plan and the generated straight-line code give the same values, bit for bit;
+  the --check-numerics loop (no buffer reuse: BLAS may round differently into another buffer)
+  and the optimized graph (fusions compute otherwise) agree up to rounding, and a value finite
+  in the plain graph stays finite in the optimized one;
 - `fmt` keeps the meaning: the formatted text compiles to the same names with the same values,
   and formatting it again changes nothing.
 
@@ -30,6 +32,7 @@ from ..frontend.fmt import format_source
 from ..ir import dims as D
 from ..ir.types import np_dtype
 from ..runtime.session import Session, _interpret
+from ..transforms.passes import optimize_map
 
 UNARY = ("neg", "abs", "exp", "log", "sqrt", "square", "sin", "cos", "tanh", "sigmoid", "relu",
          "softplus", "floor", "round", "sign", "stop_gradient", "logit")
@@ -82,6 +85,10 @@ class _Gen:
 
     def sources(self) -> None:
         """Placeholders, variables, constants and lets to start from."""
+        if self.rng.random() < 0.5:
+            v = Value(self.fresh("y"), "i32", self.shape())
+            self.lines.append(f"placeholder {v.name}: i32{_dims(v.shape)}")
+            self.pool.append(v)
         for _ in range(self.rng.randint(1, 3)):
             v = Value(self.fresh("x"), self.rng.choice(("f32", "f32", "f64", "i32", "bool")),
                       self.shape())
@@ -239,7 +246,42 @@ def _literal(g: _Gen, depth: int) -> tuple[str, Value]:
     return f"[{items}]", Value("", "f32", (n,))
 
 
-_MAKERS = (_unary, _unary, _binary, _binary, _binary, _reduce, _compare, _matmul, _shape_op,
+def _loss(g: _Gen, depth: int) -> tuple[str, Value]:
+    """A loss over logits in some layout (transposed, F-order reshaped) with class-id labels
+    (placeholders named y are fed ids in range) or probability rows."""
+    z = g.pick(lambda v: _floaty(v) and len(v.shape) >= 1)
+    text = z.name
+    if len(z.shape) == 3 and g.rng.random() < 0.5:
+        text = f"transpose({text}, [1, 0, 2])"
+        z = z._replace(shape=(z.shape[1], z.shape[0], z.shape[2]))
+    elif len(z.shape) >= 2 and g.rng.random() < 0.3:
+        text = f"reshape({text}, {_dims(z.shape)}, order = \"F\")"
+    ids = g.pick(lambda v: v.name.startswith("y") and v.shape == z.shape[:-1])
+    if not ids.name.startswith("y") or ids.shape != z.shape[:-1]:
+        ids = g.pick(lambda v: v.shape == z.shape)
+    op = g.rng.choice(("softmax_cross_entropy", "cross_entropy_of_softmax", "mse",
+                       "binary_cross_entropy", "sigmoid_cross_entropy"))
+    if op == "cross_entropy_of_softmax":
+        return f"mean(cross_entropy(softmax({text}), {ids.name}))", Value("", "f32", ())
+    if op in ("binary_cross_entropy", "sigmoid_cross_entropy"):
+        p = f"sigmoid({text})" if op == "binary_cross_entropy" else text
+        return f"mean({op}({p}, sigmoid({text})))", Value("", "f32", ())
+    if op == "mse":
+        return f"mse({text}, {ids.name})", Value("", "f32", ())
+    return f"mean({op}({text}, {ids.name}))", Value("", "f32", ())
+
+
+def _linalg(g: _Gen, depth: int) -> tuple[str, Value]:
+    a = g.pick(lambda v: len(v.shape) == 2 and v.shape[0] == v.shape[1])
+    op = g.rng.choice(("trace", "det", "inv", "norm", "transpose", "sort", "argsort", "clip"))
+    if op == "clip":
+        return f"clip({a.name}, -0.5, 0.5)", a
+    shape = () if op in ("trace", "det", "norm") else a.shape
+    dtype = "i64" if op == "argsort" else a.dtype
+    return f"{op}({a.name})", a._replace(shape=shape, dtype=dtype)
+
+
+_MAKERS = (_loss, _loss, _linalg, _unary, _unary, _binary, _binary, _binary, _reduce, _compare, _matmul, _shape_op,
            _shape_op, _literal)
 
 
@@ -260,7 +302,8 @@ def _feed(graph, rng: np.random.Generator) -> dict:
         if dt.kind == "b":
             feed[p.name] = rng.random(shape) < 0.5
         elif dt.kind in "iu":
-            feed[p.name] = rng.integers(-3, 4, shape).astype(dt)
+            low = 0 if p.name.startswith("y") else -3  # y: class ids (2 classes at least)
+            feed[p.name] = rng.integers(low, 2 if low == 0 else 4, shape).astype(dt)
         else:
             feed[p.name] = rng.normal(size=shape).astype(dt)
     return feed
@@ -269,6 +312,31 @@ def _feed(graph, rng: np.random.Generator) -> dict:
 def _same(a, b) -> bool:
     a, b = np.asarray(a), np.asarray(b)
     return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+
+
+def _close(a, b) -> bool:
+    """Equal up to float rounding (and in dtype, shape, and where the plain value a is not
+    finite, just in shape)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    if a.dtype.kind != "f":
+        return bool(np.array_equal(a, b))
+    fin = np.isfinite(a)
+    if not np.isfinite(b[fin]).all():
+        return False
+    x, y = a[fin].astype(np.float64), b[fin].astype(np.float64)
+    scale = 1.0 + (np.abs(x).max() if x.size else 0.0)
+    tol = 1e-3 if a.dtype != np.float64 else 1e-8
+    return bool(np.all(np.abs(x - y) <= tol * (np.abs(x) + scale)))
+
+
+def _optimized(graph, names: list[str], feed: dict) -> list:
+    """The names' values in the optimized graph."""
+    opt, mapping = optimize_map(graph, keep=[graph.node(n) for n in names])
+    sess = Session(opt, seed=0)
+    sess.random.fixed = 12345
+    return sess.run([mapping[graph.node(n).id] for n in names], feed)
 
 
 def _run_three_ways(graph, names: list[str], feed: dict) -> list:
@@ -350,9 +418,17 @@ def _check(text: str, seed: int) -> list[str]:
     if runs is not None:
         first, second, third, env = runs
         problems += _check_types(graph, names, first, env)
-        for label, other in (("generated code", second), ("the unreused loop", third)):
-            problems += [f"{n}: interpreted and {label} differ" for n, a, b in
-                         zip(names, first, other) if not _same(a, b)]
+        problems += [f"{n}: interpreted and generated code differ" for n, a, b in
+                     zip(names, first, second) if not _same(a, b)]
+        problems += [f"{n}: buffer reuse changed the value" for n, a, b in
+                     zip(names, first, third) if not _close(a, b)]
+        try:
+            opt = _optimized(graph, names, _feed(graph, np.random.default_rng(seed)))
+        except TensorlangError as e:
+            opt = None
+            problems.append(f"the optimized graph fails where the plain one runs: {e.message}")
+        problems += [f"{n}: the optimized graph gives another value" for n, a, b in
+                     zip(names, first, opt or first) if not _close(a, b)]
     formatted = format_source(text, "<fuzz>")
     if format_source(formatted, "<fuzz>") != formatted:
         problems.append("fmt is not idempotent")
@@ -363,6 +439,21 @@ def _check(text: str, seed: int) -> list[str]:
             _same(a, b) for a, b in zip(runs[0], again[2][0]))):
         problems.append("fmt changed a value")
     return problems
+
+
+def minimize(text: str, seed: int, keep=None) -> str:
+    """The text with every statement line left out whose absence keeps a problem (`keep`:
+    which problems count; by default any), one line at a time until none can go."""
+    keep = keep or (lambda problems: bool(problems))
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        trial = lines[:i] + lines[i + 1:]
+        if not lines[i].strip().endswith(("{", "}")) and keep(check("\n".join(trial) + "\n", seed)):
+            lines = trial
+        else:
+            i += 1
+    return "\n".join(lines) + "\n"
 
 
 def fuzz(seeds: Iterable[int]) -> dict[int, list[str]]:
@@ -384,8 +475,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     failures = fuzz(range(args.seed, args.seed + args.n))
     for seed, problems in failures.items():
-        print(f"--- seed {seed}:")
-        print(generate(seed))
+        print(f"--- seed {seed}, minimized:")
+        print(minimize(generate(seed), seed))
         for p in problems:
             print(f"  {p}")
     print(f"{args.n} programs, {len(failures)} failing")
