@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import warnings
+
+import numpy as np
 
 from .source import Span
 
@@ -105,3 +109,14 @@ class CompileWarning:
         e = TensorlangError(self.message, self.span, notes=self.notes)
         e.kind = "warning"
         return e.format()
+
+
+@contextlib.contextmanager
+def quiet_numpy():
+    """NumPy's floating-point warnings and RuntimeWarnings (`Mean of empty slice`, `Degrees of
+    freedom <= 0`) silenced while kernels run: the value (NaN, inf) is what the program asked for,
+    --check-numerics reports it at its node, and no raw Python warning reaches the user."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+

@@ -59,6 +59,8 @@ def describe(v) -> str:
 def binary(op: str, a, b, span: Span):
     """`a op b` on compile-time values (numbers, dims, strings); ProgramError when undefined."""
     try:
+        if isinstance(a, tuple) or isinstance(b, tuple):
+            return _elementwise(op, a, b, span)
         if isinstance(a, (str, bool)) or isinstance(b, (str, bool)):
             return _of_words(op, a, b)
         dims = isinstance(a, D.Dim) or isinstance(b, D.Dim)
@@ -77,6 +79,27 @@ def binary(op: str, a, b, span: Span):
     except (TypeError, ValueError):
         raise ProgramError(f"cannot compute {describe(a)} {op} {describe(b)} at compile time",
                            span) from None
+
+
+def _elementwise(op: str, a, b, span: Span):
+    """A list's arithmetic is elementwise and broadcasts, as the same expression in a graph is
+    (`let b = [1, 2, 3] * 2` is [2, 4, 6], never the list repeated); lists of numbers only."""
+    if op not in ARITH and op not in NUM_ONLY:
+        raise TypeError
+    if isinstance(a, tuple) and isinstance(b, tuple) and len(a) != len(b) and 1 not in (
+            len(a), len(b)):
+        raise ValueError
+    if not isinstance(a, tuple):
+        a = (a,) * len(b)
+    if not isinstance(b, tuple):
+        b = (b,) * len(a)
+    if len(a) == 1:
+        a = a * len(b)
+    if len(b) == 1:
+        b = b * len(a)
+    if any(isinstance(v, (str, bool, D.Dim, Func)) or v is None for v in a + b):
+        raise TypeError
+    return tuple(binary(op, x, y, span) for x, y in zip(a, b))
 
 
 INT_LIMIT = 1 << 63  # compile-time integers beyond i64 fit no dtype

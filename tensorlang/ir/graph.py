@@ -11,7 +11,15 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import NamingError, OpError, ShapeError, TensorlangError, did_you_mean
+from ..errors import (
+    NamingError,
+    OpError,
+    ProgramError,
+    ShapeError,
+    TensorlangError,
+    did_you_mean,
+    quiet_numpy,
+)
 from ..source import UNKNOWN, Span
 from . import dims as D
 from .opdef import REGISTRY, OpDef
@@ -421,7 +429,10 @@ class Builder:
     def constant(self, value: Any, dtype: str | None = None, *, weak: bool = False,
                  span: Span | None = None, name: str | None = None) -> Node:
         """A constant node holding a NumPy array (read-only)."""
-        arr = np.array(value, dtype=None if dtype is None else np.dtype(_np(dtype)))
+        with quiet_numpy():
+            arr = np.array(value, dtype=None if dtype is None else np.dtype(_np(dtype)))
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            _overflowed(value, arr, span or self.span)
         if dtype is None:
             dtype = from_numpy(arr.dtype)
             if dtype == "f64" and weak:
@@ -458,6 +469,17 @@ class Builder:
     def fail(self, message: str, span: Span | None = None, hint: str | None = None):
         """Raise a located TensorlangError."""
         raise TensorlangError(message, span or self.span, hint=hint)
+
+
+def _overflowed(value, arr: np.ndarray, span: Span) -> None:
+    """A finite number too large for the constant's dtype is an error, not an inf."""
+    src = np.asarray(value, dtype=np.float64) if np.asarray(value).dtype.kind in "iuf" else arr
+    bad = np.isfinite(src) & ~np.isfinite(arr)
+    if bad.any():
+        big = src[bad].flat[0]
+        raise ProgramError(f"the number {big:g} is too large for {from_numpy(arr.dtype)} (its "
+                           f"largest is {np.finfo(arr.dtype).max:.4g})", span,
+                           hint="declare the value f64, or scale it down")
 
 
 def weak_type(value) -> TensorType:

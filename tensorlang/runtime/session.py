@@ -7,7 +7,7 @@ from collections.abc import Mapping, MutableMapping, Sequence
 
 import numpy as np
 
-from ..errors import DataError, RuntimeNumericsError, TensorlangError, did_you_mean
+from ..errors import DataError, RuntimeNumericsError, TensorlangError, did_you_mean, quiet_numpy
 from ..ir import dims as D
 from ..ir.graph import Graph, Node
 from ..ir.types import is_float, np_dtype
@@ -184,7 +184,7 @@ class Session:
         if plan.runs > WARM + len(plan.steps) // STEPS_PER_RUN and not check_numerics:
             return _arrays(self._run_generated(plan, env, slots))
         steps = plan.concrete_steps(env, reuse=not check_numerics)
-        with np.errstate(all="ignore"):
+        with quiet_numpy():
             _interpret(plan, steps, slots, check_numerics)
         return _arrays([slots[s] for s in plan.fetch_slots])
 
@@ -192,7 +192,7 @@ class Session:
         """A plan run often enough runs as generated straight-line code (straightline.py)."""
         run = plan.generated(env)
         try:
-            with np.errstate(all="ignore"):
+            with quiet_numpy():
                 return run(slots)
         except TensorlangError:
             raise

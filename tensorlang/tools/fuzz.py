@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..compiler.program import compile as compile_program
-from ..errors import TensorlangError
+from ..errors import TensorlangError, quiet_numpy
 from ..frontend.fmt import format_source
 from ..ir import dims as D
 from ..ir.types import np_dtype
@@ -110,8 +110,9 @@ class _Gen:
         if self.rng.random() < 0.4:
             name = self.fresh("k")
             n = self.rng.randint(1, 3)
-            self.lets.append(f"let {name} = [{', '.join(self.rng.choice(NUMBERS) for _ in range(n))}]"
-                             f" {self.rng.choice(BINARY)} {self.rng.choice(NUMBERS)}")
+            items = ", ".join(self.rng.choice(NUMBERS) for _ in range(n))
+            self.lets.append(f"let {name} = [{items}] {self.rng.choice(BINARY)} "
+                             f"{self.rng.choice(NUMBERS)}")
             self.pool.append(Value(name, "f32", (n,)))
 
     def expr(self, depth: int = 0) -> tuple[str, Value]:
@@ -281,8 +282,8 @@ def _linalg(g: _Gen, depth: int) -> tuple[str, Value]:
     return f"{op}({a.name})", a._replace(shape=shape, dtype=dtype)
 
 
-_MAKERS = (_loss, _loss, _linalg, _unary, _unary, _binary, _binary, _binary, _reduce, _compare, _matmul, _shape_op,
-           _shape_op, _literal)
+_MAKERS = (_loss, _loss, _linalg, _unary, _unary, _binary, _binary, _binary, _reduce, _compare,
+           _matmul, _shape_op, _shape_op, _literal)
 
 
 def generate(seed: int) -> str:
@@ -311,7 +312,8 @@ def _feed(graph, rng: np.random.Generator) -> dict:
 
 def _same(a, b) -> bool:
     a, b = np.asarray(a), np.asarray(b)
-    return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+    return a.dtype == b.dtype and a.shape == b.shape and \
+        bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
 
 
 def _close(a, b) -> bool:
@@ -358,7 +360,7 @@ def _run_three_ways(graph, names: list[str], feed: dict) -> list:
         slots[s] = sess.variables[v.name]
     for s in plan.keys:
         slots[s] = sess.random.next()
-    with np.errstate(all="ignore"):
+    with quiet_numpy():
         _interpret(plan, steps, slots, False)
     third = [slots[s] for s in plan.fetch_slots]
     return [first, second, third, env]
