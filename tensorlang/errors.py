@@ -78,6 +78,10 @@ class CheckpointError(TensorlangError):
     """A checkpoint is missing, corrupt, or does not match the graph's variables."""
 
 
+class WriteError(TensorlangError):
+    """A path a run would write to that it must not (wrong kind, a device, no room...)."""
+
+
 class RuntimeNumericsError(TensorlangError):
     """A value became NaN or Inf during execution."""
 

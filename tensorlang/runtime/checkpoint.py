@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, WriteError
 from ..files.atomic import write_atomic
+from ..files.writable import check_writable
 from ..ir.types import np_dtype
 
 META = "__tensorlang__"  # the member holding the training state, as JSON text
@@ -40,11 +41,24 @@ def save(path: str, variables: dict[str, np.ndarray], span=None, meta: dict | No
     if meta is not None:
         arrays[META] = np.asarray(json.dumps({"format": FORMAT, **meta}))
     try:
+        check_writable(path, "checkpoint", span)
+    except WriteError as e:
+        raise CheckpointError(e.message, span, hint=e.hint) from None
+    try:
         os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
-        write_atomic(path, lambda fh: np.savez(fh, **arrays), fsync=True)
+        write_atomic(path, lambda fh: _write_npz(fh, arrays), fsync=True)
     except OSError as e:
         raise CheckpointError(f'cannot write checkpoint "{path}": {e.strerror or e}', span) \
             from None
+
+
+def _write_npz(fh, arrays: dict[str, np.ndarray]) -> None:
+    """What np.savez writes, for any names: savez takes them as keyword arguments, so a variable
+    named `file` clashed with its own parameter and one named `allow_pickle` vanished."""
+    with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED, allowZip64=True) as z:
+        for name, arr in arrays.items():
+            with z.open(name + ".npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(arr), allow_pickle=False)
 
 
 def read(path: str, span=None) -> Checkpoint:
