@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from .source import Span
+from .source import Span, visible
 
 
 class TensorlangError(Exception):
@@ -36,18 +36,19 @@ class TensorlangError(Exception):
 
     def format(self) -> str:
         """`FILE:LINE:COL: error: MESSAGE`, the source line with a caret, notes and a hint."""
-        head = f"{self.span.where}: " if self.span else ""
-        out = [f"{head}{self.kind}: {self.message}"]
+        head = f"{visible(self.span.where)}: " if self.span else ""
+        out = [f"{head}{self.kind}: {visible(self.message)}"]
         if self.span:
             snip = self.span.snippet()
             if snip:
                 out.append(snip)
         for text, span in self.notes:
-            out.append(f"{span.where}: note: {text}" if span else f"note: {text}")
+            text = visible(text)
+            out.append(f"{visible(span.where)}: note: {text}" if span else f"note: {text}")
             if span and span.snippet():
                 out.append(span.snippet())
         if self.hint:
-            out.append(f"hint: {self.hint}")
+            out.append(f"hint: {visible(self.hint)}")
         return "\n".join(out)
 
     def __str__(self) -> str:
