@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import sys
+import threading
 import warnings
 
 import numpy as np
@@ -124,4 +126,42 @@ def quiet_numpy():
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         yield
+
+
+DEEP_STACK = 512 << 20  # bytes of stack for a compile: room for 100,000-term expressions
+DEEP_RECURSION = 400_000  # Python's recursion limit while compiling (1,000 by default)
+_deep = threading.local()
+
+
+def with_deep_stack(fn, *args, **kwargs):
+    """fn(*args, **kwargs) on a thread with a large stack and recursion limit, so recursive
+    passes over a deeply nested program (a 100,000-term sum, 10,000 nested calls) finish; what
+    still runs out (RecursionError) is turned into a located "too deep" error where it is
+    raised (see the callers). Nested calls run directly on the thread they are on."""
+    if getattr(_deep, "inside", False):
+        return fn(*args, **kwargs)
+    out: dict = {}
+
+    def target():
+        _deep.inside = True
+        try:
+            out["value"] = fn(*args, **kwargs)
+        except BaseException as e:  # handed to the caller's thread as it is
+            out["error"] = e
+
+    limit = sys.getrecursionlimit()
+    old = threading.stack_size(DEEP_STACK)
+    try:
+        worker = threading.Thread(target=target, name="tensorlang-compile", daemon=True)
+        sys.setrecursionlimit(max(limit, DEEP_RECURSION))
+        worker.start()
+    finally:
+        threading.stack_size(old)
+    try:
+        worker.join()
+    finally:
+        sys.setrecursionlimit(limit)
+    if "error" in out:
+        raise out["error"].with_traceback(out["error"].__traceback__)
+    return out["value"]
 

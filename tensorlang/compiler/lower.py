@@ -53,7 +53,12 @@ class GraphLowering:
     def lower(self) -> Graph:
         """The whole graph."""
         for stmt in self.gdef.body:
-            self.statement(stmt)
+            try:
+                self.statement(stmt)
+            except RecursionError:
+                raise ProgramError("this statement nests too deeply to compile (calls, brackets "
+                                   "or operators inside one another, tens of thousands deep)",
+                                   stmt.span) from None
         self.b.dims = list(self.dims)
         return self.b.finish()
 

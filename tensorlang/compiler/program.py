@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from importlib import resources
 
-from ..errors import NamingError, ProgramError, UsageError, did_you_mean
+from ..errors import NamingError, ProgramError, UsageError, did_you_mean, with_deep_stack
 from ..frontend import syntax as S
 from ..frontend.parser import parse
 from ..ir.graph import Graph
@@ -86,9 +86,9 @@ def _gc_paused():
 
 
 def compile(text: str, file: str = "<string>", overrides: dict | None = None) -> CompiledProgram:
-    """Parse and compile a program's text."""
+    """Parse and compile a program's text (on a deep stack: see errors.with_deep_stack)."""
     with _gc_paused():
-        return compile_syntax(parse(text, file), file, overrides)
+        return with_deep_stack(lambda: compile_syntax(parse(text, file), file, overrides))
 
 
 def load(path: str, overrides: dict | None = None) -> CompiledProgram:
