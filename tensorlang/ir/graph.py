@@ -20,6 +20,7 @@ from ..errors import (
     did_you_mean,
     quiet_numpy,
 )
+from ..files.limits import over_budget
 from ..source import UNKNOWN, Span
 from . import dims as D
 from .opdef import REGISTRY, OpDef
@@ -326,6 +327,7 @@ class Builder:
                 type = opdef.infer(types, **attrs)
         except OpError as e:
             raise ShapeError(f"{op}: {_operands(opdef, types)}: {e}", span) from None
+        _within_budget(op, type, span)
         if opdef.expand is not None:
             return self._expanded(opdef, inputs, attrs, type, span)
         # one object per distinct type: most nodes share a few, and fewer objects make the
@@ -421,9 +423,28 @@ class Builder:
                         np.promote_types(_np(types[i].dtype), _np(dt)) != _np(dt):
                     inputs[i] = self.add("cast", (inputs[i],), {"dtype": dt}, span=span)
         for i in raw:
+            if not _fits(inputs[i], target[i]):
+                target[i] = self._too_big(opdef, inputs[i], target[i], types, i, span)
             inputs[i] = self.constant(inputs[i], target[i], weak=types[i].weak and all(
                 types[j].weak for j in range(len(types))), span=span)
         return inputs
+
+    def _too_big(self, opdef: OpDef, value, dtype: str, types: list, i: int, span: Span) -> str:
+        """An integer literal beyond the range of the integer dtype it meets: NumPy 2's rule
+        for Python integers. Where the op's result is a float anyway (`images / 256` on u8) the
+        literal keeps its own i64; elsewhere (`images + 256`) it is an error, as in NumPy."""
+        try:
+            out = opdef.infer(tuple(TensorType(dtype, t.shape) if j == i else t
+                                    for j, t in enumerate(types)))
+        except OpError:
+            out = None
+        if out is not None and np.dtype(_np(out.dtype)).kind == "f":
+            return "i64"
+        info = np.iinfo(_np(dtype))
+        raise ShapeError(f"{opdef.name}: the number {np.asarray(value).flat[0]} is out of range "
+                         f"for {dtype} ({info.min} to {info.max}), the dtype of the tensor it "
+                         "meets (NumPy 2 refuses it too)", span,
+                         hint="cast the tensor first, e.g. cast(x, i32), or write a float")
 
     # -- conveniences ---------------------------------------------------------------------------
     def constant(self, value: Any, dtype: str | None = None, *, weak: bool = False,
@@ -469,6 +490,38 @@ class Builder:
     def fail(self, message: str, span: Span | None = None, hint: str | None = None):
         """Raise a located TensorlangError."""
         raise TensorlangError(message, span or self.span, hint=hint)
+
+
+def _within_budget(op: str, t: TensorType, span: Span) -> None:
+    """A node whose concrete shape needs more memory than the budget (files/limits.py) is a
+    ShapeError when it is made, at `check` time, never a MemoryError (or a machine brought to its
+    knees) at run time. Symbolic dims are bound by fed data, which its loader bounds."""
+    shape = t.shape
+    if not shape or not all(type(d) is int for d in shape):
+        return
+    n = 1
+    for d in shape:
+        n *= d
+    nbytes = n * np.dtype(_np(t.dtype)).itemsize
+    problem = over_budget(nbytes) if nbytes > MIN_CHECKED else None
+    if problem:
+        what = "a variable" if op == "variable" else f"{op}'s result"
+        raise ShapeError(f"{what} of type {t} takes {problem}", span,
+                         hint="a smaller shape, or a larger budget: TENSORLANG_MEMORY_BUDGET=64G")
+
+
+MIN_CHECKED = 1 << 20  # below a MiB no budget is asked about (the environment is not read)
+
+
+def _fits(value, dtype: str) -> bool:
+    """Whether every integer of a literal lies in an integer dtype's range (other literals and
+    dtypes: True)."""
+    arr = np.asarray(value)
+    dt = np.dtype(_np(dtype))
+    if arr.dtype.kind not in "iu" or dt.kind not in "iu" or arr.size == 0:
+        return True
+    info = np.iinfo(dt)
+    return bool(info.min <= arr.min() and arr.max() <= info.max)
 
 
 def _overflowed(value, arr: np.ndarray, span: Span) -> None:

@@ -16,6 +16,7 @@ from ..ir.types import (
     TensorType,
     broadcast_shapes,
     broadcasts_to,
+    is_float,
     normalize_axes,
     normalize_axis,
     promote,
@@ -114,7 +115,8 @@ def _trace_prepare(types, axis1=0, axis2=1):
 def _trace_infer(types, axis1, axis2):
     t = types[0]
     _numeric(t)
-    return TensorType(t.dtype, tuple(d for i, d in enumerate(t.shape) if i not in (axis1, axis2)))
+    dtype = t.dtype if is_float(t.dtype) else "i64"  # a sum: integers count in i64, as in sum
+    return TensorType(dtype, tuple(d for i, d in enumerate(t.shape) if i not in (axis1, axis2)))
 
 
 def _trace_grad_infer(types, shape, axis1, axis2):
@@ -154,7 +156,8 @@ def _solve(a, b):
 
 
 def _trace(a, axis1, axis2):
-    return np.asarray(np.trace(a, axis1=axis1, axis2=axis2), a.dtype)
+    dtype = a.dtype if a.dtype.kind == "f" else np.int64
+    return np.asarray(np.trace(a, axis1=axis1, axis2=axis2, dtype=dtype), dtype)
 
 
 def _trace_grad(g, shape, axis1, axis2):

@@ -89,7 +89,10 @@ def _softmax_cross_entropy(logits, labels):
         z = x - x.max(axis=-1, keepdims=True)  # methods: a loss is called every step
         return np.asarray(np.log(np.exp(z).sum(axis=-1)) - _pick(z, labels))
     logp = _log_softmax(logits, -1)
-    return np.asarray(-np.sum(_rows(labels, logp) * logp, axis=-1))
+    y = _rows(labels, logp)
+    # a zero label weighs nothing, even against a log-probability that underflowed to -inf
+    # (logits 4e38 apart): 0 * -inf would make the loss NaN
+    return np.asarray(0 - np.sum(np.where(y == 0, 0, y * logp), axis=-1))  # 0, never -0
 
 
 def _clip(p):

@@ -198,6 +198,8 @@ def test_norm_does_not_overflow_in_f16():
 
 def test_integer_inputs():
     assert REGISTRY["inv"].kernel(np.array([[2, 0], [0, 4]], np.int32)).dtype == np.float32
-    assert REGISTRY["trace"].kernel(np.eye(3, dtype=np.int32), axis1=0, axis2=1).dtype == np.int32
+    # trace is a sum: integers count in i64 (as sum does, and NumPy's trace)
+    assert REGISTRY["trace"].kernel(np.eye(3, dtype=np.int32), axis1=0, axis2=1).dtype == np.int64
+    assert REGISTRY["trace"].infer([TensorType("i32", (3, 3))], axis1=0, axis2=1).dtype == "i64"
     got = REGISTRY["matmul"].kernel(np.ones((2, 3), np.int32), np.ones(3, np.int32))
     assert got.dtype == np.int32 and list(got) == [3, 3]

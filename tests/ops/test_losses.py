@@ -169,3 +169,15 @@ def test_every_loss_makes_a_fresh_array():
     for op in ("softmax_cross_entropy", "cross_entropy", "binary_cross_entropy",
                "sigmoid_cross_entropy", "mse"):
         assert REGISTRY[op].memory.fresh and REGISTRY[op].family == "nn"
+
+
+def test_soft_labels_stay_finite_for_logits_of_any_finite_size():
+    # [2e38, -2e38, 0]: the shifted logit -4e38 is -inf in f32, and 0 * -inf was NaN
+    z = np.array([[2e38, -2e38, 0]], np.float32)
+    for labels, want in (([1, 0, 0], 0.0), ([0, 0, 1], 2e38), ([0, 1, 0], np.inf)):
+        with np.errstate(all="ignore"):  # the session runs kernels so; the overflow is real
+            got = k("softmax_cross_entropy", z, np.array([labels], np.float32))
+        assert not np.isnan(got).any()
+        np.testing.assert_allclose(got, [want], rtol=1e-6)  # 4e38 exceeds f32: inf, no NaN
+    with np.errstate(all="ignore"):
+        assert not np.signbit(k("softmax_cross_entropy", z, np.array([[1, 0, 0]], np.float32))[0])
