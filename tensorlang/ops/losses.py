@@ -307,8 +307,15 @@ def _sxe_grad_infer(types):
 
 
 def _minus_one_hot(p, ids):
-    """p[..., ids] -= 1 in place (p C-ordered); an id out of range is an IndexError."""
+    """p[..., ids] -= 1 in place, in any memory layout; an id out of range is an IndexError."""
     c = p.shape[-1]
+    if not p.flags.c_contiguous:
+        # a transposed or F-ordered p (NumPy keeps z's layout in z - max): reshape(-1, c) would
+        # copy, and the update would be lost (the fused gradient was then softmax(z) * g)
+        check_ids(ids, c)
+        at = ids.astype(np.intp)[..., None]
+        np.put_along_axis(p, at, np.take_along_axis(p, at, axis=-1) - 1, axis=-1)
+        return
     flat = p.reshape(-1, c)
     ids = ids.reshape(-1)
     if ids.dtype.kind != "u" and ids.size and ids.min() < 0:  # would wrap around
@@ -325,7 +332,7 @@ def _sxe_grad(z, ids, g, out=None):
     p = np.subtract(z, z.max(axis=-1, keepdims=True), out=out)
     np.exp(p, out=p)
     p /= p.sum(axis=-1, keepdims=True)
-    _minus_one_hot(p, ids)  # p is fresh and C-ordered, or out, which the planner owns
+    _minus_one_hot(p, ids)  # p is fresh (in z's layout), or out, which the planner owns
     p *= np.asarray(g)[..., None]
     return p
 

@@ -147,6 +147,13 @@ class Session:
         """Values of the fetches (a name, a Node, or a list of them) for the fed placeholders.
         `updates` maps variable names to nodes whose values become the variables' new values."""
         single = isinstance(fetches, (str, Node))
+        if feed is not None and not isinstance(feed, Mapping):
+            raise TypeError(f"Session.run: feed must be a mapping from placeholder names to "
+                            f"arrays, not a {type(feed).__name__}")
+        if not single and (not isinstance(fetches, (list, tuple)) or
+                           not all(isinstance(f, (str, Node)) for f in fetches)):
+            raise TypeError("Session.run: fetches must be a name, a Node or a list of them, "
+                            f"not {type(fetches).__name__}")
         fetch_list = [fetches] if single else list(fetches)
         if updates:
             upd = list(updates.items())
