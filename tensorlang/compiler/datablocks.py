@@ -71,7 +71,24 @@ def load_field(f: S.Field, lets: dict, base_dir: str) -> np.ndarray:
         else:
             raise ProgramError("a data field is sliced with start:stop:step", item.span)
         arr = data.slice_first_axis(arr, *parts, f.value.span, source=f.name)
+    check_finite(f.name, arr, f.value.span)
     return arr
+
+
+def check_finite(name: str, arr: np.ndarray, span) -> None:
+    """Data with NaN or Inf is refused where it is loaded, naming the field and the first bad
+    index (else it surfaced as "linear produced NaN" with advice about the learning rate)."""
+    if arr.dtype.kind not in "fc":
+        return
+    with np.errstate(all="ignore"):
+        finite = np.isfinite(arr)
+    if finite.all():
+        return
+    at = tuple(int(i) for i in np.unravel_index(int(np.argmin(finite)), arr.shape))
+    value = arr[at]
+    raise DataError(f'data field "{name}" holds {value} at index {list(at)} (of shape '
+                    f"{list(arr.shape)}): data must be finite", span,
+                    hint="clean the file, or slice the bad examples away")
 
 
 def _call(e: S.Call, lets: dict, base_dir: str) -> np.ndarray:
