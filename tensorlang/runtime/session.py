@@ -190,6 +190,8 @@ class Session:
         plan.runs += 1
         if plan.runs > WARM + len(plan.steps) // STEPS_PER_RUN and not check_numerics:
             return _arrays(self._run_generated(plan, env, slots))
+        if check_numerics:
+            check_constants(plan)
         steps = plan.concrete_steps(env, reuse=not check_numerics)
         with quiet_numpy():
             _interpret(plan, steps, slots, check_numerics)
@@ -456,9 +458,28 @@ def _as_array(value, node: Node) -> np.ndarray:
 def _check_finite(plan: Plan, k: int, slots: list) -> None:
     step = plan.steps[k]
     value = slots[step.out]
-    if not is_float(step.node.dtype) or np.all(np.isfinite(value)):
+    node = step.node
+    if node.op in INT_DIVISIONS and not is_float(node.dtype):
+        divisor = slots[step.ins[1]]
+        if np.any(np.asarray(divisor) == 0):
+            raise RuntimeNumericsError(f"{node.op}: integer division by zero "
+                                       f"({node.describe()}: {node.type}); NumPy gives 0 there",
+                                       node.span)
+    if not is_float(node.dtype) or np.all(np.isfinite(value)):
         return
-    raise nonfinite_error(step.node, value, [slots[i] for i in step.ins])
+    raise nonfinite_error(node, value, [slots[i] for i in step.ins])
+
+
+INT_DIVISIONS = ("floor_divide", "mod")
+
+
+def check_constants(plan: Plan) -> None:
+    """--check-numerics: a constant that is NaN or Inf (`[1, 2] / 0` folded at compile time,
+    `log(0)`) is reported at its source like a value a kernel made."""
+    for node in plan.nodes:
+        if node.op == "constant" and is_float(node.dtype) and \
+                not np.all(np.isfinite(node.attrs["value"])):
+            raise nonfinite_error(node, node.attrs["value"], [])
 
 
 def nonfinite_error(node: Node, value: np.ndarray,
@@ -471,7 +492,11 @@ def nonfinite_error(node: Node, value: np.ndarray,
             ranges.append(f"input {i} ({inp.describe()}: {inp.type}) ranges over "
                           f"[{np.nanmin(a):.4g}, {np.nanmax(a):.4g}]")
     what = "NaN" if np.isnan(value).any() else "Inf"
+    if node.op == "constant":
+        return RuntimeNumericsError(f"the constant {node.describe()} ({node.type}) is {what}",
+                                    node.span)
+    where = " in the gradient (the backward pass of this line)" if node.is_backward else ""
     return RuntimeNumericsError(
-        f"{node.op} produced {what} ({node.describe()}: {node.type})", node.span,
+        f"{node.op} produced {what}{where} ({node.describe()}: {node.type})", node.span,
         notes=tuple((r, None) for r in ranges))
 

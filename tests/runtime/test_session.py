@@ -341,3 +341,24 @@ def test_a_failure_inside_a_fused_training_kernel_names_the_users_value(tmp_path
     assert err.startswith(f"{tmp_path / 'ce.tl'}:5:12: error: loss (softmax_cross_entropy_mean) "
                           "failed at run time: class id 7 is out of range for 3 classes")
     assert "Traceback" not in err
+
+
+def test_check_numerics_sees_constants_integer_division_and_gradients():
+    import tensorlang as tl
+    from tensorlang.errors import RuntimeNumericsError
+
+    def failure(body, feed=None):
+        g = tl.compile("graph g {\n    " + body.replace("\n", "\n    ") + "\n}\n").graphs["g"]
+        names = [n for n, node in g.names.items() if node.op != "placeholder"]
+        with pytest.raises(RuntimeNumericsError) as e:
+            tl.Session(g).run(names, feed or {}, check_numerics=True)
+        return e.value
+    assert "divide produced Inf" in failure("y = [1, 2] / 0").message
+    assert "log produced Inf" in failure("y = log(0)").message
+    i = {"a": np.array([1, 2], np.int32)}
+    assert "integer division by zero" in failure("placeholder a: i32[2]\ny = a // 0", i).message
+    assert "integer division by zero" in failure("placeholder a: i32[2]\ny = a % (a - 1)",
+                                                 i).message
+    e = failure("placeholder a: f32[2]\ns = sum(sqrt(a))\ngr = grad(s, a)",
+                {"a": np.array([0, 2], np.float32)})
+    assert "in the gradient" in e.message and e.span.line == 3  # at the forward line
