@@ -85,6 +85,10 @@ class WriteError(TensorlangError):
     """A path a run would write to that it must not (wrong kind, a device, no room...)."""
 
 
+class SandboxError(TensorlangError):
+    """A path outside the folder `run --sandbox` confines reads and writes to."""
+
+
 class RuntimeNumericsError(TensorlangError):
     """A value became NaN or Inf during execution."""
 

@@ -24,6 +24,7 @@ import numpy as np
 from ..errors import DataError, did_you_mean
 from ..source import Span
 from .limits import memory_budget, over_budget, size_text
+from .sandbox import check_inside
 
 __all__ = ["resolve_path", "load_npy", "load_npz", "load_csv", "load_idx", "slice_first_axis",
            "check_same_length", "clear_cache"]
@@ -157,6 +158,7 @@ def _load(kind: str, path: str, span: Span | None, base_dir: str | None, args: t
         raise DataError(f"{kind}(): the path must be a non-empty string without NUL characters, "
                         f"not {excerpt(path)}", span)
     resolved = resolve_path(path, base_dir if base_dir is not None else os.getcwd())
+    check_inside(resolved, f"{kind} file", span)
     st = _stat(path, resolved, kind, span)
     key = (kind, resolved, st.st_mtime_ns, st.st_size, args)
     arr = _CACHE.get(key)

@@ -2,9 +2,10 @@
 as a located WriteError, a path without its kind's extension, a path that is a folder, a FIFO, a
 device or any other non-regular file, an existing file that is not of the kind (a checkpoint must
 be an .npz zip, a plot a PNG/SVG/PDF, a log text), the program's own source and data files, a
-folder that cannot take a new file (read-only, missing and not creatable) and, for a known size,
-a disk without room for it. The training loop calls it for `save`, `log` and `plot` before the
-first step, so a bad path costs nothing but the message."""
+folder that cannot take a new file (read-only, missing and not creatable), for a known size a
+disk without room for it, and under `run --sandbox` a path outside the program's folder (a
+SandboxError). The training loop calls it for `save`, `log` and `plot` before the first step, so
+a bad path costs nothing but the message."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import tempfile
 
 from ..errors import WriteError
 from .atomic import TEMP_PREFIX
+from .sandbox import check_inside
 
 KINDS = {  # kind -> (what it is called, the extensions it may have)
     "checkpoint": ("checkpoint", (".npz",)),
@@ -42,6 +44,7 @@ def check_writable(path: str, kind: str, span=None, *, size: int | None = None,
         raise WriteError(f'a {what} is written to a {" or ".join(exts)} file, not "{path}"', span,
                          hint=f"name it {os.path.splitext(path)[0] or 'out'}{exts[0]}")
     full = os.path.abspath(path)
+    check_inside(full, what, span)
     for other in protected:
         if _same_file(full, other):
             raise WriteError(f'"{path}" is one of the program\'s own files: {what} never '

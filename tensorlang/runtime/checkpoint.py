@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import CheckpointError, WriteError
+from ..errors import CheckpointError, SandboxError, WriteError
 from ..files.atomic import write_atomic
+from ..files.sandbox import check_inside
 from ..files.writable import check_writable
 from ..ir.types import np_dtype
 
@@ -42,7 +43,7 @@ def save(path: str, variables: dict[str, np.ndarray], span=None, meta: dict | No
         arrays[META] = np.asarray(json.dumps({"format": FORMAT, **meta}))
     try:
         check_writable(path, "checkpoint", span)
-    except WriteError as e:
+    except (WriteError, SandboxError) as e:
         raise CheckpointError(e.message, span, hint=e.hint) from None
     try:
         os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
@@ -63,6 +64,10 @@ def _write_npz(fh, arrays: dict[str, np.ndarray]) -> None:
 
 def read(path: str, span=None) -> Checkpoint:
     """Every array of a checkpoint and its run state, or a CheckpointError saying why not."""
+    try:
+        check_inside(path, "checkpoint", span)
+    except SandboxError as e:
+        raise CheckpointError(e.message, span, hint=e.hint) from None
     try:
         # the file is opened here so it is closed however np.load fails on a broken one
         with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
