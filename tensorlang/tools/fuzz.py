@@ -9,7 +9,10 @@ of them well typed, some deliberately not); `check(text)` says what is wrong wit
   and the optimized graph (fusions compute otherwise) agree up to rounding, and a value finite
   in the plain graph stays finite in the optimized one;
 - `fmt` keeps the meaning: the formatted text compiles to the same names with the same values,
-  and formatting it again changes nothing.
+  and formatting it again changes nothing;
+- a mutated copy of the program (characters cut, repeated, or replaced by brackets, keywords,
+  NUL, escape and bidi characters, huge numbers) compiles, runs and formats with a
+  TensorlangError at most.
 
 `python -m tensorlang.tools.fuzz --n 10000 --seed 0` (or `make fuzz N=10000`) runs a batch and
 prints each failure with the program that shows it; the test suite runs a fixed-seed batch."""
@@ -458,11 +461,61 @@ def minimize(text: str, seed: int, keep=None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def fuzz(seeds: Iterable[int]) -> dict[int, list[str]]:
-    """The failures of the programs of these seeds: seed -> problems."""
+NOISE = ("(", ")", "[", "]", "{", "}", ",", ":", "=", "+", "*", "**", ".", "..", "\n", " ",
+         "\t", "#", '"', "\\", "\x00", "\x1b", "\u202e", "\ufeff", "é", "1e999", "-", "?", "@",
+         "graph", "layer", "data", "train", "evaluate", "let", "x", "N", "0", "9" * 30, "f32",
+         "u8[", "grad(", "placeholder", "variable", "return", "update", "...", "//", "%")
+
+
+def mutate(text: str, seed: int) -> str:
+    """The text with a few random edits (a character range cut, duplicated or replaced by noise:
+    brackets, keywords, NUL, escape and bidi characters, huge numbers)."""
+    rng = random.Random(seed * 7919 + 1)
+    for _ in range(rng.randint(1, 4)):
+        i = rng.randrange(len(text) + 1)
+        j = min(len(text), i + rng.randint(0, 8))
+        r = rng.random()
+        if r < 0.3:
+            text = text[:i] + text[j:]
+        elif r < 0.5:
+            text = text[:i] + text[i:j] * rng.randint(2, 5) + text[i:]
+        else:
+            text = text[:i] + rng.choice(NOISE) + text[j:]
+    return text
+
+
+def check_mutant(text: str, seed: int = 0) -> list[str]:
+    """A mutated program must compile, run (interpreted) and format without a traceback."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            try:
+                program = compile_program(text, "<fuzz>")
+                graph = next(iter(program.graphs.values()), None)
+                if graph is not None:
+                    names = [k for k, n in graph.names.items() if n.op != "placeholder"]
+                    Session(graph).run(names, _feed(graph, np.random.default_rng(seed)))
+            except TensorlangError:
+                pass
+            try:
+                format_source(text, "<fuzz>")
+            except TensorlangError:
+                pass
+        except Exception as e:  # noqa: BLE001 - any non-TensorlangError is the finding
+            return ["mutant traceback: " + "".join(
+                traceback.format_exception_only(type(e), e)).strip()]
+    return []
+
+
+def fuzz(seeds: Iterable[int], mutants: bool = True) -> dict[int, list[str]]:
+    """The failures of the programs of these seeds (and, with `mutants`, of a mutated copy of
+    each): seed -> problems."""
     out = {}
     for seed in seeds:
-        problems = check(generate(seed), seed)
+        text = generate(seed)
+        problems = check(text, seed)
+        if mutants:
+            problems += check_mutant(mutate(text, seed), seed)
         if problems:
             out[seed] = problems
     return out
@@ -477,8 +530,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     failures = fuzz(range(args.seed, args.seed + args.n))
     for seed, problems in failures.items():
-        print(f"--- seed {seed}, minimized:")
-        print(minimize(generate(seed), seed))
+        mutant = any(p.startswith("mutant") for p in problems)
+        print(f"--- seed {seed}{' (mutated)' if mutant else ', minimized'}:")
+        print(mutate(generate(seed), seed) if mutant else minimize(generate(seed), seed))
         for p in problems:
             print(f"  {p}")
     print(f"{args.n} programs, {len(failures)} failing")
