@@ -91,5 +91,18 @@ def check_finite(name: str, arr: np.ndarray, span) -> None:
                     hint="clean the file, or slice the bad examples away")
 
 
+def file_paths(blocks, lets: dict, base_dir: str) -> list[str]:
+    """The resolved paths of every file the data blocks load (what a run must never write
+    over: pass them to files.writable.check_writable's `protected`)."""
+    out = []
+    for block in blocks:
+        for f in block.fields:
+            e = f.value.value if isinstance(f.value, S.Index) else f.value
+            if isinstance(e, S.Call) and isinstance(e.func, S.Name) and e.func.id in LOADERS:
+                path = _arguments(e, lets)["path"]
+                out.append(data.resolve_path(path, base_dir))
+    return out
+
+
 def _call(e: S.Call, lets: dict, base_dir: str) -> np.ndarray:
     return LOADERS[e.func.id](**_arguments(e, lets), span=e.span, base_dir=base_dir)

@@ -53,6 +53,15 @@ def save(path: str, variables: dict[str, np.ndarray], span=None, meta: dict | No
             from None
 
 
+def expected_size(variables, copies: int = 1) -> int:
+    """About the bytes a checkpoint of these variable nodes takes (their data, `copies` times:
+    2 with keep_best, more with an optimizer's state; plus each member's header and directory
+    entry): the size to ask check_writable for before training."""
+    data = sum(int(np.prod([int(d) for d in v.type.shape], dtype=np.int64)) *
+               np_dtype(v.dtype).itemsize for v in variables)
+    return copies * data + 256 * copies * len(tuple(variables)) + (64 << 10)
+
+
 def _write_npz(fh, arrays: dict[str, np.ndarray]) -> None:
     """What np.savez writes, for any names: savez takes them as keyword arguments, so a variable
     named `file` clashed with its own parameter and one named `allow_pickle` vanished."""

@@ -328,3 +328,12 @@ def test_nan_and_inf_in_data_are_refused_at_load_naming_field_and_index(tmp_path
                                         r"\(of shape \[4, 3\]\): data must be finite") as e:
         tl.load(str(tmp_path / "p.tl")).run(quiet=True)
     assert e.value.span.line == 6
+
+
+def test_file_paths_lists_every_loaded_file(tmp_path):
+    from tensorlang.compiler.datablocks import file_paths
+    text = ('let root = "files"\ngraph g {\n    placeholder x: f32[N]\n}\n'
+            'data d {\n    x = npy(root + "/x.npy")[:2]\n    y = [1, 2]\n    z = csv("z.csv")\n}\n')
+    program = tl.compile(text, str(tmp_path / "p.tl"))
+    got = file_paths(program.data.values(), program.lets, str(tmp_path))
+    assert got == [str(tmp_path / "files" / "x.npy"), str(tmp_path / "z.csv")]

@@ -180,3 +180,11 @@ def test_never_over_a_file_that_is_not_a_checkpoint(tmp_path):
     with pytest.raises(CheckpointError, match="it is a folder"):
         (tmp_path / "dir.npz").mkdir()
         checkpoint.save(str(tmp_path / "dir.npz"), values(), SPAN)
+
+
+def test_expected_size_bounds_the_file_written(tmp_path):
+    path = tmp_path / "ck.npz"
+    checkpoint.save(str(path), values(), meta={"epoch": 1})
+    want = checkpoint.expected_size(G.variables)
+    assert os.path.getsize(path) <= want <= os.path.getsize(path) + (64 << 10) + 256 * 3
+    assert checkpoint.expected_size(G.variables, copies=3) > 2 * want - (64 << 10)
