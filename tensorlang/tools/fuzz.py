@@ -6,8 +6,8 @@ of them well typed, some deliberately not); `check(text)` says what is wrong wit
 - every node's value has the dtype and the shape that compilation inferred (dims bound by feeds);
 - the interpreted plan and the generated straight-line code give the same values, bit for bit;
   the --check-numerics loop (no buffer reuse: BLAS may round differently into another buffer)
-  and the optimized graph (fusions compute otherwise) agree up to rounding, and a value finite
-  in the plain graph stays finite in the optimized one;
+  and the optimized graph (fusions compute otherwise; fed Fortran-ordered arrays for odd seeds)
+  agree up to rounding, and a value finite in the plain graph stays finite in the optimized one;
 - `fmt` keeps the meaning: the formatted text compiles to the same names with the same values,
   and formatting it again changes nothing;
 - a mutated copy of the program (characters cut, repeated, or replaced by brackets, keywords,
@@ -332,8 +332,24 @@ def _close(a, b) -> bool:
         return False
     x, y = a[fin].astype(np.float64), b[fin].astype(np.float64)
     scale = 1.0 + (np.abs(x).max() if x.size else 0.0)
-    tol = 1e-3 if a.dtype != np.float64 else 1e-8
-    return bool(np.all(np.abs(x - y) <= tol * (np.abs(x) + scale)))
+    # f32 rounding, whatever the output's dtype (an f64 result may come from f32 parts)
+    return bool(np.all(np.abs(x - y) <= 1e-3 * (np.abs(x) + scale)))
+
+
+# ops whose result jumps where their input crosses a point: a rounding difference upstream
+# may move it by a whole step, so values after them are compared bit for bit only where the
+# schedules are the same (interpreted against generated code)
+STEPS = frozenset(("floor_divide", "floor", "round", "sign", "mod", "greater", "greater_equal",
+                   "less", "less_equal", "equal", "not_equal", "argmax", "argmin", "argsort",
+                   "cast", "sort"))
+
+
+def _smooth(graph, names: list[str]) -> set[str]:
+    """The names whose values depend on no step op (see STEPS)."""
+    rough: dict[int, bool] = {}
+    for n in graph.nodes:  # topological
+        rough[n.id] = n.op in STEPS or any(rough.get(i.id, False) for i in n.inputs)
+    return {k for k in names if not rough[graph.node(k).id]}
 
 
 def _optimized(graph, names: list[str], feed: dict) -> list:
@@ -425,15 +441,19 @@ def _check(text: str, seed: int) -> list[str]:
         problems += _check_types(graph, names, first, env)
         problems += [f"{n}: interpreted and generated code differ" for n, a, b in
                      zip(names, first, second) if not _same(a, b)]
+        smooth = _smooth(graph, names)
         problems += [f"{n}: buffer reuse changed the value" for n, a, b in
-                     zip(names, first, third) if not _close(a, b)]
+                     zip(names, first, third) if n in smooth and not _close(a, b)]
         try:
-            opt = _optimized(graph, names, _feed(graph, np.random.default_rng(seed)))
+            feed = _feed(graph, np.random.default_rng(seed))
+            if seed % 2:  # the optimized graph on Fortran-ordered feeds: layouts must not matter
+                feed = {k: np.asfortranarray(v) if v.ndim >= 2 else v for k, v in feed.items()}
+            opt = _optimized(graph, names, feed)
         except TensorlangError as e:
             opt = None
             problems.append(f"the optimized graph fails where the plain one runs: {e.message}")
         problems += [f"{n}: the optimized graph gives another value" for n, a, b in
-                     zip(names, first, opt or first) if not _close(a, b)]
+                     zip(names, first, opt or first) if n in smooth and not _close(a, b)]
     formatted = format_source(text, "<fuzz>")
     if format_source(formatted, "<fuzz>") != formatted:
         problems.append("fmt is not idempotent")
