@@ -147,7 +147,8 @@ def literal_array(lw, e, dtype: str) -> np.ndarray:
         raise ProgramError(f"expected a tensor literal, not {C.describe(v)}", e.span)
     try:
         exact = np.array(v)
-        arr = exact.astype(np_dtype(dtype))
+        with np.errstate(all="ignore"):  # an overflow is reported by lossless() below
+            arr = exact.astype(np_dtype(dtype))
     except (ValueError, TypeError, OverflowError):
         exact = None
     if exact is None or exact.dtype == object:

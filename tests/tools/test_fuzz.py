@@ -108,3 +108,11 @@ def test_list_arithmetic_in_a_let_is_what_it_is_inline():
     assert program.lets["b"] == (2, 4, 6) and program.lets["c"] == (1.5,)
     a, d = Session(program.graphs["g"]).run(["a", "d"])
     np.testing.assert_array_equal(a, d)
+
+
+def test_a_constant_too_large_for_f32_is_an_error_without_a_warning():
+    # seed 21594 (a mutant): NumPy's "overflow encountered in cast" reached the user
+    text = graph_of("constant c = [1e305]\nv = c")
+    assert fuzz.check_mutant(text) == []
+    with _no_warnings(), pytest.raises(Exception, match="f32 cannot hold the literal 1e"):
+        compile_program(text)
