@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tensorlang.compiler.program import compile as compile_program
+from tensorlang.errors import TensorlangError
 from tensorlang.runtime.session import Session
 from tensorlang.tools import fuzz
 
@@ -114,5 +115,5 @@ def test_a_constant_too_large_for_f32_is_an_error_without_a_warning():
     # seed 21594 (a mutant): NumPy's "overflow encountered in cast" reached the user
     text = graph_of("constant c = [1e305]\nv = c")
     assert fuzz.check_mutant(text) == []
-    with _no_warnings(), pytest.raises(Exception, match="f32 cannot hold the literal 1e"):
+    with _no_warnings(), pytest.raises(TensorlangError, match="f32 cannot hold the literal 1e"):
         compile_program(text)
