@@ -301,7 +301,7 @@ def _interpret(plan: Plan, steps: list, slots: list, check_numerics: bool) -> No
             else:
                 slots[out] = fn(*[slots[i] for i in ins], out=slots[o])
             if check_numerics:
-                _check_finite(plan, k, slots)
+                _check_finite(plan, k, slots, fn)
             for f in free:
                 slots[f] = None
     except KERNEL_ERRORS as e:
@@ -455,22 +455,43 @@ def _as_array(value, node: Node) -> np.ndarray:
     return arr
 
 
-def _check_finite(plan: Plan, k: int, slots: list) -> None:
+def _check_finite(plan: Plan, k: int, slots: list, fn=None) -> None:
     step = plan.steps[k]
     value = slots[step.out]
     node = step.node
-    if node.op in INT_DIVISIONS and not is_float(node.dtype):
+    if node.dtype in INT_RANGES and node.op in INT_DIVISIONS:
         divisor = slots[step.ins[1]]
         if np.any(np.asarray(divisor) == 0):
             raise RuntimeNumericsError(f"{node.op}: integer division by zero "
                                        f"({node.describe()}: {node.type}); NumPy gives 0 there",
                                        node.span)
+    if node.dtype in INT_RANGES and node.op in INT_WRAPS and fn is not None:
+        _check_overflow(node, fn, [slots[i] for i in step.ins])
     if not is_float(node.dtype) or np.all(np.isfinite(value)):
         return
     raise nonfinite_error(node, value, [slots[i] for i in step.ins])
 
 
 INT_DIVISIONS = ("floor_divide", "mod")
+INT_WRAPS = ("add", "subtract", "multiply", "power", "neg", "abs", "sum", "prod", "matmul",
+             "dot", "square")  # integer ops whose result NumPy wraps around silently
+INT_RANGES = {"i32": np.iinfo(np.int32), "i64": np.iinfo(np.int64), "u8": np.iinfo(np.uint8)}
+
+
+def _check_overflow(node: Node, fn, inputs: list) -> None:
+    """--check-numerics: an integer result that wrapped around. The kernel is run again on the
+    inputs as float64 (exact to 2**53, and near enough beyond to tell the range), and a true
+    value outside the dtype's range is an error at the node."""
+    with quiet_numpy():
+        exact = np.asarray(fn(*[np.asarray(a, np.float64) for a in inputs]), np.float64)
+    info = INT_RANGES[node.dtype]
+    bad = (exact < info.min) | (exact > info.max)
+    if np.any(bad):
+        big = exact[bad].flat[0]
+        raise RuntimeNumericsError(f"{node.op}: integer overflow ({node.describe()}: "
+                                   f"{node.type}): the true value {big:.6g} is outside "
+                                   f"{node.dtype}'s range, and NumPy wraps it around",
+                                   node.span, hint="cast to a wider integer or to a float first")
 
 
 def check_constants(plan: Plan) -> None:

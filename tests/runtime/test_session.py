@@ -362,3 +362,21 @@ def test_check_numerics_sees_constants_integer_division_and_gradients():
     e = failure("placeholder a: f32[2]\ns = sum(sqrt(a))\ngr = grad(s, a)",
                 {"a": np.array([0, 2], np.float32)})
     assert "in the gradient" in e.message and e.span.line == 3  # at the forward line
+
+
+def test_check_numerics_sees_integer_overflow():
+    import tensorlang as tl
+    from tensorlang.errors import RuntimeNumericsError
+    for body, feed, message in (
+            ("placeholder a: i32[2]\ny = a * 2000000000", {"a": np.array([1, 2], np.int32)},
+             "multiply: integer overflow .* the true value 4e\\+09 is outside i32's range"),
+            ("placeholder a: u8[2]\ny = a + a", {"a": np.array([100, 200], np.uint8)},
+             "add: integer overflow .* 400 is outside u8's range")):
+        g = tl.compile("graph g {\n    " + body.replace("\n", "\n    ") + "\n}\n").graphs["g"]
+        assert tl.Session(g).run("y", feed).dtype.kind in "iu"  # wraps silently without it
+        with pytest.raises(RuntimeNumericsError, match=message):
+            tl.Session(g).run("y", feed, check_numerics=True)
+    g = tl.compile("graph g {\n    placeholder a: i32[2]\n    y = sum(a)\n}\n").graphs["g"]
+    got = tl.Session(g).run("y", {"a": np.array([2 ** 30, 2 ** 30], np.int32)},
+                            check_numerics=True)
+    assert int(got) == 2 ** 31  # sum counts in i64: no overflow
