@@ -154,11 +154,18 @@ def with_deep_stack(fn, *args, **kwargs):
             out["error"] = e
 
     limit = sys.getrecursionlimit()
-    old = threading.stack_size(DEEP_STACK)
+    try:
+        old = threading.stack_size(DEEP_STACK)
+    except (ValueError, RuntimeError):  # a platform without settable stacks: as deep as it goes
+        return fn(*args, **kwargs)
     try:
         worker = threading.Thread(target=target, name="tensorlang-compile", daemon=True)
         sys.setrecursionlimit(max(limit, DEEP_RECURSION))
-        worker.start()
+        try:
+            worker.start()
+        except RuntimeError:  # no room for the stack (a tight ulimit -v): on this thread
+            sys.setrecursionlimit(limit)
+            return fn(*args, **kwargs)
     finally:
         threading.stack_size(old)
     try:
