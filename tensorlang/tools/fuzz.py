@@ -35,6 +35,7 @@ from ..frontend.fmt import format_source
 from ..ir import dims as D
 from ..ir.types import np_dtype
 from ..runtime.session import Session, _interpret
+from ..training.evaluate import batch_kinds
 from ..transforms.passes import optimize_map
 
 UNARY = ("neg", "abs", "exp", "log", "sqrt", "square", "sin", "cos", "tanh", "sigmoid", "relu",
@@ -360,6 +361,47 @@ def _optimized(graph, names: list[str], feed: dict) -> list:
     return sess.run([mapping[graph.node(n).id] for n in names], feed)
 
 
+def _check_batches(graph, names: list[str], feed: dict, whole: list) -> list[str]:
+    """Evaluation in batches (training/evaluate.py) must give what one run on the whole block
+    gives: every value it does not compute whole is rebuilt here from batches of 2 examples as
+    its kind says (rows concatenated, means weighted, sums added...) and compared."""
+    fed = {p.name for p in graph.placeholders if p.rank and isinstance(p.type.shape[0], D.Dim)}
+    dims = {p.type.shape[0] for p in graph.placeholders if p.name in fed}
+    if len(dims) != 1 or len(next(feed[k] for k in fed)) < 2:
+        return []
+    kinds = batch_kinds(graph, names, dims, fed)
+    parts = [k for k in names if kinds[k] != "whole"]
+    if not parts:
+        return []
+    n = len(feed[next(iter(fed))])
+    got: dict[str, list] = {k: [] for k in parts}
+    counts = []
+    sess = Session(graph, seed=0)
+    sess.random.fixed = 12345
+    for start in range(0, n, 2):
+        batch = {k: (v[start:start + 2] if k in fed else v) for k, v in feed.items()}
+        for k, v in zip(parts, sess.run(parts, batch)):
+            got[k].append(v)
+        counts.append(min(2, n - start))
+    problems = []
+    values = dict(zip(names, whole))
+    smooth = _smooth(graph, names)
+    for k in parts:
+        vs, kind = got[k], kinds[k]
+        if kind == "rows":
+            rebuilt = np.concatenate(vs)
+        elif kind == "same":
+            rebuilt = vs[0]
+        elif kind == "mean":
+            rebuilt = np.average(np.stack(vs), axis=0, weights=counts).astype(vs[0].dtype)
+        else:
+            rebuilt = {"sum": np.sum, "max": np.max, "min": np.min}[kind](
+                np.stack(vs), axis=0).astype(vs[0].dtype)
+        if k in smooth and not _close(values[k], rebuilt):  # BLAS may round rows otherwise
+            problems.append(f"{k}: evaluated in batches as {kind}, it is another value")
+    return problems
+
+
 def _run_three_ways(graph, names: list[str], feed: dict) -> list:
     """Values of the names run interpreted, as generated code, and with --check-numerics'
     loop (no buffer reuse): a problem string when they differ, else the values."""
@@ -442,6 +484,8 @@ def _check(text: str, seed: int) -> list[str]:
         problems += [f"{n}: interpreted and generated code differ" for n, a, b in
                      zip(names, first, second) if not _same(a, b)]
         smooth = _smooth(graph, names)
+        problems += _check_batches(graph, names, _feed(graph, np.random.default_rng(seed)),
+                                   first)
         problems += [f"{n}: buffer reuse changed the value" for n, a, b in
                      zip(names, first, third) if n in smooth and not _close(a, b)]
         try:

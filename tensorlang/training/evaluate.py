@@ -101,6 +101,7 @@ def _row_wise(graph, batch_dims: set, fed: set) -> dict[int, bool | None]:
     """node id -> True when row i of its value depends on example i alone (and its first axis
     is the examples'), False when it depends on the examples otherwise, None when on none."""
     state: dict[int, bool | None] = {}
+    names = D.symbols(list(batch_dims))
     for node in graph.nodes:  # topological: inputs first
         if node.op == "placeholder":
             state[node.id] = True if node.name in fed and node.rank and \
@@ -109,7 +110,9 @@ def _row_wise(graph, batch_dims: set, fed: set) -> dict[int, bool | None]:
         deps = [state.get(i.id) for i in node.inputs]
         deps = [d for d in deps if d is not None]
         if not deps:
-            state[node.id] = None
+            # no example in it, but a shape that follows the batch's size (the gradient
+            # broadcast_to(1, [N]), eye(N)): it differs from batch to batch
+            state[node.id] = False if D.symbols(node.type.shape) & names else None
             continue
         state[node.id] = all(deps) and node.rank > 0 and node.type.shape[0] in batch_dims and \
             not _mixes_rows(node)

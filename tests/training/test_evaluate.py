@@ -332,10 +332,15 @@ graph g {
     loss = mse(h, h * 2)
     w2 = W * 2
     centred = x - mean(x, axis = 0)
+    ones = grad(sum(x), x)
+    square = eye(N)
 }
 """).graphs["g"]
-    names = ["rows", "cols", "gram", "avg", "per", "tot", "keep", "back", "loss", "w2", "centred"]
+    names = ["rows", "cols", "gram", "avg", "per", "tot", "keep", "back", "loss", "w2", "centred",
+             "ones", "square"]
     kinds = batch_kinds(g, names, {g.node("x").type.shape[0]}, {"x"})
     assert kinds == {"rows": "rows", "cols": "whole", "gram": "whole", "avg": "mean",
                      "per": "rows", "tot": "sum", "keep": "whole", "back": "whole",
-                     "loss": "mean", "w2": "same", "centred": "whole"}
+                     "loss": "mean", "w2": "same", "centred": "whole",
+                     # no example in them, but their size is the batch's (found by the fuzzer)
+                     "ones": "whole", "square": "whole"}
