@@ -53,6 +53,8 @@ def describe(v) -> str:
         return "a list"
     if v is None:
         return "nothing"
+    if not hasattr(v, "type"):  # never expected: still a message, not an AttributeError
+        return f"a {type(v).__name__}"
     return f"the tensor {getattr(v, 'label', lambda: '?')()} ({v.type})"
 
 

@@ -286,8 +286,23 @@ def _linalg(g: _Gen, depth: int) -> tuple[str, Value]:
     return f"{op}({a.name})", a._replace(shape=shape, dtype=dtype)
 
 
-_MAKERS = (_loss, _loss, _linalg, _unary, _unary, _binary, _binary, _binary, _reduce, _compare,
-           _matmul, _shape_op, _shape_op, _literal)
+def _layer(g: _Gen, depth: int) -> tuple[str, Value]:
+    """A prelude layer, an id-taking op or a random op (its draws fixed by the run key)."""
+    x = g.pick(lambda v: _floaty(v) and len(v.shape) >= 1)
+    r = g.rng.random()
+    if r < 0.4:
+        act = g.rng.choice(("identity", "tanh", "relu", "sigmoid"))
+        return f"Dense({x.name}, 3, activation = {act})", x._replace(shape=x.shape[:-1] + (3,))
+    ids = g.pick(lambda v: v.name.startswith("y"))
+    if r < 0.6:
+        return f"one_hot({ids.name}, 3)", Value("", "f32", ids.shape + (3,))
+    if r < 0.8:
+        return f"take({x.name}, {ids.name}, axis = -1)", x
+    return f"dropout({x.name}, {g.rng.choice(('0.5', '0', '0.9'))})", x
+
+
+_MAKERS = (_loss, _loss, _linalg, _layer, _unary, _unary, _binary, _binary, _binary, _reduce,
+           _compare, _matmul, _shape_op, _shape_op, _literal)
 
 
 def generate(seed: int) -> str:

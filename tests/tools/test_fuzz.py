@@ -117,3 +117,11 @@ def test_a_constant_too_large_for_f32_is_an_error_without_a_warning():
     assert fuzz.check_mutant(text) == []
     with _no_warnings(), pytest.raises(TensorlangError, match="f32 cannot hold the literal 1e"):
         compile_program(text)
+
+
+def test_an_inference_identity_of_a_literal_is_a_node():
+    # seed 1778: dropout of a let list returned the raw array, and `v5 @ v5` then crashed
+    program = compile_program("let k = [1.0, 2.0]\n" + graph_of("v = dropout(k, 0.5)\nw = v @ v"))
+    v, w = Session(program.graphs["g"]).run(["v", "w"])
+    np.testing.assert_array_equal(v, [1, 2])
+    assert float(w) == 5.0
