@@ -286,3 +286,29 @@ def test_data_block_mistakes_are_found_without_reading_files():
         tl.compile("data d {\n x = [1]\n}\ndata d {\n x = [1]\n}\n", "t.tl")
     with pytest.raises(tl.TensorlangError, match='field "x" is already defined'):
         tl.compile("data d {\n x = [1]\n x = [2]\n}\n", "t.tl")
+
+
+def test_the_looking_commands_write_nothing(tmp_path, monkeypatch, capsys):
+    # check, ir, fmt and graph (but its -o) only read: the program's folder and the current
+    # folder are as they were, save made or modes changed
+    root = Path(__file__).resolve().parents[3]
+    prog = tmp_path / "prog"
+    prog.mkdir()
+    text = (root / "examples" / "xor.tl").read_text().replace('seed      = 0', 'seed      = 0\n'
+                                                              '    save      = "xor.npz"')
+    (prog / "xor.tl").write_text(text)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+
+    def listing():
+        return sorted((str(p.relative_to(tmp_path)), p.stat().st_mode, p.stat().st_size)
+                      for p in tmp_path.rglob("*"))
+    before = listing()
+    assert main(["check", "../prog/xor.tl"]) == 0
+    for argv in (["ir", "../prog/xor.tl", "--optimized"],
+                 ["fmt", "../prog/xor.tl"], ["fmt", "../prog/xor.tl", "--check"],
+                 ["graph", "../prog/xor.tl", "--backward", "-o", "out.dot"]):
+        main(argv)
+    capsys.readouterr()
+    assert [x for x in listing() if not x[0].endswith("out.dot")] == before
