@@ -114,8 +114,9 @@ def _row_wise(graph, batch_dims: set, fed: set) -> dict[int, bool | None]:
             # broadcast_to(1, [N]), eye(N)): it differs from batch to batch
             state[node.id] = False if D.symbols(node.type.shape) & names else None
             continue
+        # the example axis first and only there: [N, N] (x[:, 0] / x) pairs examples
         state[node.id] = all(deps) and node.rank > 0 and node.type.shape[0] in batch_dims and \
-            not _mixes_rows(node)
+            not D.symbols(node.type.shape[1:]) & names and not _mixes_rows(node)
     return state
 
 

@@ -334,13 +334,15 @@ graph g {
     centred = x - mean(x, axis = 0)
     ones = grad(sum(x), x)
     square = eye(N)
+    pairs = reshape(x[:, 0], [N, 1]) / x[:, 0]
 }
 """).graphs["g"]
     names = ["rows", "cols", "gram", "avg", "per", "tot", "keep", "back", "loss", "w2", "centred",
-             "ones", "square"]
+             "ones", "square", "pairs"]
     kinds = batch_kinds(g, names, {g.node("x").type.shape[0]}, {"x"})
     assert kinds == {"rows": "rows", "cols": "whole", "gram": "whole", "avg": "mean",
                      "per": "rows", "tot": "sum", "keep": "whole", "back": "whole",
                      "loss": "mean", "w2": "same", "centred": "whole",
                      # no example in them, but their size is the batch's (found by the fuzzer)
-                     "ones": "whole", "square": "whole"}
+                     "ones": "whole", "square": "whole",
+                     "pairs": "whole"}  # [N, 1] / [N] broadcasts to [N, N]: every pair
