@@ -201,7 +201,7 @@ class GraphLowering:
         self.b.span = e.span
         kind = type(e)
         if kind in (S.Number, S.Bool, S.String):
-            return e.value
+            return C.number(e) if kind is S.Number else e.value
         if kind is S.Call:
             return calls.call(self, e, name)
         if kind is S.IfElse:  # `h = Dense(x, 4) if training else x`: the layer is named h

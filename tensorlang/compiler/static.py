@@ -107,6 +107,15 @@ def _elementwise(op: str, a, b, span: Span):
 INT_LIMIT = 1 << 63  # compile-time integers beyond i64 fit no dtype
 
 
+def number(e: S.Number):
+    """A number literal's value; an integer no dtype holds is a ProgramError at it."""
+    if isinstance(e.value, int) and abs(e.value) >= INT_LIMIT:
+        raise ProgramError(f"the number {e.value} is too large: integers go up to "
+                           f"{INT_LIMIT - 1} (i64)", e.span,
+                           hint="write it as a float (with a . or an exponent)")
+    return e.value
+
+
 def _power(a, b):
     """a ** b, refusing integers no dtype holds before computing them (10 ** 100000)."""
     if isinstance(a, int) and isinstance(b, int) and abs(a) > 1 and b > 64:
@@ -216,7 +225,7 @@ def dtype_name(e) -> str | None:
 def evaluate(e, lets: dict):
     """A compile-time value from literals, lets and their arithmetic."""
     if isinstance(e, (S.Number, S.String, S.Bool)):
-        return e.value
+        return number(e) if isinstance(e, S.Number) else e.value
     if isinstance(e, S.Name):
         if e.id in lets:
             return lets[e.id]

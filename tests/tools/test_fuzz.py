@@ -119,3 +119,13 @@ def test_an_inference_identity_of_a_literal_is_a_node():
     v, w = Session(program.graphs["g"]).run(["v", "w"])
     np.testing.assert_array_equal(v, [1, 2])
     assert float(w) == 5.0
+
+
+def test_an_integer_literal_beyond_i64_is_a_located_error():
+    # seed 106845 (a mutant): sum(9999999999999999999999999999993) raised OverflowError
+    for text in (graph_of("v = sum(9999999999999999999999999999993)"),
+                 "let k = 99999999999999999999\n" + graph_of("v = k")):
+        with pytest.raises(TensorlangError, match="is too large: integers go up to") as e:
+            compile_program(text)
+        assert e.value.span is not None and e.value.span.line in (1, 2)
+    assert fuzz.check_mutant(graph_of("v = sum(9223372036854775807)")) == []
