@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 TL     := $(VENV)/bin/tensorlang
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup dot npm demo test lint bench vsix clean
+.PHONY: setup dot npm demo test lint bench vsix clean fuzz
 
 setup: $(VENV)/.installed
 
@@ -63,3 +63,10 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) out build dist .pytest_cache
+
+# Generated programs through the oracle of tensorlang/tools/fuzz.py (`make test` runs 3,000 of
+# them with fixed seeds): `make fuzz N=100000 SEED=5000` runs any number from any seed.
+N    ?= 10000
+SEED ?= 0
+fuzz: setup
+	OPENBLAS_NUM_THREADS=1 $(PY) -m tensorlang.tools.fuzz --n $(N) --seed $(SEED)

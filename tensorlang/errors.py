@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from .source import Span
+import contextlib
+import sys
+import threading
+import warnings
+
+import numpy as np
+
+from .source import Span, visible
 
 
 class TensorlangError(Exception):
@@ -30,18 +37,19 @@ class TensorlangError(Exception):
 
     def format(self) -> str:
         """`FILE:LINE:COL: error: MESSAGE`, the source line with a caret, notes and a hint."""
-        head = f"{self.span.where}: " if self.span else ""
-        out = [f"{head}{self.kind}: {self.message}"]
+        head = f"{visible(self.span.where)}: " if self.span else ""
+        out = [f"{head}{self.kind}: {visible(self.message)}"]
         if self.span:
             snip = self.span.snippet()
             if snip:
                 out.append(snip)
         for text, span in self.notes:
-            out.append(f"{span.where}: note: {text}" if span else f"note: {text}")
+            text = visible(text)
+            out.append(f"{visible(span.where)}: note: {text}" if span else f"note: {text}")
             if span and span.snippet():
                 out.append(span.snippet())
         if self.hint:
-            out.append(f"hint: {self.hint}")
+            out.append(f"hint: {visible(self.hint)}")
         return "\n".join(out)
 
     def __str__(self) -> str:
@@ -70,6 +78,14 @@ class DataError(TensorlangError):
 
 class CheckpointError(TensorlangError):
     """A checkpoint is missing, corrupt, or does not match the graph's variables."""
+
+
+class WriteError(TensorlangError):
+    """A path a run would write to that it must not (wrong kind, a device, no room...)."""
+
+
+class SandboxError(TensorlangError):
+    """A path outside the folder `run --sandbox` confines reads and writes to."""
 
 
 class RuntimeNumericsError(TensorlangError):
@@ -105,3 +121,59 @@ class CompileWarning:
         e = TensorlangError(self.message, self.span, notes=self.notes)
         e.kind = "warning"
         return e.format()
+
+
+@contextlib.contextmanager
+def quiet_numpy():
+    """NumPy's floating-point warnings and RuntimeWarnings (`Mean of empty slice`, `Degrees of
+    freedom <= 0`) silenced while kernels run: the value (NaN, inf) is what the program asked for,
+    --check-numerics reports it at its node, and no raw Python warning reaches the user."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
+DEEP_STACK = 512 << 20  # bytes of stack for a compile: room for 100,000-term expressions
+DEEP_RECURSION = 400_000  # Python's recursion limit while compiling (1,000 by default)
+_deep = threading.local()
+
+
+def with_deep_stack(fn, *args, **kwargs):
+    """fn(*args, **kwargs) on a thread with a large stack and recursion limit, so recursive
+    passes over a deeply nested program (a 100,000-term sum, 10,000 nested calls) finish; what
+    still runs out (RecursionError) is turned into a located "too deep" error where it is
+    raised (see the callers). Nested calls run directly on the thread they are on."""
+    if getattr(_deep, "inside", False):
+        return fn(*args, **kwargs)
+    out: dict = {}
+
+    def target():
+        _deep.inside = True
+        try:
+            out["value"] = fn(*args, **kwargs)
+        except BaseException as e:  # handed to the caller's thread as it is
+            out["error"] = e
+
+    limit = sys.getrecursionlimit()
+    try:
+        old = threading.stack_size(DEEP_STACK)
+    except (ValueError, RuntimeError):  # a platform without settable stacks: as deep as it goes
+        return fn(*args, **kwargs)
+    try:
+        worker = threading.Thread(target=target, name="tensorlang-compile", daemon=True)
+        sys.setrecursionlimit(max(limit, DEEP_RECURSION))
+        try:
+            worker.start()
+        except RuntimeError:  # no room for the stack (a tight ulimit -v): on this thread
+            sys.setrecursionlimit(limit)
+            return fn(*args, **kwargs)
+    finally:
+        threading.stack_size(old)
+    try:
+        worker.join()
+    finally:
+        sys.setrecursionlimit(limit)
+    if "error" in out:
+        raise out["error"].with_traceback(out["error"].__traceback__)
+    return out["value"]
+

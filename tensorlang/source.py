@@ -2,7 +2,24 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
+
+WIDTH = 100  # characters of a source line shown in a message; a longer line is cut around the span
+BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def visible(text: str) -> str:
+    """text as a terminal may show it: tabs expanded, control, format and bidi characters
+    escaped (`\x1b`, `\u202e`), so quoted text cannot move the cursor or reorder a line."""
+    out = []
+    for ch in text.expandtabs(4):
+        if ch in BIDI or (unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch != "\n"):
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,18 +60,27 @@ class Span:
         return None
 
     def snippet(self) -> str:
-        """The source line and a caret line under the span (empty when there is no source)."""
+        """The source line and a caret line under the span (empty when there is no source).
+        Control and bidirectional-override characters are shown escaped (`\x1b`, `\u202e`), so
+        a line never drives the terminal or reorders what it shows; a long line is cut to a
+        window of WIDTH characters around the span."""
         line = self.source_line()
         if line is None:
             return ""
         start = max(self.column, 1)
         end = self.end_column if self.end_line == self.line and self.end_column > start \
             else start + 1
-        # columns count characters; the caret is placed under the tab-expanded text
-        lead = len(line[:start - 1].expandtabs(4))
-        width = len(line[:end - 1].expandtabs(4)) - lead
-        shown = line.expandtabs(4).rstrip()
+        # columns count characters; the caret is placed under the shown (escaped) text
+        lead = len(visible(line[:start - 1]))
+        width = len(visible(line[:end - 1])) - lead
+        shown = visible(line).rstrip()
         width = max(1, min(width, len(shown) - lead))
+        if len(shown) > WIDTH:
+            left = max(0, min(lead - WIDTH // 4, len(shown) - WIDTH))
+            cut = shown[left:left + WIDTH]
+            pre, post = ("..." if left else ""), ("..." if left + WIDTH < len(shown) else "")
+            lead, width = lead - left + len(pre), max(1, min(width, WIDTH - (lead - left)))
+            shown = pre + cut + post
         return f"    {shown}\n    {' ' * lead}{'^' * width}"
 
     def merge(self, other: Span | None) -> Span:

@@ -93,3 +93,21 @@ def test_the_public_api_in_readme_works():
     np.testing.assert_allclose(s.run("z", {"x": X}), (X @ [1, -1]) * 2)
     s.assign("w", np.array([2.0, 0.0], np.float32))
     np.testing.assert_allclose(s.run("z", {"x": X}), X[:, 0] * 4)
+
+
+def test_wrong_python_types_are_type_errors_that_name_the_argument():
+    import numpy as np
+    import pytest
+    for call, name in ((lambda: tl.compile(123), "text"), (lambda: tl.compile(b"graph"), "text"),
+                       (lambda: tl.compile("graph g {\n}\n", 5), "file"),
+                       (lambda: tl.compile("graph g {\n}\n", "f", [1]), "overrides"),
+                       (lambda: tl.load(5), "path"), (lambda: tl.load(None), "path")):
+        with pytest.raises(TypeError, match=name):
+            call()
+    with pytest.raises(tl.TensorlangError, match="no NUL"):
+        tl.load("a\0b.tl")
+    g = tl.compile("graph g {\n    placeholder x: f32[2]\n    y = x + 1\n}\n").graphs["g"]
+    with pytest.raises(TypeError, match="feed must be a mapping"):
+        tl.Session(g).run("y", [1, 2])
+    with pytest.raises(TypeError, match="fetches must be a name"):
+        tl.Session(g).run(5, {"x": np.ones(2)})

@@ -90,3 +90,28 @@ def test_a_warning_formats_like_an_error_with_warning():
         "            ^^^^^")
     assert E.CompileWarning("plain").format() == "warning: plain"
     assert not isinstance(w, Exception)
+
+
+def test_with_deep_stack_runs_deep_recursion_and_hands_back_results_and_errors():
+    def depth(n):
+        return 0 if n == 0 else 1 + depth(n - 1)
+    assert E.with_deep_stack(depth, 50_000) == 50_000  # 50x Python's default limit
+    with pytest.raises(ZeroDivisionError):
+        E.with_deep_stack(lambda: 1 / 0)
+    assert E.with_deep_stack(lambda: E.with_deep_stack(lambda: 7)) == 7  # nested: same thread
+
+
+def test_quiet_numpy_silences_floating_point_and_runtime_warnings():
+    import warnings
+
+    import numpy as np
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with E.quiet_numpy():
+            assert np.isnan(np.mean(np.zeros(0))) and np.isinf(np.float32(1) / np.float32(0))
+
+
+def test_a_message_escapes_control_characters():
+    err = E.TensorlangError('bad name "\x1b[2Jx"', hint="\u202eevil")
+    assert "\x1b" not in err.format() and "\u202e" not in err.format()
+    assert "\\x1b[2Jx" in err.format() and "\\u202eevil" in err.format()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from tensorlang.source import UNKNOWN, Span, name_span, span_of
+from tensorlang.source import UNKNOWN, WIDTH, Span, name_span, span_of, visible
 
 TEXT = "let a = 1\ngraph g {\n\tz = x @ W\n}\n"
 
@@ -92,3 +92,25 @@ def test_name_span_falls_back_to_the_whole_span():
     assert name_span(header, "graph", "missing") is header
     no_text = Span("m.tl", 2, 1, 4, 2)
     assert name_span(no_text, "graph", "g") is no_text
+
+
+def test_snippets_escape_control_and_bidi_characters():
+    text = 'let a = "\x1b[31mred\u202e" + 1\n'
+    snip = Span("f.tl", 1, 9, 1, 22, text).snippet()
+    assert "\x1b" not in snip and "\u202e" not in snip
+    line, carets = snip.splitlines()
+    assert line == '    let a = "\\x1b[31mred\\u202e" + 1'
+    assert carets == "    " + " " * 8 + "^" * 21  # under the escaped string, quotes included
+
+
+def test_a_long_line_is_cut_around_the_span():
+    text = "x" * 300 + " bad " + "y" * 300 + "\n"
+    line, carets = Span("f.tl", 1, 302, 1, 305, text).snippet().splitlines()
+    assert len(line) <= 4 + 3 + WIDTH + 3 and line.startswith("    ...") and line.endswith("...")
+    at = carets.index("^")
+    assert line[at:at + 3] == "bad" and carets.strip() == "^^^"
+
+
+def test_visible_keeps_ordinary_text():
+    assert visible("a\tb ü ∑ 🙂") == "a   b ü ∑ 🙂"
+    assert visible("\x00\x7f\u2066") == "\\x00\\x7f\\u2066"

@@ -88,7 +88,7 @@ def call_op(lw, opname: str, args, kwargs, span) -> Node:
             attrs[p.name] = _attribute(lw, opname, p, e)
     if op.inference_identity and not lw.training:
         lw.b.check(opname, inputs, attrs, span=span)  # the same mistakes are found in both modes
-        return inputs[0]
+        return lw.tensor(inputs[0], span)  # a Node even for a literal (`dropout([1.0], 0.5)`)
     return lw.b.add(opname, inputs, attrs, span=span)
 
 

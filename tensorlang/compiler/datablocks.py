@@ -75,7 +75,37 @@ def load_field(f: S.Field, lets: dict, base_dir: str) -> np.ndarray:
         else:
             raise ProgramError("a data field is sliced with start:stop:step", item.span)
         arr = data.slice_first_axis(arr, *parts, f.value.span, source=f.name)
+    check_finite(f.name, arr, f.value.span)
     return arr
+
+
+def check_finite(name: str, arr: np.ndarray, span) -> None:
+    """Data with NaN or Inf is refused where it is loaded, naming the field and the first bad
+    index (else it surfaced as "linear produced NaN" with advice about the learning rate)."""
+    if arr.dtype.kind not in "fc":
+        return
+    with np.errstate(all="ignore"):
+        finite = np.isfinite(arr)
+    if finite.all():
+        return
+    at = tuple(int(i) for i in np.unravel_index(int(np.argmin(finite)), arr.shape))
+    value = arr[at]
+    raise DataError(f'data field "{name}" holds {value} at index {list(at)} (of shape '
+                    f"{list(arr.shape)}): data must be finite", span,
+                    hint="clean the file, or slice the bad examples away")
+
+
+def file_paths(blocks, lets: dict, base_dir: str) -> list[str]:
+    """The resolved paths of every file the data blocks load (what a run must never write
+    over: pass them to files.writable.check_writable's `protected`)."""
+    out = []
+    for block in blocks:
+        for f in block.fields:
+            e = f.value.value if isinstance(f.value, S.Index) else f.value
+            if isinstance(e, S.Call) and isinstance(e.func, S.Name) and e.func.id in LOADERS:
+                path = _arguments(e, lets)["path"]
+                out.append(data.resolve_path(path, base_dir))
+    return out
 
 
 def _call(e: S.Call, lets: dict, base_dir: str) -> np.ndarray:

@@ -13,7 +13,7 @@ from ..ir import dims as D
 from ..ir.constant import evaluate as evaluate_constant
 from ..ir.graph import Node
 from ..ir.types import DEFAULT_FLOAT, TensorType, np_dtype
-from ..ops.initializers import INITIALIZERS
+from ..ops.initializers import INITIALIZERS, domain_problem
 from . import static as C
 from .binding import REQUIRED, bind, parameters
 
@@ -116,6 +116,10 @@ def initializer(lw, e, t: TensorType) -> tuple:
         if missing:
             raise ProgramError(f"{name}() needs {', '.join(missing)}", e.span)
         kw = {k: C.to_number(lw.value(a), a.span, f"{name}'s {k}") for k, a in given.items()}
+        problem = domain_problem(name, {**{k: v for k, v in params.items()
+                                            if v is not REQUIRED}, **kw})
+        if problem:
+            raise ProgramError(problem, e.span)
         if name == "full":  # the one initializer whose value is written into the variable as is
             lossless(np.array(kw["value"]), np.array(kw["value"]).astype(np_dtype(t.dtype)),
                       t.dtype, given["value"].span)
@@ -143,7 +147,8 @@ def literal_array(lw, e, dtype: str) -> np.ndarray:
         raise ProgramError(f"expected a tensor literal, not {C.describe(v)}", e.span)
     try:
         exact = np.array(v)
-        arr = exact.astype(np_dtype(dtype))
+        with np.errstate(all="ignore"):  # an overflow is reported by lossless() below
+            arr = exact.astype(np_dtype(dtype))
     except (ValueError, TypeError, OverflowError):
         exact = None
     if exact is None or exact.dtype == object:

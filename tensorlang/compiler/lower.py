@@ -53,7 +53,12 @@ class GraphLowering:
     def lower(self) -> Graph:
         """The whole graph."""
         for stmt in self.gdef.body:
-            self.statement(stmt)
+            try:
+                self.statement(stmt)
+            except RecursionError:
+                raise ProgramError("this statement nests too deeply to compile (calls, brackets "
+                                   "or operators inside one another, tens of thousands deep)",
+                                   stmt.span) from None
         self.b.dims = list(self.dims)
         return self.b.finish()
 
@@ -196,7 +201,7 @@ class GraphLowering:
         self.b.span = e.span
         kind = type(e)
         if kind in (S.Number, S.Bool, S.String):
-            return e.value
+            return C.number(e) if kind is S.Number else e.value
         if kind is S.Call:
             return calls.call(self, e, name)
         if kind is S.IfElse:  # `h = Dense(x, 4) if training else x`: the layer is named h

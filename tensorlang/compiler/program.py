@@ -8,9 +8,10 @@ import contextlib
 import functools
 import gc
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ..errors import NamingError, ProgramError, UsageError, did_you_mean
+from ..errors import NamingError, ProgramError, UsageError, did_you_mean, with_deep_stack
 from ..frontend import syntax as S
 from ..frontend.parser import parse
 from ..ir.graph import Graph
@@ -87,13 +88,30 @@ def _gc_paused():
 
 
 def compile(text: str, file: str = "<string>", overrides: dict | None = None) -> CompiledProgram:
-    """Parse and compile a program's text."""
+    """Parse and compile a program's text (on a deep stack: see errors.with_deep_stack)."""
+    _check_types("compile", text=(text, str), file=(file, str))
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise TypeError(f"compile: overrides must be a dict of let names to values, not "
+                        f"{type(overrides).__name__}")
     with _gc_paused():
-        return compile_syntax(parse(text, file), file, overrides)
+        return with_deep_stack(lambda: compile_syntax(parse(text, file), file, overrides))
+
+
+def _check_types(where: str, **args) -> None:
+    """A TypeError naming the first argument that is not of its type (the API's arguments)."""
+    for name, (value, kind) in args.items():
+        if not isinstance(value, kind):
+            raise TypeError(f"{where}: {name} must be a {kind.__name__}, not "
+                            f"{type(value).__name__}")
 
 
 def load(path: str, overrides: dict | None = None) -> CompiledProgram:
     """Read, parse and compile a .tl file."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"load: path must be a str or a path, not {type(path).__name__}")
+    path = os.fspath(path)
+    if "\0" in str(path):
+        raise UsageError(f"no such file: {path!r} (a path has no NUL characters)")
     try:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()

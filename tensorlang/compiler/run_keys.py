@@ -195,6 +195,8 @@ def _in_domain(name: str, param: str, domain: str, value, span):
     value = C.to_int(value, span, what) if domain == "PositiveInt" else \
         C.to_float(value, span, what)
     ok, rule = DOMAINS.get(domain, (lambda v: True, ""))
+    if value != value or value in (float("inf"), float("-inf")):  # 1e400 reads as inf
+        raise ProgramError(f"{what} must be a finite number, not {value:g}", span)
     if not ok(value):
         raise ProgramError(f"{what} {rule}, not {value:g}", span)
     return value

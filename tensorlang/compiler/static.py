@@ -53,12 +53,16 @@ def describe(v) -> str:
         return "a list"
     if v is None:
         return "nothing"
+    if not hasattr(v, "type"):  # never expected: still a message, not an AttributeError
+        return f"a {type(v).__name__}"
     return f"the tensor {getattr(v, 'label', lambda: '?')()} ({v.type})"
 
 
 def binary(op: str, a, b, span: Span):
     """`a op b` on compile-time values (numbers, dims, strings); ProgramError when undefined."""
     try:
+        if isinstance(a, tuple) or isinstance(b, tuple):
+            return _elementwise(op, a, b, span)
         if isinstance(a, (str, bool)) or isinstance(b, (str, bool)):
             return _of_words(op, a, b)
         dims = isinstance(a, D.Dim) or isinstance(b, D.Dim)
@@ -79,7 +83,37 @@ def binary(op: str, a, b, span: Span):
                            span) from None
 
 
+def _elementwise(op: str, a, b, span: Span):
+    """A list's arithmetic is elementwise and broadcasts, as the same expression in a graph is
+    (`let b = [1, 2, 3] * 2` is [2, 4, 6], never the list repeated); lists of numbers only."""
+    if op not in ARITH and op not in NUM_ONLY:
+        raise TypeError
+    if isinstance(a, tuple) and isinstance(b, tuple) and len(a) != len(b) and 1 not in (
+            len(a), len(b)):
+        raise ValueError
+    if not isinstance(a, tuple):
+        a = (a,) * len(b)
+    if not isinstance(b, tuple):
+        b = (b,) * len(a)
+    if len(a) == 1:
+        a = a * len(b)
+    if len(b) == 1:
+        b = b * len(a)
+    if any(isinstance(v, (str, bool, D.Dim, Func)) or v is None for v in a + b):
+        raise TypeError
+    return tuple(binary(op, x, y, span) for x, y in zip(a, b))
+
+
 INT_LIMIT = 1 << 63  # compile-time integers beyond i64 fit no dtype
+
+
+def number(e: S.Number):
+    """A number literal's value; an integer no dtype holds is a ProgramError at it."""
+    if isinstance(e.value, int) and abs(e.value) >= INT_LIMIT:
+        raise ProgramError(f"the number {e.value} is too large: integers go up to "
+                           f"{INT_LIMIT - 1} (i64)", e.span,
+                           hint="write it as a float (with a . or an exponent)")
+    return e.value
 
 
 def _power(a, b):
@@ -191,7 +225,7 @@ def dtype_name(e) -> str | None:
 def evaluate(e, lets: dict):
     """A compile-time value from literals, lets and their arithmetic."""
     if isinstance(e, (S.Number, S.String, S.Bool)):
-        return e.value
+        return number(e) if isinstance(e, S.Number) else e.value
     if isinstance(e, S.Name):
         if e.id in lets:
             return lets[e.id]

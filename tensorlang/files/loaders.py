@@ -8,10 +8,12 @@ read-only, so two data blocks that read the same file share one array safely.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
 import os
+import stat
 import zipfile
 import zlib
 from collections import OrderedDict
@@ -21,6 +23,8 @@ import numpy as np
 
 from ..errors import DataError, did_you_mean
 from ..source import Span
+from .limits import memory_budget, over_budget, size_text
+from .sandbox import check_inside
 
 __all__ = ["resolve_path", "load_npy", "load_npz", "load_csv", "load_idx", "slice_first_axis",
            "check_same_length", "clear_cache"]
@@ -110,17 +114,51 @@ def _stat(written: str, resolved: str, kind: str, span: Span | None) -> os.stat_
         raise DataError(f"{kind} file {where} not found", span, hint=hint) from None
     except OSError as e:
         raise DataError(f"cannot read {kind} file {where}: {e.strerror or e}", span) from None
-    if os.path.isdir(resolved):
+    if stat.S_ISDIR(st.st_mode):
         raise DataError(f"{kind} file {where} is a directory, not a file", span)
+    if not stat.S_ISREG(st.st_mode):  # a FIFO would block, a device never end (/dev/zero)
+        raise DataError(f"{kind} file {where} is {_special(st.st_mode)}, not a regular file: "
+                        "only files are read", span)
+    budget = over_budget(st.st_size)
+    if budget and not _gzipped(resolved):
+        raise DataError(f"{kind} file {where} takes {budget}", span)
     return st
+
+
+def _special(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "a special file"
+
+
+def _gzipped(resolved: str) -> bool:
+    try:
+        with open(resolved, "rb") as f:
+            return f.read(2) == GZIP_MAGIC
+    except OSError:
+        return False
+
+
+def excerpt(value, limit: int = 40) -> str:
+    """A short, escaped quotation of text taken from a user's file (or any value): at most
+    `limit` characters, control characters escaped, so a message never dumps a file's contents
+    (`"root:x:0:0:..."`) or drives the terminal."""
+    text = value if isinstance(value, str) else repr(value)
+    body = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+    body = body.replace('"', '\\"')
+    return f'"{body[:limit]}..."' if len(body) > limit else f'"{body}"'
 
 
 def _load(kind: str, path: str, span: Span | None, base_dir: str | None, args: tuple,
           read: Callable[[str], np.ndarray]) -> np.ndarray:
     """Resolve, stat, consult the cache, read, make read-only; every failure a DataError."""
-    if not isinstance(path, str) or not path:
-        raise DataError(f"{kind}(): the path must be a non-empty string, not {path!r}", span)
+    if not isinstance(path, str) or not path or "\0" in path:
+        raise DataError(f"{kind}(): the path must be a non-empty string without NUL characters, "
+                        f"not {excerpt(path)}", span)
     resolved = resolve_path(path, base_dir if base_dir is not None else os.getcwd())
+    check_inside(resolved, f"{kind} file", span)
     st = _stat(path, resolved, kind, span)
     key = (kind, resolved, st.st_mtime_ns, st.st_size, args)
     arr = _CACHE.get(key)
@@ -138,14 +176,35 @@ def _load(kind: str, path: str, span: Span | None, base_dir: str | None, args: t
     return arr
 
 
-def _read_bytes(resolved: str) -> bytes:
-    """The file's bytes, gunzipped when they start with gzip's magic (whatever the name)."""
-    with open(resolved, "rb") as f:
-        raw = f.read()
-    if raw[:2] != GZIP_MAGIC:
-        return raw
+def _read_bytes(resolved: str, limit: int | None = None) -> bytes:
+    """The file's bytes, gunzipped when they start with gzip's magic (whatever the name), never
+    more than `limit` (the memory budget): a gzip bomb stops at the budget, not at the disk."""
+    limit = memory_budget() if limit is None else limit
+    with _opened(resolved) as f:
+        data = _read_some(f, limit + 1)
+    if len(data) > limit:
+        raise _Bad(f"holds more than {size_text(limit)} of data (decompressed), the memory budget "
+                   "(TENSORLANG_MEMORY_BUDGET)")
+    return data
+
+
+@contextlib.contextmanager
+def _opened(resolved: str):
+    """The file as a stream of its (gunzipped) bytes."""
+    with open(resolved, "rb") as raw:
+        if raw.read(2) != GZIP_MAGIC:
+            raw.seek(0)
+            yield raw
+            return
+        raw.seek(0)
+        with gzip.GzipFile(fileobj=raw) as z:
+            yield z
+
+
+def _read_some(f, n: int) -> bytes:
+    """Up to n bytes of a (gzip) stream; a damaged stream is a _Bad with the reason."""
     try:
-        return gzip.decompress(raw)
+        return f.read(n)
     except EOFError:
         raise _Bad("corrupt gzip: the compressed stream ends early (truncated download?)") from None
     except (OSError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
@@ -167,11 +226,37 @@ def _read_npy(resolved: str) -> np.ndarray:
         if head != NPY_MAGIC:
             raise _Bad(f"not an .npy file (it starts with {head!r}, not {NPY_MAGIC!r})")
         f.seek(0)
+        _check_npy_header(f, os.fstat(f.fileno()).st_size)
+        f.seek(0)
         try:
             arr = np.load(f, allow_pickle=False)
         except Exception as e:  # np.load's header parser also raises TokenError, SyntaxError...
             raise _Bad(_npy_problem(e)) from None
     return np.asarray(arr)
+
+
+def _check_npy_header(f, size: int, what: str = "") -> None:
+    """The shape and dtype an .npy header declares, checked against the bytes there are and
+    against the memory budget before np.load allocates anything."""
+    try:
+        fmt = np.lib.format
+        version = fmt.read_magic(f)
+        read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, _, dtype = read(f)
+    except Exception as e:  # as np.load: a damaged header raises many kinds
+        raise _Bad(f"{what}{_npy_problem(e)}") from None
+    if dtype.hasobject:
+        raise _Bad(f"{what}holds Python objects (an object array), which would need pickle; "
+                   "save numbers")
+    need = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    have = size - f.tell()
+    declared = f"{what}its header declares {dtype}[{', '.join(map(str, shape))}]"
+    if need > have:
+        raise _Bad(f"{what}truncated .npy data: {declared[len(what):]} ({size_text(need)}), "
+                   f"the file holds {size_text(have)}")
+    budget = over_budget(need)
+    if budget:
+        raise _Bad(f"{declared}: {budget}")
 
 
 def _npy_problem(e: Exception) -> str:
@@ -207,6 +292,22 @@ def _member(archive, key: str) -> np.ndarray:
         hint = did_you_mean(key, keys)
         raise _Bad(f'has no array "{key}"; keys present: {present}'
                    + (f" ({hint})" if hint else ""))
+    try:
+        info = archive.zip.getinfo(key if key.endswith(".npy") and key not in archive.files
+                                   else key + ".npy")
+    except KeyError:
+        info = None
+    if info is not None:
+        budget = over_budget(info.file_size)
+        if budget:
+            raise _Bad(f'array "{key}" takes {budget}')
+        try:
+            with archive.zip.open(info) as member:
+                _check_npy_header(member, info.file_size, f'array "{key}": ')
+        except _Bad:
+            raise
+        except Exception as e:  # a damaged member: zipfile raises many kinds
+            raise _Bad(f'array "{key}" {_npy_problem(e)}') from None
     try:
         value = archive[key]
     except Exception as e:  # as in _read_npy: damaged headers raise many kinds
@@ -258,7 +359,8 @@ def _read_csv(resolved: str, cols, skip_header: bool) -> np.ndarray:
             rows.append([float(row[c]) for c in picked])
         except ValueError:
             c = next(c for c in picked if not _is_number(row[c]))
-            msg = f'line {line}, column {c % width} (0-based): "{row[c].strip()}" is not a number'
+            msg = f"line {line}, column {c % width} (0-based): {excerpt(row[c].strip())} is not " \
+                "a number"
             if not rows and not skip_header:
                 msg += " (a header line? use skip_header = true)"
             raise _Bad(msg) from None
@@ -298,31 +400,40 @@ def load_idx(path: str, span: Span | None = None, *, base_dir: str | None = None
 
 
 def _read_idx(resolved: str) -> np.ndarray:
-    """Check magic, dims and payload size against each other, then view with frombuffer."""
-    data = _read_bytes(resolved)
-    if len(data) < 4:
-        raise _Bad(f"too short for an IDX header ({len(data)} bytes; it needs at least 4)")
-    zero, code, ndim = data[0] << 8 | data[1], data[2], data[3]
-    if zero != 0 or code not in IDX_TYPES:
-        raise _Bad(f"not an IDX file: bad magic number 0x{data[:4].hex()} (expected 0x0000, a "
-                   "type code 08/09/0b/0c/0d/0e, and the number of dimensions)")
-    if ndim == 0:
-        raise _Bad("IDX file has 0 dimensions; a data field needs at least one axis")
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise _Bad(f"truncated IDX header: {ndim} dimensions need {header} bytes, "
-                   f"the file has {len(data)}")
-    dims = tuple(int(d) for d in np.frombuffer(data, ">u4", ndim, 4))
-    dtype, name = IDX_TYPES[code]
-    expected = int(np.prod(dims, dtype=object)) * dtype.itemsize
-    payload = len(data) - header
-    promised = f"{name}[{', '.join(map(str, dims))}] promises {expected} bytes of data"
+    """Check magic and dims, then the payload the dims promise against the memory budget (before
+    reading or decompressing it) and against what the file holds, then view with frombuffer."""
+    with _opened(resolved) as f:
+        head = _read_some(f, 4)
+        if len(head) < 4:
+            raise _Bad(f"too short for an IDX header ({len(head)} bytes; it needs at least 4)")
+        zero, code, ndim = head[0] << 8 | head[1], head[2], head[3]
+        if zero != 0 or code not in IDX_TYPES:
+            raise _Bad(f"not an IDX file: bad magic number 0x{head.hex()} (expected 0x0000, a "
+                       "type code 08/09/0b/0c/0d/0e, and the number of dimensions)")
+        if ndim == 0:
+            raise _Bad("IDX file has 0 dimensions; a data field needs at least one axis")
+        header = 4 + 4 * ndim
+        raw_dims = _read_some(f, 4 * ndim)
+        if len(raw_dims) < 4 * ndim:
+            raise _Bad(f"truncated IDX header: {ndim} dimensions need {header} bytes, "
+                       f"the file has {4 + len(raw_dims)}")
+        dims = tuple(int(d) for d in np.frombuffer(raw_dims, ">u4"))
+        dtype, name = IDX_TYPES[code]
+        expected = int(np.prod(dims, dtype=object)) * dtype.itemsize
+        promised = f"{name}[{', '.join(map(str, dims))}] promises {expected} bytes of data"
+        budget = over_budget(expected)
+        if budget:
+            raise _Bad(f"the header {promised}: {budget}")
+        data = _read_some(f, expected)
+        extra = len(_read_some(f, 1 << 20))
+    payload = len(data) + extra
     if payload < expected:
         raise _Bad(f"truncated IDX data: the header {promised}, the file has {payload}")
-    if payload > expected:
-        raise _Bad(f"{payload - expected} bytes of trailing data: the header {promised}, "
-                   f"the file has {payload}")
-    arr = np.frombuffer(data, dtype, offset=header).reshape(dims)
+    if extra:
+        more = "at least " if extra == 1 << 20 else ""
+        raise _Bad(f"{more}{extra} bytes of trailing data: the header {promised}, "
+                   f"the file has {more}{payload}")
+    arr = np.frombuffer(data, dtype).reshape(dims)
     return arr if dtype.itemsize == 1 else arr.astype(dtype.newbyteorder("="))
 
 

@@ -15,6 +15,8 @@ import math
 import re
 from pathlib import Path
 
+from ..errors import ParseError, UsageError, with_deep_stack
+from ..files.atomic import write_atomic
 from ..source import Span
 from . import syntax
 from .parser import parse
@@ -299,6 +301,15 @@ def _aligned(stmts, comments) -> list[int]:
     return pads
 
 
+def _deep_lines(s, indent: str, pad: int) -> list[str]:
+    """_lines, with a statement nested beyond even the deep stack a located error."""
+    try:
+        return _lines(s, indent, pad)
+    except RecursionError:
+        raise ParseError("this statement nests too deeply to format (calls, brackets or "
+                         "operators inside one another, many thousands deep)", s.span) from None
+
+
 def format_program(program: syntax.Program) -> str:
     """The whole program in canonical form, every comment kept; ends with one newline."""
     out = _Writer(program.comments)
@@ -308,7 +319,7 @@ def format_program(program: syntax.Program) -> str:
             "keep" if isinstance(prev, syntax.Let) and isinstance(item, syntax.Let) else "force"
         prev = item
         if isinstance(item, syntax.Let):
-            out.unit(_lines(item, "", let_pad), "", item.span, mode)
+            out.unit(_deep_lines(item, "", let_pad), "", item.span, mode)
             continue
         body, span = _body(item), item.span
         head = Span(span.file, span.line, span.column, span.line, span.column)
@@ -319,7 +330,7 @@ def format_program(program: syntax.Program) -> str:
         out.unit([_header(item)], "", head, mode)
         block_mode = "none"
         for s, pad in zip(body, _aligned(body, program.comments)):
-            out.unit(_lines(s, INDENT, pad), INDENT, s.span, block_mode)
+            out.unit(_deep_lines(s, INDENT, pad), INDENT, s.span, block_mode)
             block_mode = "keep"
         out.rest(span.end_line, INDENT)
         end = Span(span.file, span.end_line, 1, span.end_line, 1)
@@ -329,8 +340,9 @@ def format_program(program: syntax.Program) -> str:
 
 
 def format_source(text: str, file: str = "<string>") -> str:
-    """Parse and format a program's text (a ParseError if it does not parse)."""
-    return format_program(parse(text, file))
+    """Parse and format a program's text (a ParseError if it does not parse); on a deep stack,
+    so a 100,000-term expression formats too."""
+    return with_deep_stack(lambda: format_program(parse(text, file)))
 
 
 def fmt_file(path, check: bool = False, write: bool = False) -> tuple[str, bool]:
@@ -341,9 +353,17 @@ def fmt_file(path, check: bool = False, write: bool = False) -> tuple[str, bool]
     does not parse raises ParseError, its place named by `path` as given.
     """
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"no such file: {path}") from None
+    except UnicodeDecodeError as e:
+        raise UsageError(f"cannot read {path}: not UTF-8 text (byte {e.start} is "
+                         f"0x{e.object[e.start]:02x}); a .tl file is text") from None
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {e.strerror or e}") from None
     formatted = format_source(text, str(path))
     changed = formatted != text
     if changed and write and not check:
-        path.write_text(formatted, encoding="utf-8")
+        write_atomic(str(path), formatted.encode("utf-8"))
     return formatted, changed

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import TensorlangError
+from ..errors import TensorlangError, quiet_numpy
 from . import dims as D
 from .traversal import needed
 
@@ -37,7 +37,7 @@ def evaluate(node: Node, span: Span | None = None) -> np.ndarray:
 def apply(node: Node, arrays: list[np.ndarray]) -> np.ndarray:
     """node's kernel on concrete input arrays (floating-point warnings silenced: a folded NaN is
     the value the program asked for)."""
-    with np.errstate(all="ignore"):
+    with quiet_numpy():
         return np.asarray(node.opdef.kernel(*arrays, **node.attrs))
 
 

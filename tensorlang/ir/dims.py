@@ -188,11 +188,15 @@ def evaluate_shape(shape, env: Mapping[str, int]) -> tuple[int, ...]:
     return tuple(evaluate(d, env) for d in shape)
 
 
-def _mono_str(m: Monomial) -> str:
+def _mono_str(m: Monomial, alone: bool = True) -> str:
+    """A product of symbols; an atom like `(N + 1)//2` is bracketed where it is not alone
+    (`2*((N + 1)//2)`, never `2*(N + 1)//2`, which reads as `(2*(N + 1))//2`)."""
     parts = []
-    for s, grp in itertools.groupby(m):
-        n = len(list(grp))
+    groups = [(s, len(list(grp))) for s, grp in itertools.groupby(m)]
+    for s, n in groups:
         s = "?" if s.startswith("?") else s
+        if "//" in s and (not alone or n > 1 or len(groups) > 1):
+            s = f"({s})"
         parts.append(s if n == 1 else f"{s}**{n}")
     return "*".join(parts)
 
@@ -204,8 +208,8 @@ def dim_str(d: int | Dim) -> str:
     out = ""
     # highest degree first, constant last
     for i, (m, c) in enumerate(sorted(d.terms, key=lambda t: (-len(t[0]), t[0]))):
-        mono = _mono_str(m)
         mag = abs(c)
+        mono = _mono_str(m, alone=mag == 1)
         body = mono if (mag == 1 and mono) else (f"{mag}*{mono}" if mono else str(mag))
         if i == 0:
             out = ("-" if c < 0 else "") + body

@@ -11,7 +11,16 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import NamingError, OpError, ShapeError, TensorlangError, did_you_mean
+from ..errors import (
+    NamingError,
+    OpError,
+    ProgramError,
+    ShapeError,
+    TensorlangError,
+    did_you_mean,
+    quiet_numpy,
+)
+from ..files.limits import over_budget
 from ..source import UNKNOWN, Span
 from . import dims as D
 from .opdef import REGISTRY, OpDef
@@ -318,6 +327,7 @@ class Builder:
                 type = opdef.infer(types, **attrs)
         except OpError as e:
             raise ShapeError(f"{op}: {_operands(opdef, types)}: {e}", span) from None
+        _within_budget(op, type, span)
         if opdef.expand is not None:
             return self._expanded(opdef, inputs, attrs, type, span)
         # one object per distinct type: most nodes share a few, and fewer objects make the
@@ -395,34 +405,55 @@ class Builder:
     def _materialize_weak(self, opdef: OpDef, inputs: list, span: Span) -> list[Node]:
         """Number literals (raw Python numbers, bools or arrays among the inputs) become
         constants; in ops that promote, they take the dtype of the tensors they meet
-        (`x * 2` stays f32)."""
+        (`x * 2` stays f32), and tensors whose dtype NumPy would promote past the node's are
+        cast to it first (`i * 2.5` and `abs(-1) * x` compute in f32, as their type says)."""
         raw = [i for i, x in enumerate(inputs) if not isinstance(x, Node)]
-        if not raw:
+        if not raw and (opdef.promote is None or len(inputs) < 2):
             return inputs
         weak = {i: weak_type(inputs[i]) for i in raw}
         types = [weak[i] if i in weak else x.type for i, x in enumerate(inputs)]
         target: dict[int, str] = {i: t.dtype for i, t in weak.items()}
         if opdef.promote is not None:
             idx = [i for i in (opdef.promote or range(len(inputs))) if i < len(inputs)]
-            group = [types[i] for i in idx]
-            dt = promote(*group)
+            dt = promote(*[types[i] for i in idx])
             target.update({i: dt for i in idx if i in weak})
-            # a float literal meeting integer tensors gives the default float, but NumPy
-            # computes i32 * f32 in f64: the integer tensors are cast first (`i * 2.5`: f32)
             for i in idx:
+                # NumPy computes i32 * f32 in f64 (and a weak i64 with an i32 in i64)
                 if i not in weak and types[i].dtype != dt and \
                         np.promote_types(_np(types[i].dtype), _np(dt)) != _np(dt):
                     inputs[i] = self.add("cast", (inputs[i],), {"dtype": dt}, span=span)
         for i in raw:
+            if not _fits(inputs[i], target[i]):
+                target[i] = self._too_big(opdef, inputs[i], target[i], types, i, span)
             inputs[i] = self.constant(inputs[i], target[i], weak=types[i].weak and all(
                 types[j].weak for j in range(len(types))), span=span)
         return inputs
+
+    def _too_big(self, opdef: OpDef, value, dtype: str, types: list, i: int, span: Span) -> str:
+        """An integer literal beyond the range of the integer dtype it meets: NumPy 2's rule
+        for Python integers. Where the op's result is a float anyway (`images / 256` on u8) the
+        literal keeps its own i64; elsewhere (`images + 256`) it is an error, as in NumPy."""
+        try:
+            out = opdef.infer(tuple(TensorType(dtype, t.shape) if j == i else t
+                                    for j, t in enumerate(types)))
+        except OpError:
+            out = None
+        if out is not None and np.dtype(_np(out.dtype)).kind == "f":
+            return "i64"
+        info = np.iinfo(_np(dtype))
+        raise ShapeError(f"{opdef.name}: the number {np.asarray(value).flat[0]} is out of range "
+                         f"for {dtype} ({info.min} to {info.max}), the dtype of the tensor it "
+                         "meets (NumPy 2 refuses it too)", span,
+                         hint="cast the tensor first, e.g. cast(x, i32), or write a float")
 
     # -- conveniences ---------------------------------------------------------------------------
     def constant(self, value: Any, dtype: str | None = None, *, weak: bool = False,
                  span: Span | None = None, name: str | None = None) -> Node:
         """A constant node holding a NumPy array (read-only)."""
-        arr = np.array(value, dtype=None if dtype is None else np.dtype(_np(dtype)))
+        with quiet_numpy():
+            arr = np.array(value, dtype=None if dtype is None else np.dtype(_np(dtype)))
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            _overflowed(value, arr, span or self.span)
         if dtype is None:
             dtype = from_numpy(arr.dtype)
             if dtype == "f64" and weak:
@@ -459,6 +490,49 @@ class Builder:
     def fail(self, message: str, span: Span | None = None, hint: str | None = None):
         """Raise a located TensorlangError."""
         raise TensorlangError(message, span or self.span, hint=hint)
+
+
+def _within_budget(op: str, t: TensorType, span: Span) -> None:
+    """A node whose concrete shape needs more memory than the budget (files/limits.py) is a
+    ShapeError when it is made, at `check` time, never a MemoryError (or a machine brought to its
+    knees) at run time. Symbolic dims are bound by fed data, which its loader bounds."""
+    shape = t.shape
+    if not shape or not all(type(d) is int for d in shape):
+        return
+    n = 1
+    for d in shape:
+        n *= d
+    nbytes = n * np.dtype(_np(t.dtype)).itemsize
+    problem = over_budget(nbytes) if nbytes > MIN_CHECKED else None
+    if problem:
+        what = "a variable" if op == "variable" else f"{op}'s result"
+        raise ShapeError(f"{what} of type {t} takes {problem}", span,
+                         hint="a smaller shape, or a larger budget: TENSORLANG_MEMORY_BUDGET=64G")
+
+
+MIN_CHECKED = 1 << 20  # below a MiB no budget is asked about (the environment is not read)
+
+
+def _fits(value, dtype: str) -> bool:
+    """Whether every integer of a literal lies in an integer dtype's range (other literals and
+    dtypes: True)."""
+    arr = np.asarray(value)
+    dt = np.dtype(_np(dtype))
+    if arr.dtype.kind not in "iu" or dt.kind not in "iu" or arr.size == 0:
+        return True
+    info = np.iinfo(dt)
+    return bool(info.min <= arr.min() and arr.max() <= info.max)
+
+
+def _overflowed(value, arr: np.ndarray, span: Span) -> None:
+    """A finite number too large for the constant's dtype is an error, not an inf."""
+    src = np.asarray(value, dtype=np.float64) if np.asarray(value).dtype.kind in "iuf" else arr
+    bad = np.isfinite(src) & ~np.isfinite(arr)
+    if bad.any():
+        big = src[bad].flat[0]
+        raise ProgramError(f"the number {big:g} is too large for {from_numpy(arr.dtype)} (its "
+                           f"largest is {np.finfo(arr.dtype).max:.4g})", span,
+                           hint="declare the value f64, or scale it down")
 
 
 def weak_type(value) -> TensorType:

@@ -126,6 +126,18 @@ def _c(b, v, like):
     return b.constant(v, like.dtype)
 
 
+def _g_logit(b, n, g):
+    """g / (p (1 - p)) where the kernel did not clip p, zero where it did (as the clipped
+    losses' gradients): finite at p = 0 and 1, where the value is finite too."""
+    p = n.inputs[0]
+    if p.dtype != n.dtype:
+        p = b.op("cast", p, dtype=n.dtype)
+    info = np.finfo(np_dtype(n.dtype))
+    pc = b.op("clip", p, low=float(info.tiny), high=float(1 - info.epsneg))
+    d = b.op("divide", g, product(b, pc, b.op("subtract", _c(b, 1, n), pc)))
+    return b.op("where", b.op("equal", p, pc), d, _c(b, 0, n))
+
+
 UNARY = [
     # name, infer, kernel, gradient (b, node, g) -> per input, doc
     ("neg", same, np.negative, lambda b, n, g: (b.op("neg", g),), "-x"),
@@ -152,10 +164,8 @@ UNARY = [
                            _c(b, 0, n)),), "max(x, 0)"),
     ("softplus", floating, _softplus,
      lambda b, n, g: (product(b, g, b.op("sigmoid", n.inputs[0])),), "log(1 + exp(x)), stable"),
-    ("logit", floating, _logit,
-     lambda b, n, g: (b.op("divide", g, product(b, n.inputs[0],
-                                               b.op("subtract", _c(b, 1, n), n.inputs[0]))),),
-     "log(p / (1 - p)), the inverse of sigmoid"),
+    ("logit", floating, _logit, lambda b, n, g: (_g_logit(b, n, g),),
+     "log(p / (1 - p)), the inverse of sigmoid (p clipped into (0, 1), as its gradient)"),
 ]
 NOT_DIFFERENTIABLE = [
     ("sign", same, np.sign, "-1, 0 or 1"),

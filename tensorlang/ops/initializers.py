@@ -46,13 +46,13 @@ def uniform(rng, shape, low=-1.0, high=1.0):
 
 def glorot_uniform(rng, shape):
     """U(-a, a) with a = sqrt(6 / (fan_in + fan_out)) (Glorot and Bengio, 2010)."""
-    limit = np.sqrt(6.0 / sum(fans(shape)))
+    limit = np.sqrt(6.0 / max(sum(fans(shape)), 1))  # a zero-size shape: no draws, no 6 / 0
     return rng.uniform(-limit, limit, size=shape)
 
 
 def he_normal(rng, shape):
     """N(0, 2 / fan_in) (He et al., 2015), for relu layers."""
-    return rng.normal(0.0, np.sqrt(2.0 / fans(shape)[0]), size=shape)
+    return rng.normal(0.0, np.sqrt(2.0 / max(fans(shape)[0], 1)), size=shape)
 
 
 def forget_bias(rng, shape, value=1.0):
@@ -62,6 +62,27 @@ def forget_bias(rng, shape, value=1.0):
     quarter = shape[0] // 4
     out[quarter:2 * quarter] = value
     return out
+
+
+# hyperparameters with a domain: (initializer, name) -> (test, the domain in words)
+DOMAINS = {
+    ("normal", "std"): (lambda v: v >= 0, "0 or more"),
+}
+
+
+def domain_problem(name: str, kwargs: dict) -> str | None:
+    """What is wrong with an initializer's hyperparameters (None: nothing): a negative std, an
+    empty uniform range, a value that is not finite."""
+    for key, value in kwargs.items():
+        if not np.isfinite(value):
+            return f"{name}'s {key} must be a finite number, not {value}"
+        test, words = DOMAINS.get((name, key), (None, None))
+        if test is not None and not test(value):
+            return f"{name}'s {key} must be {words}, not {value}"
+    if name == "uniform" and kwargs.get("low", -1.0) > kwargs.get("high", 1.0):
+        return f"uniform's low ({kwargs.get('low', -1.0)}) is above its high " \
+               f"({kwargs.get('high', 1.0)})"
+    return None
 
 
 INITIALIZERS = {f.__name__: f for f in (zeros, ones, full, normal, uniform, glorot_uniform,

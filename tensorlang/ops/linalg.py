@@ -16,6 +16,7 @@ from ..ir.types import (
     TensorType,
     broadcast_shapes,
     broadcasts_to,
+    is_float,
     normalize_axes,
     normalize_axis,
     promote,
@@ -114,7 +115,8 @@ def _trace_prepare(types, axis1=0, axis2=1):
 def _trace_infer(types, axis1, axis2):
     t = types[0]
     _numeric(t)
-    return TensorType(t.dtype, tuple(d for i, d in enumerate(t.shape) if i not in (axis1, axis2)))
+    dtype = t.dtype if is_float(t.dtype) else "i64"  # a sum: integers count in i64, as in sum
+    return TensorType(dtype, tuple(d for i, d in enumerate(t.shape) if i not in (axis1, axis2)))
 
 
 def _trace_grad_infer(types, shape, axis1, axis2):
@@ -154,7 +156,8 @@ def _solve(a, b):
 
 
 def _trace(a, axis1, axis2):
-    return np.asarray(np.trace(a, axis1=axis1, axis2=axis2), a.dtype)
+    dtype = a.dtype if a.dtype.kind == "f" else np.int64
+    return np.asarray(np.trace(a, axis1=axis1, axis2=axis2, dtype=dtype), dtype)
 
 
 def _trace_grad(g, shape, axis1, axis2):
@@ -239,10 +242,29 @@ def _g_inv(b, n, g):
 
 
 def _g_det(b, n, g):
-    """d det(A) / dA = det(A) inv(A)^T."""
-    s = b.op("multiply", g, n)
-    s = b.op("expand_dims", b.op("expand_dims", s, axis=s.rank), axis=s.rank + 1)
-    return (b.op("multiply", s, _mT(b, b.op("inv", n.inputs[0]))),)
+    """d det(A) / dA = cofactor(A) (= det(A) inv(A)^T where A is invertible; also right, the
+    adjugate's transpose, where A is singular)."""
+    g = b.op("expand_dims", b.op("expand_dims", g, axis=g.rank), axis=g.rank + 1)
+    return (b.op("multiply", g, b.op("cofactor", n.inputs[0])),)
+
+
+def _cofactor(a):
+    """The cofactor matrix adj(A)^T from the SVD A = U S V^T: det(U) det(V) U diag(prod of the
+    other singular values) V^T, defined for singular A too (where det(A) inv(A)^T is not)."""
+    u, sv, vt = np.linalg.svd(a)
+    m = sv.shape[-1]
+    others = np.where(np.eye(m, dtype=bool), 1, sv[..., None, :])  # row i: s with s_i set to 1
+    adj = np.prod(others, axis=-1)
+    sign = np.linalg.det(u) * np.linalg.det(vt)
+    return (u * (adj * sign[..., None])[..., None, :]) @ vt
+
+
+def _g_cofactor(b, n, g):
+    """The VJP of C = det(A) A^-T (invertible A): <G, A^-T> C - C G^T A^-T."""
+    a_it = _mT(b, b.op("inv", n.inputs[0]))
+    inner = b.op("sum", b.op("multiply", g, a_it), axis=(n.rank - 2, n.rank - 1), keepdims=True)
+    return (b.op("subtract", b.op("multiply", inner, n),
+                 b.op("matmul", b.op("matmul", n, _mT(b, g)), a_it)),)
 
 
 def _g_solve(b, n, g):
@@ -304,6 +326,10 @@ defop("inv", "a", infer=_inv_infer, kernel=_lin(np.linalg.inv), grad=_g_inv, fam
 defop("det", "a", infer=_det_infer, kernel=_lin(np.linalg.det), grad=_g_det, family="linalg",
       cases=lambda rng: [([_well_conditioned(rng, s)], {}) for s in [(1, 1), (3, 3), (2, 2, 2)]],
       doc="determinant over the last two dims")
+defop("cofactor", "a", infer=_inv_infer, kernel=_lin(_cofactor), grad=_g_cofactor,
+      family="linalg", internal=True,
+      cases=lambda rng: [([_well_conditioned(rng, s)], {}) for s in [(1, 1), (3, 3), (2, 2, 2)]],
+      doc="the cofactor matrix adj(A)^T over the last two dims: det's gradient, singular A too")
 defop("solve", "a, b", infer=_solve_infer, kernel=_lin(_solve), grad=_g_solve, promote=(),
       family="linalg",
       cases=lambda rng: [([_well_conditioned(rng, sa), rng.normal(size=sb)], {})

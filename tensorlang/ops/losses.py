@@ -89,7 +89,10 @@ def _softmax_cross_entropy(logits, labels):
         z = x - x.max(axis=-1, keepdims=True)  # methods: a loss is called every step
         return np.asarray(np.log(np.exp(z).sum(axis=-1)) - _pick(z, labels))
     logp = _log_softmax(logits, -1)
-    return np.asarray(-np.sum(_rows(labels, logp) * logp, axis=-1))
+    y = _rows(labels, logp)
+    # a zero label weighs nothing, even against a log-probability that underflowed to -inf
+    # (logits 4e38 apart): 0 * -inf would make the loss NaN
+    return np.asarray(0 - np.sum(np.where(y == 0, 0, y * logp), axis=-1))  # 0, never -0
 
 
 def _clip(p):
@@ -304,8 +307,15 @@ def _sxe_grad_infer(types):
 
 
 def _minus_one_hot(p, ids):
-    """p[..., ids] -= 1 in place (p C-ordered); an id out of range is an IndexError."""
+    """p[..., ids] -= 1 in place, in any memory layout; an id out of range is an IndexError."""
     c = p.shape[-1]
+    if not p.flags.c_contiguous:
+        # a transposed or F-ordered p (NumPy keeps z's layout in z - max): reshape(-1, c) would
+        # copy, and the update would be lost (the fused gradient was then softmax(z) * g)
+        check_ids(ids, c)
+        at = ids.astype(np.intp)[..., None]
+        np.put_along_axis(p, at, np.take_along_axis(p, at, axis=-1) - 1, axis=-1)
+        return
     flat = p.reshape(-1, c)
     ids = ids.reshape(-1)
     if ids.dtype.kind != "u" and ids.size and ids.min() < 0:  # would wrap around
@@ -322,7 +332,7 @@ def _sxe_grad(z, ids, g, out=None):
     p = np.subtract(z, z.max(axis=-1, keepdims=True), out=out)
     np.exp(p, out=p)
     p /= p.sum(axis=-1, keepdims=True)
-    _minus_one_hot(p, ids)  # p is fresh and C-ordered, or out, which the planner owns
+    _minus_one_hot(p, ids)  # p is fresh (in z's layout), or out, which the planner owns
     p *= np.asarray(g)[..., None]
     return p
 

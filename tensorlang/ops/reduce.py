@@ -8,6 +8,8 @@ Counts that depend on symbolic dims (the N of a mean over a batch) are `size_of`
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..errors import OpError
@@ -97,6 +99,10 @@ def _k_float(fn):
     def kernel(x, axis, keepdims=False):
         out = _out(x, _float)
         work = x if x.dtype.kind == "f" else x.astype(np.float64)
+        if x.size == 0:  # NaN, as asked: without NumPy's "Mean of empty slice" warning
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                return _as(fn(work, axis=axis, keepdims=keepdims), out)
         return _as(fn(work, axis=axis, keepdims=keepdims), out)
     return kernel
 

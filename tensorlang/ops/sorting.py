@@ -200,11 +200,18 @@ def _one_hot_infer(types, depth, dtype="f32"):
     return TensorType(dtype, tuple(types[0].shape) + (depth,))
 
 
-defop("one_hot", 'i, depth: int, dtype: dtype = "f32"', infer=_one_hot_infer,
-      kernel=lambda i, depth, dtype="f32": (i[..., None] == np.arange(depth)).astype(
-          np_dtype(dtype)),
+def _one_hot(i, depth, dtype="f32"):
+    """Rows of the identity; an id outside [0, depth) is an error (as in the losses), never a
+    silent row of zeros."""
+    if i.size and ((i.dtype.kind != "u" and i.min() < 0) or i.max() >= depth):
+        bad = i[(i < 0) | (i >= depth)].flat[0]
+        raise IndexError(f"class id {bad} is out of range for depth {depth} (0 to {depth - 1})")
+    return (i[..., None] == np.arange(depth)).astype(np_dtype(dtype))
+
+
+defop("one_hot", 'i, depth: int, dtype: dtype = "f32"', infer=_one_hot_infer, kernel=_one_hot,
       differentiable=False, family="shape", memory=FRESH,
-      doc="rows of the identity picked by integer class ids (ids outside [0, depth) give zeros)",
+      doc="rows of the identity picked by integer class ids in [0, depth) (others: an error)",
       cases=lambda rng: [([np.array([0, 2, 1, 2])], {"depth": 3}),
                          ([np.array([[1], [0]])], {"depth": 2, "dtype": "f64"})],
       ids={0: IdBound(lambda n: n.attrs["depth"], "depth of one_hot")})

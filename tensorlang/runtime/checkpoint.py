@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, SandboxError, WriteError
 from ..files.atomic import write_atomic
+from ..files.sandbox import check_inside
+from ..files.writable import check_writable
 from ..ir.types import np_dtype
 
 META = "__tensorlang__"  # the member holding the training state, as JSON text
@@ -40,15 +42,41 @@ def save(path: str, variables: dict[str, np.ndarray], span=None, meta: dict | No
     if meta is not None:
         arrays[META] = np.asarray(json.dumps({"format": FORMAT, **meta}))
     try:
+        check_writable(path, "checkpoint", span)
+    except (WriteError, SandboxError) as e:
+        raise CheckpointError(e.message, span, hint=e.hint) from None
+    try:
         os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
-        write_atomic(path, lambda fh: np.savez(fh, **arrays), fsync=True)
+        write_atomic(path, lambda fh: _write_npz(fh, arrays), fsync=True)
     except OSError as e:
         raise CheckpointError(f'cannot write checkpoint "{path}": {e.strerror or e}', span) \
             from None
 
 
+def expected_size(variables, copies: int = 1) -> int:
+    """About the bytes a checkpoint of these variable nodes takes (their data, `copies` times:
+    2 with keep_best, more with an optimizer's state; plus each member's header and directory
+    entry): the size to ask check_writable for before training."""
+    data = sum(int(np.prod([int(d) for d in v.type.shape], dtype=np.int64)) *
+               np_dtype(v.dtype).itemsize for v in variables)
+    return copies * data + 256 * copies * len(tuple(variables)) + (64 << 10)
+
+
+def _write_npz(fh, arrays: dict[str, np.ndarray]) -> None:
+    """What np.savez writes, for any names: savez takes them as keyword arguments, so a variable
+    named `file` clashed with its own parameter and one named `allow_pickle` vanished."""
+    with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED, allowZip64=True) as z:
+        for name, arr in arrays.items():
+            with z.open(name + ".npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(arr), allow_pickle=False)
+
+
 def read(path: str, span=None) -> Checkpoint:
     """Every array of a checkpoint and its run state, or a CheckpointError saying why not."""
+    try:
+        check_inside(path, "checkpoint", span)
+    except SandboxError as e:
+        raise CheckpointError(e.message, span, hint=e.hint) from None
     try:
         # the file is opened here so it is closed however np.load fails on a broken one
         with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:

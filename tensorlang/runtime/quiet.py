@@ -6,9 +6,16 @@ variable to a state built once costs a tenth of that. Where NumPy keeps that sta
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
+
+# The RuntimeWarnings NumPy raises through `warnings` rather than its error state (a mean or a
+# variance of no elements: the NaN is the value asked for, and --check-numerics names its node)
+# are silenced once here, not per run: catching warnings per run costs more than a batch-1 step.
+warnings.filterwarnings("ignore", message="(Mean of empty slice|Degrees of freedom <= 0)",
+                        category=RuntimeWarning)
 
 try:  # NumPy 2: the floating-point error state is one context variable
     from numpy._core._ufunc_config import _extobj_contextvar as _STATE

@@ -7,7 +7,7 @@ from collections.abc import Mapping, MutableMapping, Sequence
 
 import numpy as np
 
-from ..errors import DataError, RuntimeNumericsError, TensorlangError, did_you_mean
+from ..errors import DataError, RuntimeNumericsError, TensorlangError, did_you_mean, quiet_numpy
 from ..ir import dims as D
 from ..ir.graph import Graph, Node
 from ..ir.types import is_float, np_dtype
@@ -163,6 +163,13 @@ class Session:
         """Values of the fetches (a name, a Node, or a list of them) for the fed placeholders.
         `updates` maps variable names to nodes whose values become the variables' new values."""
         single = isinstance(fetches, (str, Node))
+        if feed is not None and not isinstance(feed, Mapping):
+            raise TypeError(f"Session.run: feed must be a mapping from placeholder names to "
+                            f"arrays, not a {type(feed).__name__}")
+        if not single and (not isinstance(fetches, (list, tuple)) or
+                           not all(isinstance(f, (str, Node)) for f in fetches)):
+            raise TypeError("Session.run: fetches must be a name, a Node or a list of them, "
+                            f"not {type(fetches).__name__}")
         fetch_list = [fetches] if single else list(fetches)
         if updates:
             upd = list(updates.items())
@@ -198,11 +205,13 @@ class Session:
             slots[s] = self.random.next()
         plan.runs += 1
         if plan.runs > WARM + len(plan.steps) // STEPS_PER_RUN and not check_numerics:
-            return self._run_generated(plan, env, slots)
+            return _arrays(self._run_generated(plan, env, slots))
+        if check_numerics:
+            check_constants(plan)
         steps = plan.concrete_steps(env, reuse=not check_numerics)
-        with np.errstate(all="ignore"):
+        with quiet_numpy():
             _interpret(plan, steps, slots, check_numerics)
-        return [slots[s] for s in plan.fetch_slots]
+        return _arrays([slots[s] for s in plan.fetch_slots])
 
     def _run_generated(self, plan: Plan, env: dict, slots: list, run=None) -> list:
         """A plan run often enough runs as generated straight-line code (generated.py); `run`:
@@ -273,6 +282,11 @@ class Session:
                                         node.span),)) from None
         return out
 
+def _arrays(values: list) -> list:
+    """Fetched values as arrays: a 0-d result of a NumPy kernel is a NumPy scalar."""
+    return [v if type(v) is np.ndarray else np.asarray(v) for v in values]
+
+
 _UNFED = object()
 KERNEL_ERRORS = (ValueError, np.linalg.LinAlgError, IndexError, TypeError, ArithmeticError,
                  MemoryError)  # what a NumPy kernel raises on values its shape rule let through
@@ -303,7 +317,7 @@ def _interpret(plan: Plan, steps: list, slots: list, check_numerics: bool) -> No
             else:
                 slots[out] = fn(*[slots[i] for i in ins], out=slots[o])
             if check_numerics:
-                _check_finite(plan, k, slots)
+                _check_finite(plan, k, slots, fn)
             for f in free:
                 slots[f] = None
     except KERNEL_ERRORS as e:
@@ -457,14 +471,54 @@ def _as_array(value, node: Node) -> np.ndarray:
     return arr
 
 
-def _check_finite(plan: Plan, k: int, slots: list) -> None:
+def _check_finite(plan: Plan, k: int, slots: list, fn=None) -> None:
     step = plan.steps[k]
     if step.probe:  # a probe's square may overflow for finite values: not a node's value
         return
     value = slots[step.out]
-    if not is_float(step.node.dtype) or np.all(np.isfinite(value)):
+    node = step.node
+    if node.dtype in INT_RANGES and node.op in INT_DIVISIONS:
+        divisor = slots[step.ins[1]]
+        if np.any(np.asarray(divisor) == 0):
+            raise RuntimeNumericsError(f"{node.op}: integer division by zero "
+                                       f"({node.describe()}: {node.type}); NumPy gives 0 there",
+                                       node.span)
+    if node.dtype in INT_RANGES and node.op in INT_WRAPS and fn is not None:
+        _check_overflow(node, fn, [slots[i] for i in step.ins])
+    if not is_float(node.dtype) or np.all(np.isfinite(value)):
         return
-    raise nonfinite_error(step.node, value, [slots[i] for i in step.ins])
+    raise nonfinite_error(node, value, [slots[i] for i in step.ins])
+
+
+INT_DIVISIONS = ("floor_divide", "mod")
+INT_WRAPS = ("add", "subtract", "multiply", "power", "neg", "abs", "sum", "prod", "matmul",
+             "dot", "square")  # integer ops whose result NumPy wraps around silently
+INT_RANGES = {"i32": np.iinfo(np.int32), "i64": np.iinfo(np.int64), "u8": np.iinfo(np.uint8)}
+
+
+def _check_overflow(node: Node, fn, inputs: list) -> None:
+    """--check-numerics: an integer result that wrapped around. The kernel is run again on the
+    inputs as float64 (exact to 2**53, and near enough beyond to tell the range), and a true
+    value outside the dtype's range is an error at the node."""
+    with quiet_numpy():
+        exact = np.asarray(fn(*[np.asarray(a, np.float64) for a in inputs]), np.float64)
+    info = INT_RANGES[node.dtype]
+    bad = (exact < info.min) | (exact > info.max)
+    if np.any(bad):
+        big = exact[bad].flat[0]
+        raise RuntimeNumericsError(f"{node.op}: integer overflow ({node.describe()}: "
+                                   f"{node.type}): the true value {big:.6g} is outside "
+                                   f"{node.dtype}'s range, and NumPy wraps it around",
+                                   node.span, hint="cast to a wider integer or to a float first")
+
+
+def check_constants(plan: Plan) -> None:
+    """--check-numerics: a constant that is NaN or Inf (`[1, 2] / 0` folded at compile time,
+    `log(0)`) is reported at its source like a value a kernel made."""
+    for node in plan.nodes:
+        if node.op == "constant" and is_float(node.dtype) and \
+                not np.all(np.isfinite(node.attrs["value"])):
+            raise nonfinite_error(node, node.attrs["value"], [])
 
 
 def nonfinite_error(node: Node, value: np.ndarray,
@@ -477,7 +531,11 @@ def nonfinite_error(node: Node, value: np.ndarray,
             ranges.append(f"input {i} ({inp.describe()}: {inp.type}) ranges over "
                           f"[{np.nanmin(a):.4g}, {np.nanmax(a):.4g}]")
     what = "NaN" if np.isnan(value).any() else "Inf"
+    if node.op == "constant":
+        return RuntimeNumericsError(f"the constant {node.describe()} ({node.type}) is {what}",
+                                    node.span)
+    where = " in the gradient (the backward pass of this line)" if node.is_backward else ""
     return RuntimeNumericsError(
-        f"{node.op} produced {what} ({node.describe()}: {node.type})", node.span,
+        f"{node.op} produced {what}{where} ({node.describe()}: {node.type})", node.span,
         notes=tuple((r, None) for r in ranges))
 

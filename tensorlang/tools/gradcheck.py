@@ -180,7 +180,8 @@ def _scalar(g: Graph, name: str) -> Node:
 def _compare(sess: Session, feeds: dict, loss: str, y: Node, x: Node, sym: np.ndarray,
              rng, samples: int, advance) -> Row:
     is_var = x.op == "variable"
-    base = sess.variables[x.name] if is_var else np.asarray(feeds.get(x.name, np.zeros(0)))
+    # an ndarray even for a scalar (a NumPy scalar takes no item assignment)
+    base = np.asarray(sess.variables[x.name] if is_var else feeds.get(x.name, np.zeros(0)))
     flat = np.arange(base.size)
     if base.size > samples:
         flat = np.sort(rng.choice(base.size, size=samples, replace=False))

@@ -108,27 +108,60 @@ def to_dot(graph: Graph, **options) -> str:
     return format_dot(layout(graph, **options))
 
 
-def pipe(dot_source: str, fmt: str) -> bytes:
-    """Render DOT text to `fmt` bytes with the system `dot` (UsageError when it is missing)."""
-    import graphviz
-    if shutil.which("dot") is None:
+NODE_BUDGET = 1500  # drawn boxes beyond which `dot` takes minutes: collapse, or refuse
+DOT_TIMEOUT = 120.0  # seconds `dot` may take before the picture is given up
+
+
+def budgeted_layout(graph: Graph, **options) -> tuple[Drawing, str | None]:
+    """The layout to turn into a picture, within NODE_BUDGET boxes: as asked, else with every
+    layer and its gradient collapsed into one box each (and a note saying so); beyond even that
+    a UsageError that says how to draw a part. Returns (drawing, note or None)."""
+    d = layout(graph, **options)
+    if len(d.nodes) <= NODE_BUDGET:
+        return d, None
+    if not options.get("collapse") and options.get("focus") is None:
+        c = layout(graph, **{**options, "collapse": True})
+        if len(c.nodes) <= NODE_BUDGET:
+            return c, (f"note: {len(d.nodes)} nodes are more than a picture holds "
+                       f"({NODE_BUDGET}): each layer and its gradient is drawn as one box "
+                       "(--collapse); --focus NODE draws a part in full")
+    raise UsageError(f"{len(d.nodes)} boxes are too many to draw as a picture (at most "
+                     f"{NODE_BUDGET}: dot would take minutes to hours)",
+                     hint="draw a part: --focus NODE --depth 2 (with --collapse for the rest), "
+                          "or write the DOT source with -o FILE.dot")
+
+
+def pipe(dot_source: str, fmt: str, timeout: float | None = None) -> bytes:
+    """Render DOT text to `fmt` bytes with the system `dot`, which is stopped after `timeout`
+    seconds (DOT_TIMEOUT); UsageError when it is missing, fails or runs out of time."""
+    import subprocess
+    exe = shutil.which("dot")
+    if exe is None:
         raise UsageError(f"cannot write {fmt.upper()}: Graphviz's `dot` program is not on PATH",
                          hint=INSTALL_HINT)
+    limit = DOT_TIMEOUT if timeout is None else timeout
     try:
-        return graphviz.pipe("dot", fmt, dot_source.encode("utf-8"), quiet=True)
-    except graphviz.ExecutableNotFound:
-        raise UsageError(f"cannot write {fmt.upper()}: Graphviz's `dot` program was not found",
+        done = subprocess.run([exe, f"-T{fmt}"], input=dot_source.encode("utf-8"),
+                              capture_output=True, timeout=limit, check=False)
+    except subprocess.TimeoutExpired:
+        raise UsageError(f"Graphviz's dot did not finish drawing in {limit:g} s",
+                         hint="draw less: --collapse, or --focus NODE --depth 2; or write the "
+                              "DOT source with -o FILE.dot") from None
+    except OSError as e:
+        raise UsageError(f"cannot run Graphviz's dot: {e.strerror or e}",
                          hint=INSTALL_HINT) from None
-    except graphviz.CalledProcessError as e:
-        detail = (e.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+    if done.returncode != 0:
+        detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
         shown = "\n".join(detail[:5]) + ("\n..." if len(detail) > 5 else "")
-        raise UsageError(f"Graphviz's dot failed: {shown or e}",
-                         hint="write the DOT source with -o FILE.dot to look at it") from None
+        raise UsageError(f"Graphviz's dot failed: {shown or f'exit status {done.returncode}'}",
+                         hint="write the DOT source with -o FILE.dot to look at it")
+    return done.stdout
 
 
 def to_svg(graph: Graph, **options) -> str:
-    """The picture as SVG text (what Jupyter shows for a Graph); options as in to_dot."""
-    return pipe(to_dot(graph, **options), "svg").decode("utf-8")
+    """The picture as SVG text (what Jupyter shows for a Graph); options as in to_dot, within
+    the node budget (see budgeted_layout)."""
+    return pipe(format_dot(budgeted_layout(graph, **options)[0]), "svg").decode("utf-8")
 
 
 def format_of(path: str) -> str:
@@ -153,8 +186,10 @@ def write_picture(path: str, data: bytes) -> None:
 
 def render(graph: Graph, path: str, **options) -> str:
     """Write the picture of `graph` to `path` (.svg, .png, .pdf or .dot), options as in
-    to_dot; returns the path."""
-    write_drawing(layout(graph, **options), path)
+    to_dot (an image within the node budget, see budgeted_layout); returns the path."""
+    drawing = layout(graph, **options) if format_of(path) == "dot" else \
+        budgeted_layout(graph, **options)[0]
+    write_drawing(drawing, path)
     return path
 
 

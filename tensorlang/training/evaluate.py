@@ -15,8 +15,11 @@ EVAL_BATCH = 1024
 def evaluate(ctx: Context, spec: RunSpec, data_name: str | None = None,
              names: tuple[str, ...] | None = None, batch: int | None = None,
              arrays: dict | None = None) -> dict:
-    """Report scalars averaged over the examples; show tensors gathered over the batches.
-    `arrays` (checked already) replaces the data block's, as a train block's held-out split."""
+    """Report scalars over the examples; show tensors gathered over the batches. A value that
+    combines the examples otherwise than row by row or by a mean, sum, max or min over them
+    (`std(x)`, `x[:3]`, `softmax(x, axis = 0)`, `x[1:] - x[:-1]`) is computed on the whole block
+    in one run, so batching never changes a result. `arrays` (checked already) replaces the
+    data block's, as a train block's held-out split."""
     sess = ctx.session(spec)
     if arrays is None:
         arrays = ctx.data(data_name or spec.data, sess)
@@ -27,30 +30,113 @@ def evaluate(ctx: Context, spec: RunSpec, data_name: str | None = None,
     graph = sess.graph
     batch_dims = {d for p in graph.placeholders if p.name in arrays and p.type.shape
                   for d in [p.type.shape[0]] if isinstance(d, D.Dim)}
-    sums = {k: 0.0 for k in names}
-    shown: dict[str, list] = {k: [] for k in show}
+    kinds = batch_kinds(graph, fetch, batch_dims, set(arrays))
+    result: dict = {}
+    whole = [k for k in fetch if kinds[k] == "whole"]
+    if whole:
+        result.update(zip(whole, sess.run(whole, dict(arrays), check_numerics=ctx.check_numerics)))
+    parts = [k for k in fetch if kinds[k] != "whole"]
+    if parts:
+        size = batch or spec.batch or EVAL_BATCH
+        result.update(_batched(ctx, sess, arrays, n, parts, kinds, size))
+    for k in names:
+        result[k] = float(result[k])
+    return {k: result[k] for k in fetch}
+
+
+def _batched(ctx: Context, sess, arrays: dict, n: int, fetch: list, kinds: dict,
+             size: int) -> dict:
+    """The values of fetches that batches give exactly: rows concatenated, means weighted by
+    the batches' sizes, sums added, maxima and minima of the batches' ones."""
+    got: dict[str, list] = {k: [] for k in fetch}
     counts: list[int] = []
-    for sl in batches(n, batch or spec.batch or EVAL_BATCH):
+    for sl in batches(n, size):
         feed = {k: v[sl] for k, v in arrays.items()}
-        values = sess.run(fetch, feed, check_numerics=ctx.check_numerics)
-        count = len(next(iter(feed.values())))
-        got = dict(zip(fetch, values))
-        for k in names:
-            sums[k] += float(got[k]) * count
-        for k in show:
-            shown[k].append(got[k])
-        counts.append(count)
-    result = {k: sums[k] / n for k in names}
-    for k in show:
+        for k, v in zip(fetch, sess.run(fetch, feed, check_numerics=ctx.check_numerics)):
+            got[k].append(v)
+        counts.append(len(next(iter(feed.values()))))
+    out = {}
+    for k in fetch:
+        parts, kind = got[k], kinds[k]
+        if kind == "rows":
+            out[k] = np.concatenate(parts)
+        elif kind == "same" or len(parts) == 1:
+            out[k] = parts[0]
+        elif kind == "mean":
+            out[k] = np.average(np.stack(parts), axis=0, weights=counts).astype(parts[0].dtype)
+        else:
+            out[k] = COMBINE[kind](np.stack(parts), axis=0).astype(parts[0].dtype)
+    return out
+
+
+COMBINE = {"sum": np.sum, "max": np.max, "min": np.min}
+MEANS = ("mse", "softmax_cross_entropy_mean")  # ops that are means over all their elements
+
+
+def batch_kinds(graph, fetch, batch_dims: set, fed: set) -> dict[str, str]:
+    """How each fetched value is made from batches of the examples: "same" (no example in it),
+    "rows" (one row per example, each from its own example only: concatenated), "mean", "sum",
+    "max", "min" (of such rows over the example axis: combined across batches), or "whole" (it
+    mixes the examples some other way: computed on the whole block)."""
+    rows = _row_wise(graph, batch_dims, fed)
+    out = {}
+    for k in fetch:
         node = graph.node(k)
-        per_example = node.rank > 0 and node.type.shape[0] in batch_dims
-        if per_example:
-            result[k] = np.concatenate(shown[k])
-        elif all(np.array_equal(shown[k][0], v) for v in shown[k][1:]):
-            result[k] = shown[k][0]  # the same in every batch (a variable, a constant)
-        else:  # averaged over the examples like a report: batches weigh by their size
-            result[k] = np.average(np.stack(shown[k]), axis=0, weights=counts)
-    return result
+        state = rows.get(node.id)
+        if state is None:
+            out[k] = "same"
+        elif state:
+            out[k] = "rows"
+        elif node.op in ("mean", "sum", "max", "min") and 0 in node.attrs.get("axis", ()) and \
+                rows.get(node.inputs[0].id) and not node.attrs.get("keepdims"):
+            out[k] = node.op
+        elif node.op in MEANS and all(rows.get(i.id) is not False for i in node.inputs):
+            out[k] = "mean"  # a mean over every element of row-wise inputs
+        else:
+            out[k] = "whole"
+    return out
+
+
+def _row_wise(graph, batch_dims: set, fed: set) -> dict[int, bool | None]:
+    """node id -> True when row i of its value depends on example i alone (and its first axis
+    is the examples'), False when it depends on the examples otherwise, None when on none."""
+    state: dict[int, bool | None] = {}
+    names = D.symbols(list(batch_dims))
+    for node in graph.nodes:  # topological: inputs first
+        if node.op == "placeholder":
+            state[node.id] = True if node.name in fed and node.rank and \
+                node.type.shape[0] in batch_dims else None
+            continue
+        deps = [state.get(i.id) for i in node.inputs]
+        deps = [d for d in deps if d is not None]
+        if not deps:
+            # no example in it, but a shape that follows the batch's size (the gradient
+            # broadcast_to(1, [N]), eye(N)): it differs from batch to batch
+            state[node.id] = False if D.symbols(node.type.shape) & names else None
+            continue
+        # the example axis first and only there: [N, N] (x[:, 0] / x) pairs examples
+        state[node.id] = all(deps) and node.rank > 0 and node.type.shape[0] in batch_dims and \
+            not D.symbols(node.type.shape[1:]) & names and not _mixes_rows(node)
+    return state
+
+
+def _mixes_rows(node) -> bool:
+    """Whether an op on row-wise inputs, keeping the example axis first, still reads across the
+    examples: along axis 0 (softmax, sort, take, a reduction, concat), an F-order reshape, a
+    transpose that moves axis 0, an index that is not `:` on axis 0."""
+    attrs = node.attrs
+    for key in ("axis", "axis1", "axis2"):
+        v = attrs.get(key)
+        if v is not None and 0 in (v if isinstance(v, tuple) else (v,)):
+            return True
+    if attrs.get("order", "C") != "C" or node.op == "einsum":
+        return True
+    if node.op == "transpose":
+        return attrs["axes"][0] != 0
+    if node.op == "index":
+        items = attrs["items"]
+        return not items or items[0] != ("slice", 0, node.inputs[0].type.shape[0], 1)
+    return False
 
 
 def format_shown(name: str, value) -> str:

@@ -79,3 +79,16 @@ def test_the_command_line_prints_the_golden_text_and_exits_1(capsys, monkeypatch
         out, err = capsys.readouterr()
         assert out == ""
         assert err == (GOLDEN / f"{name}.err").read_text(encoding="utf-8")
+
+
+def test_deep_programs_compile_or_are_a_located_too_deep_error(monkeypatch):
+    head = "graph g {\n    placeholder x: f32[2]\n"
+    text = head + "    y = " + " + ".join(["x"] * 20000) + "\n    z = " + "neg(" * 10000 + \
+        "x" + ")" * 10000 + "\n    w = " + "(" * 10000 + "x" + ")" * 10000 + "\n}\n"
+    g = tl.compile(text).graphs["g"]
+    assert g.node("y").type.shape == (2,) and g.node("z").op == "neg"
+    monkeypatch.setattr("tensorlang.errors.DEEP_RECURSION", 20000)  # beyond it: too deep
+    too_deep = head + "    y = x\n    z = " + "neg(" * 8000 + "x" + ")" * 8000 + "\n}\n"
+    with pytest.raises(TensorlangError, match="nests too deeply to compile") as e:
+        tl.compile(too_deep)
+    assert (e.value.span.line, e.value.span.column) == (4, 5)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import tensorlang as tl
+from tensorlang.errors import DataError
 from tensorlang.files import loaders as data
 from tensorlang.tools import cli
 
@@ -199,7 +200,8 @@ def test_truncated_npy(tmp_path, capsys):
     path = program(tmp_path, 'x = npy("files/x.npy")\ny = idx("files/y.idx")')
     err = cli_error(path, capsys)
     assert err.startswith(f'{line_col(path, "npy(")}: error: npy file "files/x.npy": truncated '
-                          "or corrupt .npy data")
+                          ".npy data: its header declares float64[6, 2] (96 bytes), the file "
+                          "holds 91 bytes")
 
 
 def test_pickled_npy_is_refused(tmp_path, capsys):
@@ -312,3 +314,26 @@ def test_loader_arguments_are_checked_when_compiling(call, message, caret):
     assert e.value.message == message and e.value.line == 5
     line = e.value.span.source_line()
     assert line[e.value.column - 1:e.value.span.end_column - 1] == caret
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf", "-inf"])
+def test_nan_and_inf_in_data_are_refused_at_load_naming_field_and_index(tmp_path, bad):
+    x = np.zeros((4, 3), np.float32)
+    x[2, 1] = float(bad)
+    np.save(tmp_path / "x.npy", x)
+    (tmp_path / "p.tl").write_text('graph g {\n    placeholder x: f32[N, 3]\n    s = sum(x)\n}\n'
+                                   'data d {\n    x = npy("x.npy")\n}\n'
+                                   "evaluate g {\n    data = d\n    report = [s]\n}\n")
+    with pytest.raises(DataError, match=rf'data field "x" holds {bad} at index \[2, 1\] '
+                                        r"\(of shape \[4, 3\]\): data must be finite") as e:
+        tl.load(str(tmp_path / "p.tl")).run(quiet=True)
+    assert e.value.span.line == 6
+
+
+def test_file_paths_lists_every_loaded_file(tmp_path):
+    from tensorlang.compiler.datablocks import file_paths
+    text = ('let root = "files"\ngraph g {\n    placeholder x: f32[N]\n}\n'
+            'data d {\n    x = npy(root + "/x.npy")[:2]\n    y = [1, 2]\n    z = csv("z.csv")\n}\n')
+    program = tl.compile(text, str(tmp_path / "p.tl"))
+    got = file_paths(program.data.values(), program.lets, str(tmp_path))
+    assert got == [str(tmp_path / "files" / "x.npy"), str(tmp_path / "z.csv")]

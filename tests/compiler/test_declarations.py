@@ -4,11 +4,13 @@ evaluated from an expression at compile time), and their located mistakes."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 import tensorlang as tl
-from tensorlang.errors import ProgramError, ShapeError
+from tensorlang.errors import ProgramError, ShapeError, TensorlangError
 from tensorlang.ops.initializers import INITIALIZERS
 
 HEAD = "graph g {\n    placeholder x: f32[N, 3]\n"
@@ -124,3 +126,26 @@ def test_a_layers_variables_are_qualified_by_the_instance():
 def test_an_integer_literal_outside_its_dtype_is_a_located_error(stmt):
     e = error("    " + stmt)
     assert e.line == 3
+
+
+def test_initializer_hyperparameters_have_domains():
+    for init, message in (("normal(std = -1)", "normal's std must be 0 or more, not -1"),
+                          ("uniform(low = 2, high = 1)", "uniform's low (2) is above its high"),
+                          ("full(1e400)", "full's value must be a finite number")):
+        with pytest.raises(TensorlangError, match=re.escape(message)):
+            tl.compile(f"graph g {{\n    variable W: f32[2] = {init}\n}}\n")
+    g = tl.compile("graph g {\n    variable W: f32[0, 3] = glorot_uniform()\n"
+                   "    variable V: f32[0] = he_normal()\n}\n").graphs["g"]
+    assert tl.Session(g).variables["W"].shape == (0, 3)  # no 6 / 0 warning, no traceback
+
+
+def test_a_declared_shape_beyond_the_memory_budget_is_refused_at_check(monkeypatch):
+    with pytest.raises(TensorlangError, match=r"a variable of type f32\[1000000000000, "
+                                              r"1000000000000\] takes .* more than the memory"):
+        tl.compile("graph g {\n    variable W: f32[1000000000000, 1000000000000] = zeros()\n}\n")
+    monkeypatch.setenv("TENSORLANG_MEMORY_BUDGET", "100M")
+    with pytest.raises(TensorlangError, match=r"zeros's result of type f32\[10000, 10000\] takes "
+                                              r"381\.5 MiB, more than the memory budget of "
+                                              r"100\.0 MiB"):
+        tl.compile("graph g {\n    z = zeros([10000, 10000])\n}\n")
+    tl.compile("graph g {\n    variable W: f32[1000, 1000] = zeros()\n}\n")  # 3.8 MiB: fine

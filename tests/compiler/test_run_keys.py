@@ -99,3 +99,14 @@ def test_split_and_plain_validation_data():
     assert read(K.a_split, "split(t, fraction = 0.1)") == K.Split("t", 0.1)
     assert "(0, 1), not 1" in error(K.a_split, "split(t, 1)").message
     assert "needs a data block and a fraction" in error(K.a_split, "split(t)").message
+
+
+def test_a_hyperparameter_is_finite():
+    import tensorlang as tl
+    from tensorlang.errors import ProgramError
+    text = ("graph g {\n    placeholder x: f32[N, 1]\n    variable w: f32[1] = zeros()\n"
+            "    l = mean(x * w)\n}\ndata d {\n    x = [[1], [2]]\n}\n"
+            "train g {\n    data = d\n    minimize = l\n    optimizer = sgd(lr = 1e400)\n"
+            "    epochs = 1\n}\n")
+    with pytest.raises(ProgramError, match="sgd's lr must be a finite number, not inf"):
+        tl.compile(text)

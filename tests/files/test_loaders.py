@@ -363,3 +363,74 @@ def test_mnist(mnist_dir, split, n, counts):
     fields = {"x": (slice_first_axis(images, None, 8000, None, SPAN), SPAN),
               "y": (slice_first_axis(labels, None, 8000, None, SPAN), SPAN)}
     assert check_same_length(fields, "mnist", SPAN) == 8000
+
+
+# ------------------------------------------------------------ reading safely: issue 16
+def test_special_files_are_refused_without_opening_them(tmp_path):
+    fifo = tmp_path / "pipe.npy"
+    os.mkfifo(fifo)  # opening it would block until a writer came
+    with pytest.raises(DataError, match="is a FIFO, not a regular file"):
+        load_npy(str(fifo), SPAN)
+    if os.path.exists("/dev/zero"):  # reading it would never end
+        with pytest.raises(DataError, match="is a character device, not a regular file"):
+            load_idx("/dev/zero", SPAN)
+    with pytest.raises(DataError, match="without NUL"):
+        load_csv("a\0b.csv", span=SPAN)
+
+
+def test_a_gzip_bomb_stops_at_the_budget(tmp_path, monkeypatch):
+    monkeypatch.setenv("TENSORLANG_MEMORY_BUDGET", "1M")
+    bomb = write(tmp_path / "bomb.csv", b"1,2\n" * (1 << 20), gz=True)  # 4 MiB of text
+    assert bomb.stat().st_size < 64 << 10
+    with pytest.raises(DataError, match=r"more than 1\.0 MiB of data \(decompressed\)"):
+        load_csv(str(bomb), span=SPAN)
+
+
+def test_an_idx_header_beyond_the_budget_is_refused_before_reading(tmp_path, monkeypatch):
+    monkeypatch.setenv("TENSORLANG_MEMORY_BUDGET", "1M")
+    head = struct.pack(">HBB", 0, 0x0D, 2) + struct.pack(">2I", 100000, 100000)
+    path = write(tmp_path / "big.idx.gz", head + b"\0" * 1000, gz=True)
+    with pytest.raises(DataError, match=r"f32\[100000, 100000\] promises 40000000000 bytes of "
+                                        r"data: 37\.3 GiB, more than the memory budget"):
+        load_idx(str(path), SPAN)
+    # within the budget, the header is still held to what the file has
+    small = idx_bytes(np.arange(6, dtype=np.uint8).reshape(2, 3), 0x08)
+    assert load_idx(str(write(tmp_path / "ok.idx.gz", small, gz=True))).tolist() == \
+        [[0, 1, 2], [3, 4, 5]]
+    monkeypatch.delenv("TENSORLANG_MEMORY_BUDGET")
+    with pytest.raises(DataError, match="at least 1048576 bytes of trailing data"):
+        load_idx(str(write(tmp_path / "t.idx", small + b"\0" * (2 << 20))), SPAN)
+
+
+def npy_header(shape, dtype="<f4") -> bytes:
+    """An .npy version 1.0 header declaring shape, written by the format's definition."""
+    text = f"{{'descr': '{dtype}', 'fortran_order': False, 'shape': {tuple(shape)!r}, }}"
+    text += " " * (63 - (10 + len(text)) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text.encode("latin1")
+
+
+def test_npy_and_npz_headers_are_checked_before_allocating(tmp_path, monkeypatch):
+    monkeypatch.setenv("TENSORLANG_MEMORY_BUDGET", "1M")
+    huge = write(tmp_path / "huge.npy", npy_header((10 ** 6, 10 ** 6)) + b"\0" * 64)
+    with pytest.raises(DataError, match=r"declares float32\[1000000, 1000000\] \(3\.6 TiB\), "
+                                        r"the file holds 64 bytes"):
+        load_npy(str(huge), SPAN)
+    big = write(tmp_path / "big.npy", npy_header((1 << 19,)) + b"\0" * (2 << 20))
+    with pytest.raises(DataError, match=r"2\.0 MiB, more than the memory budget of 1\.0 MiB"):
+        load_npy(str(big), SPAN)
+    archive = tmp_path / "a.npz"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("x.npy", npy_header((10 ** 6, 10 ** 6)) + b"\0" * 64)
+    with pytest.raises(DataError, match=r'array "x": truncated \.npy data: its header declares'):
+        load_npz(str(archive), "x", SPAN)
+
+
+def test_messages_quote_a_short_escaped_excerpt_of_a_file(tmp_path):
+    line = b"root:x:0:0:root:/root:/bin/bash\x1b[2J" * 3 + b"\n"
+    passwd = write(tmp_path / "passwd.csv", line)
+    with pytest.raises(DataError) as e:
+        load_csv(str(passwd), span=SPAN)
+    message = e.value.message
+    assert "\x1b" not in message  # the escape character itself never reaches the terminal
+    assert 'column 0 (0-based): "root:x:0:0:root:/root:/bin/bash\\x1b[2Jro..." is not a ' \
+        "number" in message  # 40 characters of it, escaped, then ...

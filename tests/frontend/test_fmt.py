@@ -393,3 +393,16 @@ def test_long_lists_and_calls_wrap_and_roundtrip(values, as_call, name):
     assert format_program(parse(text)) == text
     if len(format_expr(value)) > 100:
         assert text.count("\n") > 3  # it was broken over lines
+
+
+def test_deep_programs_format_and_bad_files_are_usage_errors(tmp_path):
+    deep = "graph g {\n    placeholder x: f32[2]\n    y = " + "neg(" * 10000 + "x" + \
+        ")" * 10000 + "\n    z = " + " + ".join(["x"] * 20000) + "\n}\n"
+    assert format_source(deep) == deep
+    from tensorlang.errors import UsageError
+    with pytest.raises(UsageError, match="no such file"):
+        fmt_file(tmp_path / "missing.tl")
+    binary = tmp_path / "b.tl"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    with pytest.raises(UsageError, match="not UTF-8 text"):
+        fmt_file(binary)

@@ -174,3 +174,12 @@ def test_equality_is_symmetric_and_printing_is_a_function_of_the_value(a, b):
     assert (a == b) == (b == a) == D.equal(a, b)
     if a == b:
         assert D.dim_str(a) == D.dim_str(b)
+
+
+def test_a_floor_division_atom_is_bracketed_where_it_is_not_alone():
+    # `2*(N - 1)//2` read as (2*(N - 1))//2; the dim is 2*((N - 1)//2)
+    import tensorlang as tl
+    g = tl.compile("graph g {\n    placeholder x: f32[N]\n    b = x[1:][::2]\n"
+                   "    c = concat([b, b], axis = 0)\n    d = x[::2]\n}\n").graphs["g"]
+    assert str(g.node("c").type) == "f32[2*((N)//2)]"
+    assert str(g.node("d").type) == "f32[(N + 1)//2]"  # alone: as it was

@@ -468,3 +468,17 @@ def test_finish_and_with_nodes_carry_every_field_of_a_graph():
         a, c = getattr(g, f.name), getattr(same, f.name)
         assert (dict(a) if hasattr(a, "items") else a) == (dict(c) if hasattr(c, "items") else c), \
             f.name
+
+
+def test_integer_literals_follow_numpy_2s_rule_for_python_integers():
+    # `images / 256` on u8 raised OverflowError; `images + 256` is refused, as NumPy 2 does
+    import tensorlang as tl
+    g = tl.compile("graph g {\n    placeholder a: u8[2]\n    d = a / 256\n}\n").graphs["g"]
+    got = tl.Session(g).run("d", {"a": np.array([1, 255], np.uint8)})
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, np.array([1, 255]) / 256)
+    with pytest.raises(tl.ShapeError, match=r"add: the number 256 is out of range for u8 "
+                                            r"\(0 to 255\)"):
+        tl.compile("graph g {\n    placeholder a: u8[2]\n    d = a + 256\n}\n")
+    with pytest.raises(tl.ProgramError, match=r"the number 1e\+39 is too large for f32"):
+        tl.compile("graph g {\n    placeholder a: f32[2]\n    d = a + [1e39, 1]\n}\n")

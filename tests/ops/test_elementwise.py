@@ -181,3 +181,14 @@ def test_stop_gradient_is_the_identity_without_a_gradient():
     x = np.array([1.0, 2.0])
     assert k("stop_gradient", x) is x
     assert not REGISTRY["stop_gradient"].differentiable
+
+
+def test_logits_gradient_is_clipped_like_its_value():
+    # logit clipped p into (0, 1) but its gradient divided by p (1 - p): inf at 0 and 1
+    import tensorlang as tl
+    g = tl.compile("graph g {\n    placeholder p: f64[4]\n    l = logit(p)\n"
+                   "    gp = grad(sum(l), p)\n}\n").graphs["g"]
+    p = np.array([0.0, 0.25, 0.5, 1.0])
+    value, grad = tl.Session(g).run(["l", "gp"], {"p": p}, check_numerics=True)
+    assert np.isfinite(value).all()
+    np.testing.assert_allclose(grad, [0.0, 1 / (0.25 * 0.75), 4.0, 0.0])  # 0 where clipped

@@ -91,3 +91,28 @@ def test_gradient_matches_finite_differences(name, i):
         pytest.skip("the output is not f64: finite differences would measure rounding")
     for input_name, abs_err, rel_err in check_gradient(name, arrays, attrs):
         assert rel_err < 1e-5, f"{name} d/d{input_name}: abs {abs_err:.3g}, rel {rel_err:.3g}"
+
+
+def _layouts(a: np.ndarray) -> dict[str, np.ndarray]:
+    """The same values in other memory layouts: Fortran order, and a transposed view (the
+    transpose of a C copy of the transpose), which is what transpose and .T hand a kernel."""
+    if a.ndim < 2:
+        return {}
+    return {"fortran": np.asfortranarray(a), "view": np.ascontiguousarray(a.T).T}
+
+
+@pytest.mark.parametrize("layout", ["fortran", "view"])
+@pytest.mark.parametrize("name,i", list(_params()))
+def test_kernels_are_right_on_non_contiguous_inputs(name, i, layout):
+    # the fused softmax_cross_entropy gradient updated a copy of F-ordered logits: every kernel
+    # must give the same values whatever the layout of its inputs
+    arrays, attrs = _cases(name)[i]
+    if not any(a.ndim >= 2 for a in arrays):
+        pytest.skip("no input of rank 2 or more")
+    _, want = _run(name, [a.copy() for a in arrays], attrs)
+    other = [_layouts(a).get(layout, a) for a in arrays]
+    assert all(np.array_equal(a, b) for a, b in zip(arrays, other))
+    _, got = _run(name, other, attrs)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    np.testing.assert_allclose(np.asarray(got, np.float64), np.asarray(want, np.float64),
+                               rtol=1e-10, atol=1e-12)

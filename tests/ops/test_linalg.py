@@ -198,6 +198,27 @@ def test_norm_does_not_overflow_in_f16():
 
 def test_integer_inputs():
     assert REGISTRY["inv"].kernel(np.array([[2, 0], [0, 4]], np.int32)).dtype == np.float32
-    assert REGISTRY["trace"].kernel(np.eye(3, dtype=np.int32), axis1=0, axis2=1).dtype == np.int32
+    # trace is a sum: integers count in i64 (as sum does, and NumPy's trace)
+    assert REGISTRY["trace"].kernel(np.eye(3, dtype=np.int32), axis1=0, axis2=1).dtype == np.int64
+    assert REGISTRY["trace"].infer([TensorType("i32", (3, 3))], axis1=0, axis2=1).dtype == "i64"
     got = REGISTRY["matmul"].kernel(np.ones((2, 3), np.int32), np.ones(3, np.int32))
     assert got.dtype == np.int32 and list(got) == [3, 3]
+
+
+@pytest.mark.parametrize("a", [[[1.0, 2.0], [2.0, 4.0]],  # rank 1
+                               [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]],  # rank 2
+                               [[0.0, 0.0], [0.0, 0.0]],
+                               [[2.0, 1.0], [1.0, 3.0]]])  # invertible: det(A) inv(A)^T
+def test_grad_of_det_on_a_singular_matrix_is_the_cofactor_matrix(a):
+    # det(A) inv(A)^T failed (inv of a singular matrix); det is a polynomial in A's entries, its
+    # gradient the cofactor matrix everywhere: (-1)^(i+j) times the minor's determinant
+    import tensorlang as tl
+    a = np.array(a)
+    m = len(a)
+    g = tl.compile(f"graph g {{\n    placeholder a: f64[{m}, {m}]\n"
+                   "    d = det(a)\n    ga = grad(d, a)\n}\n").graphs["g"]
+    got = tl.Session(g).run("ga", {"a": a})
+    minors = [[np.linalg.det(np.delete(np.delete(a, i, 0), j, 1)) if m > 1 else 1.0
+               for j in range(m)] for i in range(m)]
+    want = np.array(minors) * (-1.0) ** np.add.outer(np.arange(m), np.arange(m))
+    np.testing.assert_allclose(got, want, atol=1e-12)

@@ -276,8 +276,11 @@ def test_one_hot():
     i = placeholder(b, "i", "i64", (N,))
     h = b.op("one_hot", i, depth=4)
     assert shape_str(h) == "[N, 4]" and h.dtype == "f32"
-    got = Session(b.finish()).run(h, {"i": np.array([3, 0, 5])})
-    np.testing.assert_array_equal(got, [[0, 0, 0, 1], [1, 0, 0, 0], [0, 0, 0, 0]])
+    got = Session(b.finish()).run(h, {"i": np.array([3, 0, 2])})
+    np.testing.assert_array_equal(got, [[0, 0, 0, 1], [1, 0, 0, 0], [0, 0, 1, 0]])
+    for bad in (5, -1):  # a zero row, silently, before: an error, as in the losses
+        with pytest.raises(TensorlangError, match=f"class id {bad} is out of range for depth 4"):
+            Session(b.finish()).run(h, {"i": np.array([3, bad])})
     with pytest.raises(ShapeError, match="class ids must be an integer tensor"):
         b.op("one_hot", b.op("cast", i, dtype="f32"), depth=4)
 

@@ -75,9 +75,12 @@ def test_take_grad_adds_repeats_back():
 
 
 def test_one_hot_rows_and_ids_outside_the_depth():
-    got = run("one_hot", np.array([0, 2, -1, 3]), depth=3)
+    got = run("one_hot", np.array([0, 2, 1]), depth=3)
     assert got.dtype == np.float32
-    assert got.tolist() == [[1, 0, 0], [0, 0, 1], [0, 0, 0], [0, 0, 0]]
+    assert got.tolist() == [[1, 0, 0], [0, 0, 1], [0, 1, 0]]
+    for bad in (-1, 3):  # a silent row of zeros before; an error as in the losses now
+        with pytest.raises(IndexError, match=f"class id {bad} is out of range for depth 3"):
+            run("one_hot", np.array([0, bad]), depth=3)
     assert run("one_hot", np.array([[1]], np.uint8), depth=2, dtype="f64").shape == (1, 1, 2)
     with pytest.raises(OpError, match="class ids must be an integer tensor"):
         REGISTRY["one_hot"].infer([TensorType("f32", (3,))], depth=2)

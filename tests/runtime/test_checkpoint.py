@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import struct
 import zipfile
 
@@ -55,11 +56,11 @@ def test_an_interrupted_save_keeps_the_old_checkpoint(tmp_path, monkeypatch):
     old = values(1)
     checkpoint.save(str(path), old)
 
-    def broken(fh, **arrays):
+    def broken(fh, arrays):
         fh.write(b"PK\x03\x04 half a zip")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(np, "savez", broken)
+    monkeypatch.setattr(checkpoint, "_write_npz", broken)
     with pytest.raises(KeyboardInterrupt):
         checkpoint.save(str(path), values(2))
     monkeypatch.undo()
@@ -144,3 +145,46 @@ def test_a_member_with_a_broken_npy_header(tmp_path):
     with pytest.raises(CheckpointError, match="not a readable .npz file") as info:
         checkpoint.load(str(path), G.variables, SPAN)
     assert info.value.span == SPAN
+
+
+def test_any_variable_name_round_trips(tmp_path):
+    # np.savez(file, **arrays) took `file` as its own argument and dropped `allow_pickle`
+    path = tmp_path / "ck.npz"
+    names = ["file", "allow_pickle", "args", "kwds", "opt/m", "h.W", "__init__"]
+    arrays = {n: np.full((2,), i, np.float32) for i, n in enumerate(names)}
+    checkpoint.save(str(path), arrays, SPAN, meta={"epoch": 3})
+    ck = checkpoint.read(str(path))
+    assert sorted(ck.arrays) == sorted(names) and ck.meta["epoch"] == 3
+    for i, n in enumerate(names):
+        np.testing.assert_array_equal(ck.arrays[n], np.full((2,), i, np.float32))
+    with np.load(path) as z:  # still plain NumPy's format
+        np.testing.assert_array_equal(z["file"], arrays["file"])
+
+
+def test_a_new_checkpoint_keeps_the_mode_of_the_old_one(tmp_path):
+    path = tmp_path / "ck.npz"
+    checkpoint.save(str(path), values())
+    os.chmod(path, 0o640)
+    checkpoint.save(str(path), values(2))
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+
+
+def test_never_over_a_file_that_is_not_a_checkpoint(tmp_path):
+    program = tmp_path / "model.npz"
+    program.write_text("graph g { }\n")
+    with pytest.raises(CheckpointError, match="is not a checkpoint") as info:
+        checkpoint.save(str(program), values(), SPAN)
+    assert info.value.span == SPAN and program.read_text() == "graph g { }\n"
+    with pytest.raises(CheckpointError, match=r"written to a \.npz file"):
+        checkpoint.save(str(tmp_path / "model.tl"), values(), SPAN)
+    with pytest.raises(CheckpointError, match="it is a folder"):
+        (tmp_path / "dir.npz").mkdir()
+        checkpoint.save(str(tmp_path / "dir.npz"), values(), SPAN)
+
+
+def test_expected_size_bounds_the_file_written(tmp_path):
+    path = tmp_path / "ck.npz"
+    checkpoint.save(str(path), values(), meta={"epoch": 1})
+    want = checkpoint.expected_size(G.variables)
+    assert os.path.getsize(path) <= want <= os.path.getsize(path) + (64 << 10) + 256 * 3
+    assert checkpoint.expected_size(G.variables, copies=3) > 2 * want - (64 << 10)

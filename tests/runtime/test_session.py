@@ -355,3 +355,42 @@ def test_session_save_and_load_round_trip_every_variable(tmp_path):
         np.testing.assert_array_equal(a.variables[k], b.variables[k])
     with np.load(tmp_path / "ck.npz") as z:  # plain NumPy reads it by name
         np.testing.assert_array_equal(z["w"], a.variables["w"])
+
+
+def test_check_numerics_sees_constants_integer_division_and_gradients():
+    import tensorlang as tl
+    from tensorlang.errors import RuntimeNumericsError
+
+    def failure(body, feed=None):
+        g = tl.compile("graph g {\n    " + body.replace("\n", "\n    ") + "\n}\n").graphs["g"]
+        names = [n for n, node in g.names.items() if node.op != "placeholder"]
+        with pytest.raises(RuntimeNumericsError) as e:
+            tl.Session(g).run(names, feed or {}, check_numerics=True)
+        return e.value
+    assert "divide produced Inf" in failure("y = [1, 2] / 0").message
+    assert "log produced Inf" in failure("y = log(0)").message
+    i = {"a": np.array([1, 2], np.int32)}
+    assert "integer division by zero" in failure("placeholder a: i32[2]\ny = a // 0", i).message
+    assert "integer division by zero" in failure("placeholder a: i32[2]\ny = a % (a - 1)",
+                                                 i).message
+    e = failure("placeholder a: f32[2]\ns = sum(sqrt(a))\ngr = grad(s, a)",
+                {"a": np.array([0, 2], np.float32)})
+    assert "in the gradient" in e.message and e.span.line == 3  # at the forward line
+
+
+def test_check_numerics_sees_integer_overflow():
+    import tensorlang as tl
+    from tensorlang.errors import RuntimeNumericsError
+    for body, feed, message in (
+            ("placeholder a: i32[2]\ny = a * 2000000000", {"a": np.array([1, 2], np.int32)},
+             "multiply: integer overflow .* the true value 4e\\+09 is outside i32's range"),
+            ("placeholder a: u8[2]\ny = a + a", {"a": np.array([100, 200], np.uint8)},
+             "add: integer overflow .* 400 is outside u8's range")):
+        g = tl.compile("graph g {\n    " + body.replace("\n", "\n    ") + "\n}\n").graphs["g"]
+        assert tl.Session(g).run("y", feed).dtype.kind in "iu"  # wraps silently without it
+        with pytest.raises(RuntimeNumericsError, match=message):
+            tl.Session(g).run("y", feed, check_numerics=True)
+    g = tl.compile("graph g {\n    placeholder a: i32[2]\n    y = sum(a)\n}\n").graphs["g"]
+    got = tl.Session(g).run("y", {"a": np.array([2 ** 30, 2 ** 30], np.int32)},
+                            check_numerics=True)
+    assert int(got) == 2 ** 31  # sum counts in i64: no overflow

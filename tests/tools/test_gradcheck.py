@@ -252,3 +252,15 @@ def test_retype_rebuilds_every_op(name):
     assert out.op == made and tuple(out.type.shape) == tuple(node.type.shape)
     if node.dtype == "f32":
         assert out.dtype == "f64"
+
+
+def test_a_scalar_variable_is_checked(tmp_path, capsys):
+    # a TypeError from item assignment on a NumPy scalar, before
+    path = tmp_path / "s.tl"
+    path.write_text("graph g {\n    placeholder x: f64[N]\n    variable w: f64[] = 1.5\n"
+                    "    loss = sum(x * w * w)\n}\ndata d {\n    x = [1.0, 2.0]\n}\n"
+                    "train g {\n    data = d\n    minimize = loss\n    optimizer = sgd(lr = 0.1)\n"
+                    "    epochs = 1\n}\n")
+    assert main(["gradcheck", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "loss  w         []     1/1" in out and "gradients ok" in out

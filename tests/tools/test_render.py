@@ -376,3 +376,41 @@ def test_cli_backward_without_train_block(tmp_path, monkeypatch, capsys):
     for flag in ("--backward", "--train"):
         status, _, err = run_cli(capsys, str(ROOT / "examples" / "neuron.tl"), flag)
         assert status == 1 and 'no train block trains graph "neuron"' in err
+
+
+def test_beyond_the_node_budget_layers_collapse_then_a_part_is_asked_for(tmp_path, monkeypatch,
+                                                                          capsys):
+    from tensorlang.tools import render as R
+    fake_dot(tmp_path, monkeypatch, "cat > /dev/null; echo '<svg/>'")
+    full = len(layout(training_graph(P.load(str(ROOT / XOR)), P.load(str(ROOT / XOR))
+                                     .graphs["xor"])).nodes)
+    monkeypatch.setattr(R, "NODE_BUDGET", full - 1)
+    status, out, err = run_cli(capsys, str(ROOT / XOR), "--backward", "-o",
+                               str(tmp_path / "g.svg"))
+    assert status == 0 and "each layer and its gradient is drawn as one box" in err
+    monkeypatch.setattr(R, "NODE_BUDGET", 2)
+    status, out, err = run_cli(capsys, str(ROOT / XOR), "--backward", "-o",
+                               str(tmp_path / "h.svg"))
+    assert status == 1 and "too many to draw as a picture" in err and "--focus NODE" in err
+    assert not (tmp_path / "h.svg").exists()
+    status, _, err = run_cli(capsys, str(ROOT / XOR), "--backward", "-o", str(tmp_path / "g.dot"))
+    assert status == 0, err  # DOT source has no budget: nothing is drawn
+
+
+def fake_dot(tmp_path, monkeypatch, script: str) -> None:
+    """A `dot` on PATH that runs `script` (sh)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    dot = bin_dir / "dot"
+    dot.write_text(f"#!/bin/sh\n{script}\n")
+    dot.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}/usr/bin:/bin")
+
+
+def test_dot_runs_under_a_timeout(tmp_path, monkeypatch, capsys):
+    from tensorlang.tools import render as R
+    fake_dot(tmp_path, monkeypatch, "exec sleep 30")
+    monkeypatch.setattr(R, "DOT_TIMEOUT", 0.5)
+    status, out, err = run_cli(capsys, str(ROOT / XOR), "-o", str(tmp_path / "x.svg"))
+    assert status == 1 and "did not finish drawing in 0.5 s" in err
+    assert not (tmp_path / "x.svg").exists()

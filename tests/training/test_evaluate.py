@@ -269,3 +269,80 @@ def test_shown_tensors_that_are_not_per_example(tmp_path):
     # the same in every batch: shown as is, dtype kept
     np.testing.assert_array_equal(got["c"], W * 2)
     assert got["kk"].dtype == np.int32 and got["kk"].tolist() == [4, 5]
+
+
+COMBINING = """
+graph stats {
+    placeholder x: f32[N]
+    total  = sum(x)
+    top    = max(x)
+    spread = std(x)
+    mid    = mean(x)
+    head   = x[:3]
+    steps  = x[1:] - x[:-1]
+    share  = softmax(x, axis = 0)
+    scaled = x * 2
+    flip   = x[::-1]
+}
+data d {
+    x = npy("x.npy")
+}
+evaluate stats {
+    data = d
+    report = [total, top, spread, mid]
+    show = [head, steps, share, scaled, flip]
+    EXTRA
+}
+"""
+
+
+@pytest.mark.parametrize("extra", ["", "batch = 7", "batch = 1000"])
+def test_values_that_combine_examples_see_the_whole_block(tmp_path, extra):
+    # batches of 1024 made sum(x) of 3,000 values 1.48e6 instead of 4.50e6 and steps crash
+    x = np.arange(1, 3001, dtype=np.float32) + np.float32(0.25)
+    np.save(tmp_path / "x.npy", x)
+    result, _ = run_api(write(tmp_path, extra, COMBINING))
+    x64 = x.astype(np.float64)
+    np.testing.assert_allclose(result["total"], x64.sum(), rtol=1e-6)
+    assert result["top"] == x.max() and np.isclose(result["mid"], x64.mean(), rtol=1e-6)
+    np.testing.assert_allclose(result["spread"], x64.std(), rtol=1e-5)
+    np.testing.assert_array_equal(result["head"], x[:3])
+    np.testing.assert_array_equal(result["steps"], np.diff(x))
+    e = np.exp(x64 - x64.max())
+    np.testing.assert_allclose(result["share"], e / e.sum(), rtol=1e-5, atol=1e-30)
+    np.testing.assert_array_equal(result["scaled"], 2 * x)
+    np.testing.assert_array_equal(result["flip"], x[::-1])
+
+
+def test_batch_kinds_follow_the_example_axis():
+    from tensorlang.training.evaluate import batch_kinds
+    g = tl.compile("""
+graph g {
+    placeholder x: f32[N, 3]
+    variable W: f32[3, 2] = ones()
+    h = x @ W
+    rows = softmax(h, axis = -1)
+    cols = softmax(h, axis = 0)
+    gram = x @ x.T
+    avg = mean(h)
+    per = sum(h, axis = 1)
+    tot = sum(h, axis = 0)
+    keep = sum(h, axis = 0, keepdims = true)
+    back = reshape(x, [N, 3], order = "F")
+    loss = mse(h, h * 2)
+    w2 = W * 2
+    centred = x - mean(x, axis = 0)
+    ones = grad(sum(x), x)
+    square = eye(N)
+    pairs = reshape(x[:, 0], [N, 1]) / x[:, 0]
+}
+""").graphs["g"]
+    names = ["rows", "cols", "gram", "avg", "per", "tot", "keep", "back", "loss", "w2", "centred",
+             "ones", "square", "pairs"]
+    kinds = batch_kinds(g, names, {g.node("x").type.shape[0]}, {"x"})
+    assert kinds == {"rows": "rows", "cols": "whole", "gram": "whole", "avg": "mean",
+                     "per": "rows", "tot": "sum", "keep": "whole", "back": "whole",
+                     "loss": "mean", "w2": "same", "centred": "whole",
+                     # no example in them, but their size is the batch's (found by the fuzzer)
+                     "ones": "whole", "square": "whole",
+                     "pairs": "whole"}  # [N, 1] / [N] broadcasts to [N, N]: every pair

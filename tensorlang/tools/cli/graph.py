@@ -7,7 +7,7 @@ import sys
 
 from ...errors import UsageError
 from ...transforms.optimizers import train_graph
-from ..render import format_of, write_drawing
+from ..render import budgeted_layout, format_of, write_drawing
 from ..render_layout import layout
 from .common import (
     add_file,
@@ -48,11 +48,18 @@ def main(args) -> int:
     if args.focus is not None and args.depth < 0:
         raise UsageError(f"--depth must be 0 or more, not {args.depth}")
     out = args.output or f"{graph.name}.svg"
-    format_of(out)  # a bad extension is reported before the layout work
-    drawing = layout(graph, collapse=args.collapse, focus=args.focus, depth=args.depth,
-                     updates=updates)
+    fmt = format_of(out)  # a bad extension is reported before the layout work
+    options = {"collapse": args.collapse, "focus": args.focus, "depth": args.depth,
+               "updates": updates}
+    note = None
+    if fmt == "dot":  # no dot to run: any size
+        drawing = layout(graph, **options)
+    else:
+        drawing, note = budgeted_layout(graph, **options)
     write_drawing(drawing, out)
-    if len(drawing.nodes) > BIG and not args.collapse and args.focus is None:
+    if note:
+        print(note, file=sys.stderr)
+    if len(drawing.nodes) > BIG and not args.collapse and args.focus is None and not note:
         print(f"note: {len(drawing.nodes)} nodes; --collapse or --focus NODE make big graphs "
               "legible", file=sys.stderr)
     print(out)

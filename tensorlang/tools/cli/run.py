@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 from ...compiler.program import load
 from ...errors import TensorlangError, UsageError
+from ...files.sandbox import confined
 from ...training.run import run_program
 from .. import report
 from .common import add_file, load_program, overrides
@@ -26,6 +28,9 @@ def add_arguments(sp) -> None:
                     help="print every K-th epoch's summary line (and the first and last)")
     sp.add_argument("--check-numerics", action="store_true",
                     help="check every node for NaN/Inf on every step")
+    sp.add_argument("--sandbox", action="store_true",
+                    help="confine every read and write (data, checkpoints, logs, plots) to the "
+                         "program's folder: for running a model from elsewhere")
     sp.add_argument("--json", action="store_true",
                     help="one JSON line per epoch (and per warning or error) on stdout; "
                          "the other lines go to stderr")
@@ -43,8 +48,10 @@ def main(args) -> int:
 def _run(args, program, **options) -> None:
     if args.log_every < 1:
         raise UsageError(f"--log-every must be at least 1, not {args.log_every}")
-    run_program(program, seed=args.seed, epochs=args.epochs, quiet=args.quiet,
-                log_every=args.log_every, check_numerics=args.check_numerics, **options)
+    folder = program.base_dir if getattr(args, "sandbox", False) else None
+    with confined(folder) if folder else contextlib.nullcontext():
+        run_program(program, seed=args.seed, epochs=args.epochs, quiet=args.quiet,
+                    log_every=args.log_every, check_numerics=args.check_numerics, **options)
 
 
 def _json(args) -> int:

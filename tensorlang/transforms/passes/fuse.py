@@ -12,16 +12,6 @@ FUSE = Pass("fuse", "several nodes into one fused kernel: losses, matmul + bias,
                     "relu's and pooling's gradients, transposed matmuls")
 
 
-@FUSE.rule("cross_entropy")
-def softmax_cross_entropy(b, n, ins, ctx):
-    """cross_entropy(softmax(z), labels) over the last axis -> softmax_cross_entropy(z, labels):
-    stable for logits of any size."""
-    p, labels = ins
-    if p.op == "softmax" and p.attrs["axis"] == p.rank - 1:
-        return b.add("softmax_cross_entropy", (p.inputs[0], labels), {}, span=n.span)
-    return None
-
-
 @FUSE.rule("log")
 def log_softmax(b, n, ins, ctx):
     """log(softmax(z)) -> log_softmax(z): no log of an underflowed 0."""

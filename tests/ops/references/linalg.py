@@ -59,6 +59,9 @@ REFERENCES = {
     "outer": lambda a, b: a.reshape(-1)[:, None] * b.reshape(-1)[None, :],
     "inv": lambda a: np.linalg.solve(a, _eye_like(a)),
     "det": _det,
+    # det(A) A^-T for the (invertible) cases, by another road than the kernel's SVD
+    "cofactor": lambda a: _det(a)[..., None, None] * np.swapaxes(np.linalg.solve(
+        a, _eye_like(a)), -1, -2),
     "solve": _solve,
     "trace": _trace,
     "trace_grad": _trace_grad,

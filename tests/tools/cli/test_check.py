@@ -304,3 +304,29 @@ def test_check_batch_mistakes_are_usage_errors(capsys):
     for argv in (["--batch", "0"], ["--dim", "T=40"], ["--batch", "8", "--dim", "T"]):
         assert main(["check", lstm, *argv]) == 1
         assert "error" in capsys.readouterr().err
+
+
+def test_the_looking_commands_write_nothing(tmp_path, monkeypatch, capsys):
+    # check, ir, fmt and graph (but its -o) only read: the program's folder and the current
+    # folder are as they were, save made or modes changed
+    root = Path(__file__).resolve().parents[3]
+    prog = tmp_path / "prog"
+    prog.mkdir()
+    text = (root / "examples" / "xor.tl").read_text().replace('seed      = 0', 'seed      = 0\n'
+                                                              '    save      = "xor.npz"')
+    (prog / "xor.tl").write_text(text)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+
+    def listing():
+        return sorted((str(p.relative_to(tmp_path)), p.stat().st_mode, p.stat().st_size)
+                      for p in tmp_path.rglob("*"))
+    before = listing()
+    assert main(["check", "../prog/xor.tl"]) == 0
+    for argv in (["ir", "../prog/xor.tl", "--optimized"],
+                 ["fmt", "../prog/xor.tl"], ["fmt", "../prog/xor.tl", "--check"],
+                 ["graph", "../prog/xor.tl", "--backward", "-o", "out.dot"]):
+        main(argv)
+    capsys.readouterr()
+    assert [x for x in listing() if not x[0].endswith("out.dot")] == before
