@@ -26,6 +26,11 @@ def add_arguments(sp) -> None:
                     help="print every K-th epoch's summary line (and the first and last)")
     sp.add_argument("--check-numerics", action="store_true",
                     help="check every node for NaN/Inf on every step")
+    sp.add_argument("--engine", default="numpy", metavar="NAME",
+                    help="what runs the graphs: numpy (the default) or jax (jit-compiled, "
+                         "on JAX's devices; pip install 'tensorlang[jax]')")
+    sp.add_argument("--devices", type=int, metavar="K",
+                    help="split each batch across K devices (--engine jax)")
     sp.add_argument("--json", action="store_true",
                     help="one JSON line per epoch (and per warning or error) on stdout; "
                          "the other lines go to stderr")
@@ -44,7 +49,8 @@ def _run(args, program, **options) -> None:
     if args.log_every < 1:
         raise UsageError(f"--log-every must be at least 1, not {args.log_every}")
     run_program(program, seed=args.seed, epochs=args.epochs, quiet=args.quiet,
-                log_every=args.log_every, check_numerics=args.check_numerics, **options)
+                log_every=args.log_every, check_numerics=args.check_numerics,
+                engine=args.engine, devices=args.devices, **options)
 
 
 def _json(args) -> int:
