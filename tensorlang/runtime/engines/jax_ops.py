@@ -441,20 +441,9 @@ def _scatter_along_axis(g, indices, shape, axis):
     return jnp.zeros(tuple(shape), g.dtype).at[tuple(where)].add(g)
 
 
-@rule("rnn")
-def _rnn(x, h0, wx, wh, b):
-    dt = jnp.result_type(x, h0, wx, wh, b)
-    x, h, wx, wh, b = (a.astype(dt) for a in (x, h0, wx, wh, b))
-    a = x @ wx + b
-    hs = []
-    for t in range(x.shape[1]):
-        h = jnp.tanh(a[:, t] + h @ wh)
-        hs.append(h)
-    return jnp.stack(hs, axis=1) if hs else a
-
-
 def lowering(op: str) -> Callable:
     """The jax.numpy function for an op (KeyError naming why, for an op it cannot run)."""
+    from . import jax_recurrent  # noqa: F401  (registers the recurrences' rules)
     if op in UNSUPPORTED:
         raise KeyError(UNSUPPORTED[op])
     fn = RULES.get(op)
