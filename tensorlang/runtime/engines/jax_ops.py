@@ -25,6 +25,7 @@ from jax import lax
 
 from ...ir.types import np_dtype
 from ...ops import REGISTRY
+from . import jax_recurrent
 
 UNSUPPORTED = {  # op -> why the JAX engine has no form of it
     "scan": "its cell is a graph run step by step on the host",
@@ -441,9 +442,11 @@ def _scatter_along_axis(g, indices, shape, axis):
     return jnp.zeros(tuple(shape), g.dtype).at[tuple(where)].add(g)
 
 
+RULES.update(jax_recurrent.RULES)
+
+
 def lowering(op: str) -> Callable:
     """The jax.numpy function for an op (KeyError naming why, for an op it cannot run)."""
-    from . import jax_recurrent  # noqa: F401  (registers the recurrences' rules)
     if op in UNSUPPORTED:
         raise KeyError(UNSUPPORTED[op])
     fn = RULES.get(op)

@@ -8,7 +8,15 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jax import lax
 
-from .jax_ops import rule
+RULES: dict = {}  # op -> its lax.scan form (jax_ops.py takes them into its RULES)
+
+
+def rule(name: str):
+    """Register the JAX form of a recurrent op."""
+    def register(fn):
+        RULES[name] = fn
+        return fn
+    return register
 
 
 def _cast(*arrays):
@@ -66,7 +74,7 @@ def _lstm_backward(tape, c0, wh, g):
     tape, c0, wh, g = _cast(tape, c0, wh, g)
     hs = tape.shape[2] // 6
     t_tape, t_g = _time_major(tape), _time_major(g)
-    c_prev = jnp.concatenate([c0[None], t_tape[:-1, :, hs:2 * hs]], axis=0)
+    c_prev = jnp.concatenate([c0[None], t_tape[:-1, :, hs:2 * hs]], axis=0)[:len(t_tape)]
 
     def step(carry, inputs):
         dh_next, dc_next = carry
@@ -116,7 +124,7 @@ def _gru_backward(tape, h0, wh, g):
     tape, h0, wh, g = _cast(tape, h0, wh, g)
     hs = tape.shape[2] // 5
     t_tape, t_g = _time_major(tape), _time_major(g)
-    h_prev = jnp.concatenate([h0[None], t_tape[:-1, :, :hs]], axis=0)
+    h_prev = jnp.concatenate([h0[None], t_tape[:-1, :, :hs]], axis=0)[:len(t_tape)]
 
     def step(dh_next, inputs):
         tp, gt, hp = inputs
