@@ -25,7 +25,7 @@ from jax.sharding import PartitionSpec as P
 from ...errors import EngineError, TensorlangError
 from ...ir import dims as D
 from ...ir.types import np_dtype
-from . import Engine
+from .base import Engine
 from .jax_ops import lowering
 
 WIDE = frozenset(("f64", "i64", "u64"))
