@@ -87,6 +87,10 @@ class EngineError(TensorlangError):
     devices asked for do not exist or do not split the batch."""
 
 
+class ExportError(TensorlangError):
+    """A graph cannot be written as ONNX: an op without an ONNX form, an unknown output."""
+
+
 class OpError(Exception):
     """Raised by a shape rule without a place; lowering adds the span and re-raises ShapeError."""
 

@@ -8,10 +8,10 @@ import argparse
 import sys
 
 from ...errors import TensorlangError
-from . import check, fmt, gradcheck, graph, ir, lsp, run
+from . import check, export, fmt, gradcheck, graph, ir, lsp, run
 from .common import UsageParser
 
-COMMANDS = (run, check, ir, graph, gradcheck, fmt, lsp)
+COMMANDS = (run, check, ir, graph, gradcheck, export, fmt, lsp)
 
 
 def parser() -> argparse.ArgumentParser:

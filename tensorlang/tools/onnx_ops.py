@@ -1,0 +1,375 @@
+"""tensorlang ops as ONNX nodes (opset 17), one rule an op, for `tensorlang export`
+(export_onnx.py). A rule takes the Emitter, the node and its inputs' ONNX value names and returns
+the name of the node's value. NumPy's type promotion is made explicit: every input is Cast to the
+dtype the op computes in (the node's dtype for arithmetic, the inputs' common dtype for
+comparisons), so an ONNX op never sees two element types. An op with no rule here has no ONNX
+form: exporting a graph that needs it is a located error naming it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ..ir.types import np_dtype, promote
+
+RULES: dict[str, Callable] = {}
+
+
+def rule(*names: str, **fixed):
+    """Register an ONNX rule for these ops (keywords are passed on to it)."""
+    def register(fn):
+        for n in names:
+            RULES[n] = (lambda e, node, ins, _fn=fn, **k: _fn(e, node, ins, **{**fixed, **k}))
+        return fn
+    return register
+
+
+def _as(e, node, ins, dtype=None):
+    """The inputs cast to `dtype` (the node's by default)."""
+    dtype = dtype or node.dtype
+    return [e.cast(x, i.dtype, dtype) for x, i in zip(ins, node.inputs)]
+
+
+# ------------------------------------------------------------------ elementwise
+UNARY = {"neg": "Neg", "abs": "Abs", "exp": "Exp", "log": "Log", "sqrt": "Sqrt", "sin": "Sin",
+         "cos": "Cos", "tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu", "sign": "Sign",
+         "floor": "Floor", "round": "Round", "erf": "Erf", "softplus": "Softplus",
+         "stop_gradient": "Identity"}
+BINARY = {"add": "Add", "subtract": "Sub", "multiply": "Mul", "divide": "Div", "power": "Pow",
+          "maximum": "Max", "minimum": "Min"}
+COMPARE = {"equal": "Equal", "less": "Less", "less_equal": "LessOrEqual", "greater": "Greater",
+           "greater_equal": "GreaterOrEqual"}
+
+for _op, _onnx in UNARY.items():
+    rule(_op, kind=_onnx)(lambda e, node, ins, kind: e.op(kind, _as(e, node, ins)))
+for _op, _onnx in BINARY.items():
+    rule(_op, kind=_onnx)(lambda e, node, ins, kind: e.op(kind, _as(e, node, ins)))
+for _op, _onnx in COMPARE.items():
+    rule(_op, kind=_onnx)(lambda e, node, ins, kind: e.op(
+        kind, _as(e, node, ins, promote(*[i.type for i in node.inputs]))))
+
+
+@rule("not_equal")
+def _not_equal(e, node, ins):
+    return e.op("Not", [e.op("Equal", _as(e, node, ins, promote(*[i.type for i in node.inputs])))])
+
+
+@rule("square")
+def _square(e, node, ins):
+    x = _as(e, node, ins)[0]
+    return e.op("Mul", [x, x])
+
+
+@rule("where")
+def _where(e, node, ins):
+    return e.op("Where", [e.cast(ins[0], node.inputs[0].dtype, "bool"),
+                          e.cast(ins[1], node.inputs[1].dtype, node.dtype),
+                          e.cast(ins[2], node.inputs[2].dtype, node.dtype)])
+
+
+@rule("cast")
+def _cast(e, node, ins):
+    return e.cast(ins[0], node.inputs[0].dtype, node.dtype, always=True)
+
+
+@rule("relu_grad")
+def _relu_grad(e, node, ins):
+    x, g = ins
+    zero = e.const(np.zeros((), np_dtype(node.inputs[0].dtype)))
+    return e.op("Where", [e.op("Greater", [x, zero]), g,
+                          e.const(np.zeros((), np_dtype(node.dtype)))])
+
+
+@rule("leaky_relu")
+def _leaky_relu(e, node, ins):
+    return e.op("LeakyRelu", _as(e, node, ins), alpha=float(node.attrs.get("alpha", 0.01)))
+
+
+# ------------------------------------------------------------------ linear algebra
+@rule("matmul")
+def _matmul(e, node, ins):
+    return e.op("MatMul", _as(e, node, ins))
+
+
+@rule("linear")
+def _linear(e, node, ins):
+    x, w, b = _as(e, node, ins)
+    return e.op("Add", [e.op("MatMul", [x, w]), b])
+
+
+@rule("matmul_t")
+def _matmul_t(e, node, ins):
+    a, b = _as(e, node, ins)
+    if node.attrs.get("ta"):
+        a = e.op("Transpose", [a], perm=[1, 0])
+    if node.attrs.get("tb"):
+        b = e.op("Transpose", [b], perm=[1, 0])
+    return e.op("MatMul", [a, b])
+
+
+# ------------------------------------------------------------------ reductions
+def _axes(node):
+    axis = node.attrs.get("axis")
+    rank = node.inputs[0].type.rank
+    if axis is None:
+        return list(range(rank))
+    return [axis] if isinstance(axis, int) else list(axis)
+
+
+def _reduce(e, node, ins, kind):
+    x = _as(e, node, ins)[0]
+    axes, keep = _axes(node), int(bool(node.attrs.get("keepdims", False)))
+    if not axes:
+        return e.op("Identity", [x])
+    if kind == "ReduceSum":  # opset 13+: the axes are an input
+        return e.op(kind, [x, e.const(np.asarray(axes, np.int64))], keepdims=keep)
+    return e.op(kind, [x], axes=axes, keepdims=keep)
+
+
+for _op, _onnx in {"sum": "ReduceSum", "mean": "ReduceMean", "max": "ReduceMax",
+                   "min": "ReduceMin", "prod": "ReduceProd", "logsumexp": "ReduceLogSumExp"
+                   }.items():
+    rule(_op, kind=_onnx)(_reduce)
+
+
+@rule("argmax", "argmin")
+def _argmax(e, node, ins):
+    x = ins[0]
+    axis = node.attrs.get("axis")
+    if axis is None:
+        x, axis = e.op("Reshape", [x, e.const(np.asarray([-1], np.int64))]), 0
+    kind = "ArgMax" if node.op == "argmax" else "ArgMin"
+    out = e.op(kind, [x], axis=int(axis), keepdims=int(bool(node.attrs.get("keepdims", False))))
+    return e.cast(out, "i64", node.dtype)
+
+
+@rule("sum_to")
+def _sum_to(e, node, ins):
+    x, shape = node.inputs[0].type.shape, tuple(node.attrs["shape"])
+    lead = len(x) - len(shape)
+    stretched = [lead + k for k, d in enumerate(shape) if d == 1 and x[lead + k] != 1]
+    out = ins[0]
+    if stretched:
+        out = e.op("ReduceSum", [out, e.const(np.asarray(stretched, np.int64))], keepdims=1)
+    if lead:
+        out = e.op("ReduceSum", [out, e.const(np.arange(lead, dtype=np.int64))], keepdims=0)
+    return out if out != ins[0] else e.op("Identity", [out])
+
+
+@rule("size_of", "element_count")
+def _size_of(e, node, ins):
+    axes = node.attrs.get("axis", None)
+    rank = node.inputs[0].type.rank
+    axes = list(range(rank)) if axes is None else [axes] if isinstance(axes, int) else list(axes)
+    if not axes:
+        return e.const(np.ones((), np_dtype(node.dtype)))
+    picked = e.op("Gather", [e.op("Shape", [ins[0]]), e.const(np.asarray(axes, np.int64))])
+    count = e.op("ReduceProd", [picked], keepdims=0)
+    return e.cast(count, "i64", node.dtype)
+
+
+@rule("mse")
+def _mse(e, node, ins):
+    a, b = _as(e, node, ins)
+    d = e.op("Sub", [a, b])
+    return e.op("ReduceMean", [e.op("Mul", [d, d])], keepdims=0)
+
+
+# ------------------------------------------------------------------ shapes
+@rule("reshape")
+def _reshape(e, node, ins):
+    shape = node.attrs["shape"]
+    if node.attrs.get("order", "C") != "F":
+        return e.op("Reshape", [ins[0], e.dims(shape)])
+    # Fortran order: reverse the axes, reshape to the reversed shape, reverse back
+    rank = node.inputs[0].type.rank
+    flipped = e.op("Transpose", ins, perm=list(reversed(range(rank))))
+    out = e.op("Reshape", [flipped, e.dims(tuple(reversed(tuple(shape))))])
+    return e.op("Transpose", [out], perm=list(reversed(range(len(shape)))))
+
+
+@rule("broadcast_to")
+def _broadcast_to(e, node, ins):
+    return e.op("Expand", [ins[0], e.dims(node.attrs["shape"])])
+
+
+@rule("flatten")
+def _flatten(e, node, ins):
+    return e.op("Flatten", ins, axis=1)
+
+
+@rule("transpose")
+def _transpose(e, node, ins):
+    axes = node.attrs.get("axes")
+    perm = list(axes) if axes is not None else list(reversed(range(node.inputs[0].type.rank)))
+    return e.op("Transpose", ins, perm=perm)
+
+
+@rule("expand_dims")
+def _expand_dims(e, node, ins):
+    axis = node.attrs["axis"]
+    axes = [axis] if isinstance(axis, int) else list(axis)
+    return e.op("Unsqueeze", [ins[0], e.const(np.asarray(axes, np.int64))])
+
+
+@rule("squeeze")
+def _squeeze(e, node, ins):
+    axes = node.attrs.get("axis", ())
+    axes = [axes] if isinstance(axes, int) else list(axes)
+    return e.op("Squeeze", [ins[0], e.const(np.asarray(axes, np.int64))]) if axes else \
+        e.op("Identity", ins)
+
+
+@rule("concat")
+def _concat(e, node, ins):
+    return e.op("Concat", _as(e, node, ins), axis=int(node.attrs.get("axis", 0)))
+
+
+@rule("stack")
+def _stack(e, node, ins):
+    axis = e.const(np.asarray([node.attrs.get("axis", 0)], np.int64))
+    return e.op("Concat", [e.op("Unsqueeze", [x, axis]) for x in _as(e, node, ins)],
+                axis=int(node.attrs.get("axis", 0)))
+
+
+def one_hot(e, ids: str, depth: int, dtype: str) -> str:
+    """OneHot in f32 (what onnxruntime implements for every index type), cast to dtype."""
+    values = e.const(np.asarray([0, 1], np.float32))
+    hot = e.op("OneHot", [e.cast(ids, None, "i64"), e.const(np.asarray(depth, np.int64)),
+                          values], axis=-1)
+    return e.cast(hot, "f32", dtype)
+
+
+@rule("one_hot")
+def _one_hot(e, node, ins):
+    return one_hot(e, ins[0], int(node.attrs["depth"]), node.dtype)
+
+
+# ------------------------------------------------------------------ nn and losses
+@rule("softmax")
+def _softmax(e, node, ins):
+    return e.op("Softmax", _as(e, node, ins), axis=int(node.attrs["axis"]))
+
+
+@rule("log_softmax")
+def _log_softmax(e, node, ins):
+    return e.op("LogSoftmax", _as(e, node, ins), axis=int(node.attrs["axis"]))
+
+
+def _picked(e, logp, ids):
+    """logp[..., ids] along the last axis."""
+    index = e.op("Unsqueeze", [e.cast(ids, None, "i64"), e.const(np.asarray([-1], np.int64))])
+    picked = e.op("GatherElements", [logp, index], axis=-1)
+    return e.op("Squeeze", [picked, e.const(np.asarray([-1], np.int64))])
+
+
+def _xent(e, node, ins, logp):
+    labels = node.inputs[1]
+    if labels.type.rank == node.inputs[0].type.rank - 1:
+        return e.op("Neg", [_picked(e, logp, ins[1])])
+    rows = e.cast(ins[1], labels.dtype, node.dtype)
+    return e.op("Neg", [e.op("ReduceSum", [e.op("Mul", [rows, logp]),
+                                           e.const(np.asarray([-1], np.int64))], keepdims=0)])
+
+
+@rule("softmax_cross_entropy")
+def _softmax_cross_entropy(e, node, ins):
+    x = e.cast(ins[0], node.inputs[0].dtype, node.dtype)
+    return _xent(e, node, ins, e.op("LogSoftmax", [x], axis=-1))
+
+
+@rule("softmax_cross_entropy_mean")
+def _sxe_mean(e, node, ins):
+    return e.op("ReduceMean", [_softmax_cross_entropy(e, node, ins)], keepdims=0)
+
+
+@rule("softmax_cross_entropy_grad")
+def _sxe_grad(e, node, ins):
+    z, ids, g = ins
+    p = e.op("Softmax", [z], axis=-1)
+    hot = one_hot(e, ids, int(node.inputs[0].type.shape[-1]), node.dtype)
+    return e.op("Mul", [e.op("Sub", [p, hot]),
+                        e.op("Unsqueeze", [g, e.const(np.asarray([-1], np.int64))])])
+
+
+def _clipped(e, node, p):
+    eps = np.finfo(np_dtype(node.dtype)).eps
+    dt = np_dtype(node.dtype)
+    return e.op("Clip", [p, e.const(np.asarray(eps, dt)), e.const(np.asarray(1 - eps, dt))])
+
+
+@rule("cross_entropy")
+def _cross_entropy(e, node, ins):
+    p = _clipped(e, node, e.cast(ins[0], node.inputs[0].dtype, node.dtype))
+    return _xent(e, node, ins, e.op("Log", [p]))
+
+
+@rule("binary_cross_entropy")
+def _binary_cross_entropy(e, node, ins):
+    p, y = _as(e, node, ins)
+    p = _clipped(e, node, p)
+    one = e.const(np.ones((), np_dtype(node.dtype)))
+    pos = e.op("Mul", [y, e.op("Log", [p])])
+    neg = e.op("Mul", [e.op("Sub", [one, y]), e.op("Log", [e.op("Sub", [one, p])])])
+    return e.op("Neg", [e.op("Add", [pos, neg])])
+
+
+@rule("sigmoid_cross_entropy")
+def _sigmoid_cross_entropy(e, node, ins):
+    x, y = _as(e, node, ins)
+    zero = e.const(np.zeros((), np_dtype(node.dtype)))
+    soft = e.op("Softplus", [e.op("Neg", [e.op("Abs", [x])])])
+    return e.op("Add", [e.op("Sub", [e.op("Max", [x, zero]), e.op("Mul", [x, y])]), soft])
+
+
+# ------------------------------------------------------------------ convolution and pooling
+def _conv_attrs(node, x_shape, k_shape):
+    from ..ops.conv import pads
+    s = int(node.attrs.get("stride", 1))
+    padding = node.attrs.get("padding", 0)
+    (t, b), (left, r) = (pads(padding, int(x_shape[2]), int(k_shape[2]), s),
+                         pads(padding, int(x_shape[3]), int(k_shape[3]), s))
+    return {"strides": [s, s], "pads": [t, left, b, r]}
+
+
+@rule("conv2d")
+def _conv2d(e, node, ins):
+    x, k = node.inputs
+    return e.op("Conv", _as(e, node, ins), **_conv_attrs(node, x.type.shape, k.type.shape))
+
+
+@rule("conv2d_bias")
+def _conv2d_bias(e, node, ins):
+    x, k, _ = node.inputs
+    a, w, b = _as(e, node, ins)
+    bias = e.op("Reshape", [b, e.const(np.asarray([-1], np.int64))])
+    return e.op("Conv", [a, w, bias], **_conv_attrs(node, x.type.shape, k.type.shape))
+
+
+def _pool(e, node, ins, kind):
+    size = int(node.attrs.get("size", 2))
+    stride = int(node.attrs.get("stride") or size)
+    x = _as(e, node, ins)[0] if kind == "AveragePool" else ins[0]
+    return e.op(kind, [x], kernel_shape=[size, size], strides=[stride, stride])
+
+
+rule("max_pool2d", kind="MaxPool")(_pool)
+rule("avg_pool2d", kind="AveragePool")(_pool)
+
+
+# ------------------------------------------------------------------ creation
+def _filled(e, node, shape, value):
+    fill = e.onnx.numpy_helper.from_array(np.asarray([value], np_dtype(node.dtype)))
+    return e.op("ConstantOfShape", [shape], value=fill)
+
+
+@rule("zeros", "ones", "full")
+def _full(e, node, ins):
+    value = {"zeros": 0, "ones": 1}.get(node.op, node.attrs.get("value"))
+    return _filled(e, node, e.dims(node.attrs["shape"]), value)
+
+
+@rule("zeros_like", "ones_like")
+def _like(e, node, ins):
+    return _filled(e, node, e.op("Shape", ins), 0 if node.op == "zeros_like" else 1)
