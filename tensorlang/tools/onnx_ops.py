@@ -373,3 +373,14 @@ def _full(e, node, ins):
 @rule("zeros_like", "ones_like")
 def _like(e, node, ins):
     return _filled(e, node, e.op("Shape", ins), 0 if node.op == "zeros_like" else 1)
+
+
+@rule("hstack", "vstack")
+def _hvstack(e, node, ins):
+    ranks = [i.type.rank for i in node.inputs]
+    ins = _as(e, node, ins)
+    if node.op == "hstack":
+        return e.op("Concat", ins, axis=1 if ranks[0] > 1 else 0)
+    axis0 = e.const(np.asarray([0], np.int64))
+    rows = [e.op("Unsqueeze", [x, axis0]) if r == 1 else x for x, r in zip(ins, ranks)]
+    return e.op("Concat", rows, axis=0)
