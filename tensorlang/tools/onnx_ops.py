@@ -379,8 +379,86 @@ def _like(e, node, ins):
 def _hvstack(e, node, ins):
     ranks = [i.type.rank for i in node.inputs]
     ins = _as(e, node, ins)
-    if node.op == "hstack":
+    if node.op == "hstack":  # NumPy's atleast_1d first
+        flat = e.const(np.asarray([1], np.int64))
+        ins = [e.op("Reshape", [x, flat]) if r == 0 else x for x, r in zip(ins, ranks)]
         return e.op("Concat", ins, axis=1 if ranks[0] > 1 else 0)
     axis0 = e.const(np.asarray([0], np.int64))
     rows = [e.op("Unsqueeze", [x, axis0]) if r == 1 else x for x, r in zip(ins, ranks)]
     return e.op("Concat", rows, axis=0)
+
+
+# ------------------------------------------------------------------ more activations, gathers
+@rule("silu")
+def _silu(e, node, ins):
+    x = _as(e, node, ins)[0]
+    return e.op("Mul", [x, e.op("Sigmoid", [x])])
+
+
+@rule("elu")
+def _elu(e, node, ins):
+    return e.op("Elu", _as(e, node, ins), alpha=float(node.attrs.get("alpha", 1.0)))
+
+
+@rule("gelu")
+def _gelu(e, node, ins):
+    x = _as(e, node, ins)[0]
+    dt = np_dtype(node.dtype)
+    inner = e.op("Erf", [e.op("Div", [x, e.const(np.asarray(np.sqrt(2), dt))])])
+    one, half = e.const(np.ones((), dt)), e.const(np.asarray(0.5, dt))
+    return e.op("Mul", [e.op("Mul", [half, x]), e.op("Add", [one, inner])])
+
+
+@rule("clip")
+def _clip(e, node, ins):
+    dt = np_dtype(node.dtype)
+    low, high = (e.const(np.asarray(node.attrs[k]).astype(dt)) for k in ("low", "high"))
+    return e.op("Clip", [_as(e, node, ins)[0], low, high])
+
+
+def _moment(e, node, ins):
+    x = _as(e, node, ins)[0]
+    axes, keep = _axes(node), int(bool(node.attrs.get("keepdims", False)))
+    d = e.op("Sub", [x, e.op("ReduceMean", [x], axes=axes, keepdims=1)])
+    var = e.op("ReduceMean", [e.op("Mul", [d, d])], axes=axes, keepdims=keep)
+    return e.op("Sqrt", [var]) if node.op == "std" else var
+
+
+rule("var", "std")(_moment)
+
+
+@rule("take")
+def _take(e, node, ins):
+    x, ids = ins
+    axis = node.attrs.get("axis")
+    if axis is None:
+        x, axis = e.op("Reshape", [x, e.const(np.asarray([-1], np.int64))]), 0
+    return e.op("Gather", [x, e.cast(ids, None, "i64")], axis=int(axis))
+
+
+@rule("take_along_axis")
+def _take_along_axis(e, node, ins):
+    return e.op("GatherElements", [ins[0], e.cast(ins[1], None, "i64")],
+                axis=int(node.attrs["axis"]))
+
+
+@rule("one_hot_like")
+def _one_hot_like(e, node, ins):
+    return one_hot(e, ins[0], int(node.inputs[1].type.shape[-1]), node.dtype)
+
+
+@rule("outer")
+def _outer(e, node, ins):
+    a, b = (e.op("Reshape", [x, e.const(np.asarray([-1], np.int64))])
+            for x in _as(e, node, ins))  # NumPy's outer flattens its inputs
+    return e.op("Mul", [e.op("Unsqueeze", [a, e.const(np.asarray([1], np.int64))]),
+                        e.op("Unsqueeze", [b, e.const(np.asarray([0], np.int64))])])
+
+
+@rule("eye", "arange")
+def _static(e, node, ins):
+    kernel, attrs = node.opdef.kernel, dict(node.attrs)
+    if any(not isinstance(v, (int, str, float)) for v in attrs.values()):
+        from ..errors import TensorlangError
+        raise TensorlangError("a size that is a symbolic dim has no ONNX form here")
+    return e.op("Identity", [e.const(kernel(**attrs))])
