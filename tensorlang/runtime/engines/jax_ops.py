@@ -8,8 +8,9 @@ indexed write becomes `.at[...].set`), which is how the recurrent tapes fill ste
 The kernels that rely on NumPy's memory model (views written through, `out=` buffers, bit views,
 stride tricks) or check values on the host (class ids) have a jax.numpy rule of their own in
 RULES, one function an op. The conformance tests (tests/runtime/engines/) run every op's cases
-through both and compare with the NumPy kernel; an op with neither (UNSUPPORTED) is a located
-error naming the op and the engine."""
+through both and compare with the NumPy kernel; an op with neither (or in UNSUPPORTED) is a
+located error naming the op and the engine. A scan runs its cell's graph through these same
+forms inside a lax.scan."""
 
 from __future__ import annotations
 
@@ -27,11 +28,7 @@ from ...ir.types import np_dtype
 from ...ops import REGISTRY
 from . import jax_recurrent
 
-UNSUPPORTED = {  # op -> why the JAX engine has no form of it
-    "scan": "its cell is a graph run step by step on the host",
-    "scan_grad": "its cell is a graph run step by step on the host",
-    "scan_part": "it cuts the result of scan_grad",
-}
+UNSUPPORTED: dict[str, str] = {}  # op -> why the JAX engine has no form of it
 
 
 # ------------------------------------------------------------------ the NumPy shim
@@ -440,6 +437,77 @@ def _scatter_along_axis(g, indices, shape, axis):
     where = list(jnp.indices(indices.shape, sparse=True))
     where[axis] = indices
     return jnp.zeros(tuple(shape), g.dtype).at[tuple(where)].add(g)
+
+
+# ------------------------------------------------------------------ scan: a cell's graph per step
+def _run_cell(nodes, values: dict, env: dict) -> dict:
+    """The cell graph's values, every op through its JAX form (ir/constant.py's run, traced)."""
+    from ...ir import dims as D
+    for n in nodes:
+        if n.id in values:
+            continue
+        if n.op == "constant":
+            values[n.id] = jnp.asarray(n.attrs["value"])
+            continue
+        attrs = {k: D.resolve(v, env) for k, v in n.attrs.items()}
+        values[n.id] = jnp.asarray(lowering(n.op)(*[values[i.id] for i in n.inputs], **attrs))
+    return values
+
+
+def _cell_sources(cell, x, h, variables, key) -> dict:
+    values = {cell.x.id: x, cell.h.id: h, **{v.id: a for v, a in zip(cell.variables, variables)}}
+    if cell.key is not None:
+        values[cell.key.id] = key
+    return values
+
+
+def _step_keys(key, steps: int):
+    from ...ir.cell import STEP_KEY
+    if key is None:
+        return jnp.zeros(steps, jnp.int64)
+    return key + STEP_KEY * (jnp.arange(steps, dtype=jnp.int64) + 1)
+
+
+@rule("scan")
+def _scan(*inputs, cell):
+    from ...ops.scan import _parts
+    xs, h0, variables, key = _parts(cell, inputs)
+    env = cell.env((xs.shape[0], xs.shape[2]), h0.shape)
+
+    def step(h, xk):
+        values = _cell_sources(cell, xk[0], h, variables, xk[1])
+        h = _run_cell(cell.forward.nodes, values, env)[cell.out.id].astype(h0.dtype)
+        return h, h
+    keys = _step_keys(key, xs.shape[1])
+    return jnp.swapaxes(lax.scan(step, h0, (jnp.swapaxes(xs, 0, 1), keys))[1], 0, 1)
+
+
+@rule("scan_grad")
+def _scan_grad(*inputs, cell):
+    from ...ops.scan import _parts
+    *ins, hs, g = inputs
+    xs, h0, variables, key = _parts(cell, ins)
+    env = cell.env((xs.shape[0], xs.shape[2]), h0.shape)
+    h_prev = jnp.concatenate([h0[:, None], hs[:, :-1]], axis=1)[:, :xs.shape[1]]
+
+    def step(carry, at):
+        x, hp, gt, k = at
+        values = _cell_sources(cell, x, hp, variables, k)
+        values[cell.u.id] = gt + carry[0]
+        values = _run_cell(cell.backward.nodes, values, env)
+        gx, dh, *gv = [values[n.id] for n in cell.grads]
+        return (dh.astype(g.dtype), *[a + b for a, b in zip(carry[1:], gv)]), gx
+    zeros = (jnp.zeros(h0.shape, g.dtype), *[jnp.zeros(v.shape, g.dtype) for v in variables])
+    t = lambda a: jnp.swapaxes(a, 0, 1)  # noqa: E731
+    (dh0, *sums), gxs = lax.scan(step, zeros, (t(xs), t(h_prev), t(g),
+                                                _step_keys(key, xs.shape[1])), reverse=True)
+    dt = jnp.result_type(xs, h0, *variables, g)
+    return jnp.concatenate([p.astype(dt).ravel() for p in (t(gxs), dh0, *sums)])
+
+
+@rule("scan_part")
+def _scan_part(packed, start, shape):
+    return packed[start:start + math.prod(shape)].reshape(tuple(shape))
 
 
 RULES.update(jax_recurrent.RULES)

@@ -137,7 +137,7 @@ def test_a_batch_split_across_two_devices_gives_the_variables_of_one():
     assert "<string>:" in out["error"]  # located at the train block's batch
 
 
-@pytest.mark.parametrize("example", ["xor", "gender_neuron", "sine_fit"])
+@pytest.mark.parametrize("example", ["xor", "gender_neuron", "sine_fit", "char_rnn"])
 def test_an_examples_losses_after_two_epochs_match_the_numpy_engine(example):
     histories = []
     for engine in ("numpy", "jax"):
