@@ -149,7 +149,7 @@ def test_the_shim_keeps_numpy_spellings():
     assert np.array_equal(shim.sort(jnp.array([3, 1, 2]), kind="stable"), [1, 2, 3])
     assert shim.true_divide(jnp.array([1.0]), 4, dtype=np.float64).dtype == jnp.float64
     buf = shim.zeros((2, 3), np.float32)
-    buf[:, 1] = jnp.array([5.0, 6.0])
+    buf[:, 1] = jnp.array([5.0, 6.0], np.float32)
     assert np.array_equal(jax_ops._un(buf), [[0, 5, 0], [0, 6, 0]])
     with pytest.raises(NotImplementedError, match="out="):
         shim.exp(jnp.ones(2), out=jnp.ones(2))
