@@ -21,9 +21,10 @@ from ..ir import dims as D
 from ..ir.graph import Graph, Node
 from ..ir.traversal import needed
 from ..ir.types import np_dtype
-from .onnx_ops import RULES
+from . import onnx_nn, onnx_ops
 
 OPSET = 17
+RULES = {**onnx_ops.RULES, **onnx_nn.RULES}  # op -> its ONNX rule
 SOURCES = ("placeholder", "variable", "constant", "random_key")
 
 
@@ -157,7 +158,8 @@ def _emit(e: Emitter, node: Node, ins: list[str]) -> str:
     rule = RULES.get(node.op)
     if rule is None:
         raise ExportError(f'op "{node.op}" has no ONNX form', node.span,
-                          hint="tensorlang export writes the ops of tools/onnx_ops.py")
+                          hint="tensorlang export writes the ops that tools/onnx_ops.py and "
+                          "onnx_nn.py have rules for")
     try:
         return rule(e, node, ins)
     except TensorlangError as err:

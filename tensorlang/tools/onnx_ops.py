@@ -1,6 +1,7 @@
 """tensorlang ops as ONNX nodes (opset 17), one rule an op, for `tensorlang export`
 (export_onnx.py). A rule takes the Emitter, the node and its inputs' ONNX value names and returns
-the name of the node's value. NumPy's type promotion is made explicit: every input is Cast to the
+the name of the node's value (the nn, loss, convolution and pooling rules are in onnx_nn.py,
+which uses the helpers here). NumPy's type promotion is made explicit: every input is Cast to the
 dtype the op computes in (the node's dtype for arithmetic, the inputs' common dtype for
 comparisons), so an ONNX op never sees two element types. An op with no rule here has no ONNX
 form: exporting a graph that needs it is a located error naming it."""
@@ -244,118 +245,6 @@ def one_hot(e, ids: str, depth: int, dtype: str) -> str:
 @rule("one_hot")
 def _one_hot(e, node, ins):
     return one_hot(e, ins[0], int(node.attrs["depth"]), node.dtype)
-
-
-# ------------------------------------------------------------------ nn and losses
-@rule("softmax")
-def _softmax(e, node, ins):
-    return e.op("Softmax", _as(e, node, ins), axis=int(node.attrs["axis"]))
-
-
-@rule("log_softmax")
-def _log_softmax(e, node, ins):
-    return e.op("LogSoftmax", _as(e, node, ins), axis=int(node.attrs["axis"]))
-
-
-def _picked(e, logp, ids):
-    """logp[..., ids] along the last axis."""
-    index = e.op("Unsqueeze", [e.cast(ids, None, "i64"), e.const(np.asarray([-1], np.int64))])
-    picked = e.op("GatherElements", [logp, index], axis=-1)
-    return e.op("Squeeze", [picked, e.const(np.asarray([-1], np.int64))])
-
-
-def _xent(e, node, ins, logp):
-    labels = node.inputs[1]
-    if labels.type.rank == node.inputs[0].type.rank - 1:
-        return e.op("Neg", [_picked(e, logp, ins[1])])
-    rows = e.cast(ins[1], labels.dtype, node.dtype)
-    return e.op("Neg", [e.op("ReduceSum", [e.op("Mul", [rows, logp]),
-                                           e.const(np.asarray([-1], np.int64))], keepdims=0)])
-
-
-@rule("softmax_cross_entropy")
-def _softmax_cross_entropy(e, node, ins):
-    x = e.cast(ins[0], node.inputs[0].dtype, node.dtype)
-    return _xent(e, node, ins, e.op("LogSoftmax", [x], axis=-1))
-
-
-@rule("softmax_cross_entropy_mean")
-def _sxe_mean(e, node, ins):
-    return e.op("ReduceMean", [_softmax_cross_entropy(e, node, ins)], keepdims=0)
-
-
-@rule("softmax_cross_entropy_grad")
-def _sxe_grad(e, node, ins):
-    z, ids, g = ins
-    p = e.op("Softmax", [z], axis=-1)
-    hot = one_hot(e, ids, int(node.inputs[0].type.shape[-1]), node.dtype)
-    return e.op("Mul", [e.op("Sub", [p, hot]),
-                        e.op("Unsqueeze", [g, e.const(np.asarray([-1], np.int64))])])
-
-
-def _clipped(e, node, p):
-    eps = np.finfo(np_dtype(node.dtype)).eps
-    dt = np_dtype(node.dtype)
-    return e.op("Clip", [p, e.const(np.asarray(eps, dt)), e.const(np.asarray(1 - eps, dt))])
-
-
-@rule("cross_entropy")
-def _cross_entropy(e, node, ins):
-    p = _clipped(e, node, e.cast(ins[0], node.inputs[0].dtype, node.dtype))
-    return _xent(e, node, ins, e.op("Log", [p]))
-
-
-@rule("binary_cross_entropy")
-def _binary_cross_entropy(e, node, ins):
-    p, y = _as(e, node, ins)
-    p = _clipped(e, node, p)
-    one = e.const(np.ones((), np_dtype(node.dtype)))
-    pos = e.op("Mul", [y, e.op("Log", [p])])
-    neg = e.op("Mul", [e.op("Sub", [one, y]), e.op("Log", [e.op("Sub", [one, p])])])
-    return e.op("Neg", [e.op("Add", [pos, neg])])
-
-
-@rule("sigmoid_cross_entropy")
-def _sigmoid_cross_entropy(e, node, ins):
-    x, y = _as(e, node, ins)
-    zero = e.const(np.zeros((), np_dtype(node.dtype)))
-    soft = e.op("Softplus", [e.op("Neg", [e.op("Abs", [x])])])
-    return e.op("Add", [e.op("Sub", [e.op("Max", [x, zero]), e.op("Mul", [x, y])]), soft])
-
-
-# ------------------------------------------------------------------ convolution and pooling
-def _conv_attrs(node, x_shape, k_shape):
-    from ..ops.conv import pads
-    s = int(node.attrs.get("stride", 1))
-    padding = node.attrs.get("padding", 0)
-    (t, b), (left, r) = (pads(padding, int(x_shape[2]), int(k_shape[2]), s),
-                         pads(padding, int(x_shape[3]), int(k_shape[3]), s))
-    return {"strides": [s, s], "pads": [t, left, b, r]}
-
-
-@rule("conv2d")
-def _conv2d(e, node, ins):
-    x, k = node.inputs
-    return e.op("Conv", _as(e, node, ins), **_conv_attrs(node, x.type.shape, k.type.shape))
-
-
-@rule("conv2d_bias")
-def _conv2d_bias(e, node, ins):
-    x, k, _ = node.inputs
-    a, w, b = _as(e, node, ins)
-    bias = e.op("Reshape", [b, e.const(np.asarray([-1], np.int64))])
-    return e.op("Conv", [a, w, bias], **_conv_attrs(node, x.type.shape, k.type.shape))
-
-
-def _pool(e, node, ins, kind):
-    size = int(node.attrs.get("size", 2))
-    stride = int(node.attrs.get("stride") or size)
-    x = _as(e, node, ins)[0] if kind == "AveragePool" else ins[0]
-    return e.op(kind, [x], kernel_shape=[size, size], strides=[stride, stride])
-
-
-rule("max_pool2d", kind="MaxPool")(_pool)
-rule("avg_pool2d", kind="AveragePool")(_pool)
 
 
 # ------------------------------------------------------------------ creation

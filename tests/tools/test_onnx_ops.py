@@ -1,5 +1,6 @@
-"""tools/onnx_ops.py, generated from the op registry: every op with an ONNX rule, on each of its
-cases in f32, exported as a one-op model that onnxruntime runs to tensorlang's values (1e-5)."""
+"""tools/onnx_ops.py and tools/onnx_nn.py, generated from the op registry: every op with an
+ONNX rule, on each of its cases in f32, exported as a one-op model that onnxruntime runs to
+tensorlang's values (1e-5)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ from tensorlang.ir.types import np_dtype  # noqa: E402
 from tensorlang.ops import REGISTRY  # noqa: E402
 from tensorlang.runtime.session import Session  # noqa: E402
 from tensorlang.tools import export_onnx  # noqa: E402
-from tensorlang.tools.onnx_ops import RULES  # noqa: E402
 
 from ..opgraph import one_op  # noqa: E402
 
+RULES = export_onnx.RULES
 EXPORTABLE = sorted(n for n in RULES if REGISTRY[n].cases is not None)
 CASES = None if os.environ.get("TENSORLANG_ALL_CASES") else 3  # onnxruntime sessions cost
 
