@@ -351,3 +351,39 @@ def _static(e, node, ins):
         from ..errors import TensorlangError
         raise TensorlangError("a size that is a symbolic dim has no ONNX form here")
     return e.op("Identity", [e.const(kernel(**attrs))])
+
+
+@rule("index")
+def _index(e, node, ins):
+    """Basic indexing as one Slice (an int i is the slice [i, i + 1], squeezed), then Unsqueeze
+    for the new axes (None)."""
+    starts, ends, axes, steps, squeeze, new = [], [], [], [], [], []
+    axis = out = 0
+    for it in node.attrs["items"]:
+        if it is None:
+            new.append(out)
+            out += 1
+            continue
+        if isinstance(it, tuple):
+            _, start, stop, step = it
+            edge = np.iinfo(np.int64).max if step > 0 else np.iinfo(np.int64).min
+            starts.append(start)
+            ends.append(edge if stop is None else stop)
+            steps.append(step)
+            out += 1
+        else:
+            starts.append(it)
+            ends.append(it + 1)
+            steps.append(1)
+            squeeze.append(axis)
+        axes.append(axis)
+        axis += 1
+    x = ins[0]
+    if axes:
+        x = e.op("Slice", [x, e.dims(starts), e.dims(ends), e.const(np.asarray(axes, np.int64)),
+                           e.const(np.asarray(steps, np.int64))])
+    if squeeze:
+        x = e.op("Squeeze", [x, e.const(np.asarray(squeeze, np.int64))])
+    if new:
+        x = e.op("Unsqueeze", [x, e.const(np.asarray(new, np.int64))])
+    return x if x != ins[0] else e.op("Identity", [x])
