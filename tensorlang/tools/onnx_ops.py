@@ -308,6 +308,8 @@ def _clip(e, node, ins):
 def _moment(e, node, ins):
     x = _as(e, node, ins)[0]
     axes, keep = _axes(node), int(bool(node.attrs.get("keepdims", False)))
+    if not axes:  # over no axis: every element is its own mean
+        return e.op("Sub", [x, x])
     d = e.op("Sub", [x, e.op("ReduceMean", [x], axes=axes, keepdims=1)])
     var = e.op("ReduceMean", [e.op("Mul", [d, d])], axes=axes, keepdims=keep)
     return e.op("Sqrt", [var]) if node.op == "std" else var
