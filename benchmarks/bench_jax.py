@@ -20,9 +20,11 @@ import numpy as np
 
 from . import bench_train as BT
 
-if BT.THREADS == 1 and "jax" not in sys.modules:
-    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
-                                       "intra_op_parallelism_threads=1")
+def _one_thread() -> None:
+    """XLA's CPU pool held to one thread, as BLAS is (only before jax starts)."""
+    if BT.THREADS == 1 and "jax" not in sys.modules:
+        os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
+                                           "intra_op_parallelism_threads=1")
 
 
 def _step(text: str, engine: str):
@@ -103,6 +105,7 @@ def run(repeats: int = 12) -> list[tuple[str, float, str]]:
     """Rows (name, value, unit)."""
     if importlib.util.find_spec("jax") is None:
         return [("jax", "absent", "pip install 'tensorlang[jax]' to compare")]
+    _one_thread()
     import jax
     limiter = BT._limit_blas()
     torch = BT._torch()
