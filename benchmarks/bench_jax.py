@@ -20,6 +20,7 @@ import numpy as np
 
 from . import bench_train as BT
 
+
 def _one_thread() -> None:
     """XLA's CPU pool held to one thread, as BLAS is (only before jax starts)."""
     if BT.THREADS == 1 and "jax" not in sys.modules:
