@@ -59,6 +59,12 @@ class Emitter:
         self.nodes.append(self.helper.make_node(kind, list(inputs), [out], **attrs))
         return out
 
+    def ops(self, kind: str, inputs: Sequence[str], n: int, **attrs) -> list[str]:
+        """Add an ONNX node with n outputs; returns their names."""
+        outs = [self.fresh(kind.lower()) for _ in range(n)]
+        self.nodes.append(self.helper.make_node(kind, list(inputs), outs, **attrs))
+        return outs
+
     def const(self, value, name: str | None = None) -> str:
         """An initializer holding value."""
         name = name or self.fresh("c")

@@ -389,3 +389,20 @@ def _index(e, node, ins):
     if new:
         x = e.op("Unsqueeze", [x, e.const(np.asarray(new, np.int64))])
     return x if x != ins[0] else e.op("Identity", [x])
+
+
+@rule("einsum")
+def _einsum(e, node, ins):
+    return e.op("Einsum", _as(e, node, ins), equation=node.attrs["spec"])
+
+
+@rule("sort", "argsort")
+def _sort(e, node, ins):
+    """TopK of the whole axis, smallest first: ONNX breaks ties by index, a stable sort."""
+    axis = int(node.attrs.get("axis", -1))
+    rank = node.inputs[0].type.rank
+    d = node.inputs[0].type.shape[axis % rank]
+    k = e.const(np.asarray([d], np.int64)) if isinstance(d, int) else e.op(
+        "Gather", [e.op("Shape", ins), e.const(np.asarray([axis % rank], np.int64))])
+    values, indices = e.ops("TopK", [ins[0], k], 2, axis=axis, largest=0, sorted=1)
+    return values if node.op == "sort" else e.cast(indices, "i64", node.dtype)
