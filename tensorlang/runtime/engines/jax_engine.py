@@ -25,6 +25,7 @@ from jax.sharding import PartitionSpec as P
 from ...errors import EngineError, TensorlangError
 from ...ir import dims as D
 from ...ir.types import np_dtype
+from ..plan import MAX_BINDINGS
 from .base import Engine
 from .jax_ops import lowering
 
@@ -70,6 +71,8 @@ class JaxEngine(Engine):
         key = tuple(sorted(env.items()))  # shapes differ per binding: one trace each
         fn = plan.compiled.get(key)
         if fn is None:
+            if len(plan.compiled) >= MAX_BINDINGS:  # as the NumPy engine bounds its schedules
+                plan.compiled.clear()
             fn = plan.compiled[key] = self.compile(plan, env)
         feeds = {s: self._put_feed(a, plan, s) for s, a in fed}
         variables = [self._put(session.variables[v.name]) for _, v in plan.variables]
