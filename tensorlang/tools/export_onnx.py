@@ -86,8 +86,18 @@ class Emitter:
         return self.op("Concat", parts, axis=0)
 
     def _dim(self, d) -> str:
-        name = next(iter(d.symbols)) if len(d.symbols) == 1 else None
-        if name is None or d != D.Dim.sym(name) or name not in self.dim_sources:
+        """A symbolic dim (a polynomial over the inputs' named dims, `T - 1`) as a 1-element
+        int64 tensor computed from the inputs' shapes."""
+        total = None
+        for monomial, coefficient in d.terms:
+            term = self.const(np.asarray([coefficient], np.int64))
+            for name in monomial:
+                term = self.op("Mul", [term, self._named(name, d)])
+            total = term if total is None else self.op("Add", [total, term])
+        return total
+
+    def _named(self, name: str, d) -> str:
+        if name not in self.dim_sources:
             raise TensorlangError(f"dim {D.dim_str(d)} has no ONNX form (only dims that an "
                                   "input has are)")
         source, axis = self.dim_sources[name]

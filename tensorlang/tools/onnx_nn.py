@@ -130,3 +130,22 @@ def _pool(e, node, ins, kind):
 
 rule("max_pool2d", kind="MaxPool")(_pool)
 rule("avg_pool2d", kind="AveragePool")(_pool)
+
+
+@rule("rnn")
+def _rnn(e, node, ins):
+    """SimpleRNN as ONNX's RNN (time-major, as onnxruntime implements it): tanh(x Wx + h Wh +
+    b), its W and R the transposed Wx and Wh, its input bias b and a zero recurrent bias."""
+    x, h0, wx, wh, b = _as(e, node, ins)
+    h = int(node.inputs[1].type.shape[1])
+    first = e.const(np.asarray([0], np.int64))
+    w = e.op("Unsqueeze", [e.op("Transpose", [wx], perm=[1, 0]), first])
+    r = e.op("Unsqueeze", [e.op("Transpose", [wh], perm=[1, 0]), first])
+    bias = e.op("Unsqueeze", [e.op("Concat", [b, e.const(np.zeros(h, np_dtype(node.dtype)))],
+                                   axis=0), first])
+    init = e.op("Unsqueeze", [h0, first])
+    xt = e.op("Transpose", [x], perm=[1, 0, 2])
+    ys = e.ops("RNN", [xt, w, r, bias, "", init], 1, hidden_size=h,
+               activations=["Tanh"])[0]  # [T, 1, N, H]
+    ys = e.op("Squeeze", [ys, e.const(np.asarray([1], np.int64))])
+    return e.op("Transpose", [ys], perm=[1, 0, 2])
