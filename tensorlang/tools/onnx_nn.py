@@ -149,3 +149,57 @@ def _rnn(e, node, ins):
                activations=["Tanh"])[0]  # [T, 1, N, H]
     ys = e.op("Squeeze", [ys, e.const(np.asarray([1], np.int64))])
     return e.op("Transpose", [ys], perm=[1, 0, 2])
+
+
+# ------------------------------------------------------------------ convolution, pooling: gradients
+def _conv_pads(node, h: int, w: int, kh: int, kw: int):
+    from ..ops.conv import pads
+    s = int(node.attrs.get("stride", 1))
+    padding = node.attrs.get("padding", 0)
+    return s, pads(padding, h, kh, s), pads(padding, w, kw, s)
+
+
+@rule("conv2d_grad_input")
+def _conv2d_grad_input(e, node, ins):
+    """conv2d's adjoint in x: ConvTranspose with conv2d's kernel, its output padded out to hw."""
+    g, k = _as(e, node, ins)
+    (h, w), (_, _, kh, kw) = node.attrs["hw"], node.inputs[1].type.shape
+    oh, ow = node.inputs[0].type.shape[2:]
+    s, (t, b), (left, r) = _conv_pads(node, int(h), int(w), int(kh), int(kw))
+    extra = [int(h) - (s * (int(oh) - 1) + int(kh) - t - b),
+             int(w) - (s * (int(ow) - 1) + int(kw) - left - r)]
+    return e.op("ConvTranspose", [g, k], strides=[s, s], pads=[t, left, b, r],
+                output_padding=extra)
+
+
+@rule("conv2d_grad_kernel")
+def _conv2d_grad_kernel(e, node, ins):
+    """conv2d's adjoint in k: the batch as channels, x's channels as the batch, g as the kernel
+    dilated by the stride; the result cut to the kernel's size."""
+    x, g = _as(e, node, ins)
+    kh, kw = (int(d) for d in node.attrs["khw"])
+    _, _, h, w = node.inputs[0].type.shape
+    s, (t, b), (left, r) = _conv_pads(node, int(h), int(w), kh, kw)
+    swap = [1, 0, 2, 3]
+    out = e.op("Conv", [e.op("Transpose", [x], perm=swap), e.op("Transpose", [g], perm=swap)],
+               dilations=[s, s], pads=[t, left, b, r])  # [C, F, >= KH, >= KW]
+    cut = e.op("Slice", [out, e.const(np.asarray([0, 0], np.int64)),
+                         e.const(np.asarray([kh, kw], np.int64)),
+                         e.const(np.asarray([2, 3], np.int64))])
+    return e.op("Transpose", [cut], perm=swap)
+
+
+@rule("max_pool2d_grad", "max_pool2d_grad_top")
+def _max_pool2d_grad(e, node, ins):
+    """g added at each window's maximum: MaxPool's indices (flat over the whole tensor), then
+    ScatterElements with reduction add into a flat zero tensor of x's size."""
+    x, g = ins[0], ins[-1]
+    size = int(node.attrs.get("size", 2))
+    stride = int(node.attrs.get("stride") or size)
+    _, where = e.ops("MaxPool", [x], 2, kernel_shape=[size, size], strides=[stride, stride])
+    flat = e.const(np.asarray([-1], np.int64))
+    fill = e.onnx.numpy_helper.from_array(np.zeros(1, np_dtype(node.dtype)))
+    zeros = e.op("ConstantOfShape", [e.op("Reshape", [e.op("Size", [x]), flat])], value=fill)
+    out = e.op("ScatterElements", [zeros, e.op("Reshape", [where, flat]),
+                                   e.op("Reshape", [g, flat])], axis=0, reduction="add")
+    return e.op("Reshape", [out, e.op("Shape", [x])])
