@@ -134,17 +134,29 @@ def inference_model(graph: Graph, variables: Mapping[str, np.ndarray],
     """The ONNX model of a graph's outputs (names, or the default ones)."""
     fetch = [graph.node(n) for n in outputs] if outputs else default_outputs(graph)
     items = [(n.name or f"{n.op}_{n.id}", n) for n in fetch]
-    return build(graph.name, Outputs(items), variables, trained=())
+    return build(graph.name, Outputs(items), variables, trained=(),
+                 placeholders=graph.placeholders)
 
 
-def build(name: str, outputs: Outputs, values: Mapping[str, np.ndarray], trained=()):
+def _with_sizes(nodes: list[Node], placeholders: Sequence[Node]) -> list[Node]:
+    """The nodes, after the placeholders they do not read but whose dims they need (a gradient
+    such as broadcast_to(1, [N, 3]) needs N, not x)."""
+    have = {s for n in nodes if n.op == "placeholder" for s in D.symbols(n.type.shape)}
+    want = D.symbols([d for n in nodes for d in n.type.shape]) - have
+    extra = [p for p in placeholders if p not in nodes and D.symbols(p.type.shape) & want]
+    return extra + nodes
+
+
+def build(name: str, outputs: Outputs, values: Mapping[str, np.ndarray], trained=(),
+          placeholders: Sequence[Node] = ()):
     """The checked ONNX model of the nodes the outputs need; variables named in `trained` are
-    inputs (with their values as initializers), the others initializers only."""
+    inputs (with their values as initializers), the others initializers only; `placeholders`
+    are the graph's, inputs too where only their sizes are needed."""
     onnx = _onnx()
     e = Emitter(onnx)
     names: dict[int, str] = {}
     inputs = []
-    for n in needed([node for _, node in outputs.items]):
+    for n in _with_sizes(needed([node for _, node in outputs.items]), placeholders):
         if n.op == "placeholder":
             names[n.id] = n.name
             inputs.append(value_info(onnx, n.name, n))
@@ -200,4 +212,5 @@ def training_model(program, spec, base):
     reported = list(dict.fromkeys((spec.minimize, *spec.report)))
     items = [(k, tgraph.node(k)) for k in reported] + [(f"{k}.new", v) for k, v in updates.items()]
     values = {v.name: np.asarray(sess.variables[v.name]) for v in tgraph.variables}
-    return build(f"{spec.graph}.train", Outputs(items), values, trained=set(updates))
+    return build(f"{spec.graph}.train", Outputs(items), values, trained=set(updates),
+                 placeholders=tgraph.placeholders)

@@ -406,3 +406,44 @@ def _sort(e, node, ins):
         "Gather", [e.op("Shape", ins), e.const(np.asarray([axis % rank], np.int64))])
     values, indices = e.ops("TopK", [ins[0], k], 2, axis=axis, largest=0, sorted=1)
     return values if node.op == "sort" else e.cast(indices, "i64", node.dtype)
+
+
+@rule("index_grad")
+def _index_grad(e, node, ins):
+    """g put back where basic indexing took it from, zeros elsewhere: the new axes squeezed
+    out, the int-indexed axes put back, then Pad (unit-step slices only)."""
+    from ..errors import TensorlangError
+    shape, g = tuple(node.attrs["shape"]), ins[0]
+    if all(isinstance(d, int) for d in shape):  # every place known: one scatter
+        from ..ops.shape import _key
+        places = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)
+        places = places[_key(places, node.attrs["items"])].reshape(-1)
+        flat = e.const(np.asarray([-1], np.int64))
+        zeros = e.const(np.zeros(int(np.prod(shape)), np_dtype(node.dtype)))
+        out = e.op("ScatterElements", [zeros, e.const(places), e.op("Reshape", [g, flat])],
+                   axis=0)
+        return e.op("Reshape", [out, e.const(np.asarray(shape, np.int64))])
+    new, ints, before, after = [], [], [], []
+    axis = out = 0
+    for it in node.attrs["items"]:
+        if it is None:
+            new.append(out)
+            out += 1
+            continue
+        start, stop, step = (it[1], it[2], it[3]) if isinstance(it, tuple) else (it, it + 1, 1)
+        if step != 1:
+            raise TensorlangError("the gradient of a strided slice has no ONNX form")
+        if not isinstance(it, tuple):
+            ints.append(axis)
+        else:
+            out += 1
+        before.append(start)
+        after.append(shape[axis] - (shape[axis] if stop is None else stop))
+        axis += 1
+    before += [0] * (len(shape) - axis)
+    after += [0] * (len(shape) - axis)
+    if new:
+        g = e.op("Squeeze", [g, e.const(np.asarray(new, np.int64))])
+    if ints:
+        g = e.op("Unsqueeze", [g, e.const(np.asarray(ints, np.int64))])
+    return e.op("Pad", [g, e.dims(before + after)])

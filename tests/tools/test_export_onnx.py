@@ -136,3 +136,16 @@ def test_an_op_without_an_onnx_form_is_a_located_error():
     with pytest.raises(ExportError, match='op "det" has no ONNX form') as e:
         export_onnx.inference_model(program.graphs["g"], {})
     assert e.value.line == 3
+
+
+def test_the_gradient_of_indexing_under_a_symbolic_batch():
+    from tensorlang.transforms.autodiff import backward
+    program = tl.compile("graph g {\n placeholder x: f32[N, 4, 3]\n"
+                         " loss = sum(x[:, 1:3, 2] * 2.0)\n}\n")
+    graph = backward(program.graphs["g"], "loss", [program.graphs["g"].node("x")])
+    grad = next(n for n in graph.nodes if n.op == "index_grad")
+    model = export_onnx.inference_model(graph, {}, ["grad(loss)/x"])
+    assert not any(isinstance(d, int) for d in grad.type.shape[:1])  # N stays symbolic
+    x = np.random.default_rng(0).normal(size=(5, 4, 3)).astype(np.float32)
+    got = _ort(model).run(None, {"x": x})[0]
+    np.testing.assert_allclose(got, Session(graph).run("grad(loss)/x", {"x": x}), atol=0)
