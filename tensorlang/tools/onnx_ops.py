@@ -88,7 +88,7 @@ def _leaky_relu(e, node, ins):
 
 
 # ------------------------------------------------------------------ linear algebra
-@rule("matmul")
+@rule("matmul", "dot")  # dot takes 1-D and 2-D operands only, where it is matmul
 def _matmul(e, node, ins):
     return e.op("MatMul", _as(e, node, ins))
 
@@ -296,6 +296,16 @@ def _gelu(e, node, ins):
     inner = e.op("Erf", [e.op("Div", [x, e.const(np.asarray(np.sqrt(2), dt))])])
     one, half = e.const(np.ones((), dt)), e.const(np.asarray(0.5, dt))
     return e.op("Mul", [e.op("Mul", [half, x]), e.op("Add", [one, inner])])
+
+
+@rule("logit")
+def _logit(e, node, ins):
+    """log(p) - log(1 - p), p clipped to [tiny, 1 - epsneg] as the kernel clips it."""
+    dt = np_dtype(node.dtype)
+    p = e.op("Clip", [_as(e, node, ins)[0], e.const(np.asarray(np.finfo(dt).tiny, dt)),
+                      e.const(np.asarray(1 - np.finfo(dt).epsneg, dt))])
+    one = e.const(np.ones((), dt))
+    return e.op("Sub", [e.op("Log", [p]), e.op("Log", [e.op("Sub", [one, p])])])
 
 
 @rule("clip")
