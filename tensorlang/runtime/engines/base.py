@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 
 class Engine:
     """The interface: `execute(session, plan, env, fed, check_numerics)` returns the plan's
@@ -17,6 +19,11 @@ class Engine:
     def host(self, value):
         """A value as a NumPy array."""
         return value
+
+    def all_finite(self, values) -> bool:
+        """No NaN or infinity in any of the values (where they are: a device engine checks on
+        the device and moves one bool)."""
+        return all(bool(np.isfinite(v).all()) for v in values)
 
     def check_batch(self, size: int, span=None) -> None:
         """Raise EngineError when a batch of `size` examples cannot run (sharded engines)."""

@@ -57,6 +57,12 @@ class JaxEngine(Engine):
         """A device array as a NumPy array (one transfer)."""
         return np.asarray(value)
 
+    def all_finite(self, values) -> bool:
+        """Checked on the device: one bool comes to the host, not the values (for a training
+        loop's check of its updates)."""
+        flags = [jnp.isfinite(v).all() for v in values if jnp.issubdtype(v.dtype, jnp.inexact)]
+        return bool(jnp.all(jnp.stack(flags))) if flags else True
+
     def check_batch(self, size: int, span=None) -> None:
         """A batch must split evenly across the devices."""
         if self.mesh is not None and size % self.devices:

@@ -16,6 +16,7 @@ def test_the_interface_has_to_be_implemented():
     a = np.ones(2)
     assert Engine().host(a) is a
     assert Engine().check_batch(7) is None  # one device takes any batch
+    assert Engine().all_finite([a, np.zeros(3)]) and not Engine().all_finite([a, [np.nan]])
 
 
 def test_the_numpy_engine_runs_the_sessions_interpreter():

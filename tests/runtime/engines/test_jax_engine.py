@@ -83,6 +83,14 @@ def test_variables_stay_on_the_device(trained):
     assert type(z) is np.ndarray and z.shape == (3, 2)
 
 
+def test_finiteness_is_checked_on_the_device(trained):
+    (_, _), (jx_ctx, _) = trained
+    engine, values = jx_ctx.engine, list(jx_ctx.sessions["m"].variables.values())
+    assert engine.all_finite(values)
+    assert not engine.all_finite([*values, jax.numpy.array([1.0, float("inf")])])
+    assert engine.all_finite([jax.numpy.arange(3)])  # integers are always finite
+
+
 def test_a_last_partial_batch_is_compiled_once():
     program = tl.compile(MLP)
     ctx = Context(program, quiet=True, engine="jax")
