@@ -203,3 +203,66 @@ def _max_pool2d_grad(e, node, ins):
     out = e.op("ScatterElements", [zeros, e.op("Reshape", [where, flat]),
                                    e.op("Reshape", [g, flat])], axis=0, reduction="add")
     return e.op("Reshape", [out, e.op("Shape", [x])])
+
+
+# ------------------------------------------------------------------ gated layers as ONNX Scans
+def _tape(e, node, states: list[str], a: str, step) -> str:
+    """A recurrent layer's whole tape from an ONNX Scan over the time axis whose body is one
+    step (`step(op, const, states, a_t) -> (new states, tape row)`): ONNX's own LSTM and GRU
+    return only the states, not the gates that the gradient reads."""
+    helper = e.onnx.helper
+    dt = helper.np_dtype_to_tensor_dtype(np_dtype(node.dtype))
+    names = [e.fresh("state") for _ in states] + [e.fresh("a")]
+    nodes: list = []
+
+    def op(kind, inputs, n=1, **attrs):
+        outs = [e.fresh(kind.lower()) for _ in range(n)]
+        nodes.append(helper.make_node(kind, inputs, outs, **attrs))
+        return outs if n > 1 else outs[0]
+
+    def const(value):
+        return op("Constant", [], value=e.onnx.numpy_helper.from_array(np.asarray(value)))
+    new, row = step(op, const, names[:-1], names[-1])
+    outs = [op("Identity", [v]) for v in (*new, row)]
+    body = helper.make_graph(nodes, e.fresh("step"),
+                             [helper.make_tensor_value_info(n, dt, None) for n in names],
+                             [helper.make_tensor_value_info(n, dt, None) for n in outs])
+    return e.ops("Scan", [*states, a], len(states) + 1, body=body, num_scan_inputs=1,
+                 scan_input_axes=[1], scan_output_axes=[1])[-1]
+
+
+@rule("lstm_tape")
+def _lstm_tape(e, node, ins):
+    """[N, T, 6H]: h c i f g o of every step, as ops/gated.py lays the tape out."""
+    x, h0, c0, wx, wh, b = _as(e, node, ins)
+    hs = int(node.inputs[1].type.shape[1])
+
+    def step(op, const, states, a):
+        h, c = states
+        z = op("Add", [a, op("MatMul", [h, wh])])
+        zi, zf, zg, zo = op("Split", [z, const(np.asarray([hs] * 4, np.int64))], 4, axis=1)
+        i, f, o, g = (op("Sigmoid", [zi]), op("Sigmoid", [zf]), op("Sigmoid", [zo]),
+                      op("Tanh", [zg]))
+        c = op("Add", [op("Mul", [f, c]), op("Mul", [i, g])])
+        h = op("Mul", [o, op("Tanh", [c])])
+        return (h, c), op("Concat", [h, c, i, f, g, o], axis=1)
+    return _tape(e, node, [h0, c0], e.op("Add", [e.op("MatMul", [x, wx]), b]), step)
+
+
+@rule("gru_tape")
+def _gru_tape(e, node, ins):
+    """[N, T, 5H]: h r z n and h_{t-1} @ Whn + bhn of every step, as ops/gated.py has it."""
+    x, h0, wx, wh, bx, bh = _as(e, node, ins)
+    hs = int(node.inputs[1].type.shape[1])
+    one = e.const(np.ones((), np_dtype(node.dtype)))
+
+    def step(op, const, states, a):
+        (h,) = states
+        thirds = const(np.asarray([hs] * 3, np.int64))
+        ar, az, an = op("Split", [a, thirds], 3, axis=1)
+        gr, gz, hn = op("Split", [op("Add", [op("MatMul", [h, wh]), bh]), thirds], 3, axis=1)
+        r, z = op("Sigmoid", [op("Add", [ar, gr])]), op("Sigmoid", [op("Add", [az, gz])])
+        n = op("Tanh", [op("Add", [an, op("Mul", [r, hn])])])
+        h = op("Add", [op("Mul", [op("Sub", [one, z]), n]), op("Mul", [z, h])])
+        return (h,), op("Concat", [h, r, z, n, hn], axis=1)
+    return _tape(e, node, [h0], e.op("Add", [e.op("MatMul", [x, wx]), bx]), step)

@@ -24,7 +24,7 @@ from tensorlang.training.train import _training_step  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.tl"))
 SMALL = {"train_examples": 256, "test_examples": 64}  # the MNIST examples' subsets
-NO_ONNX_FORM = {"lstm_tape", "gru_tape", "scan", "solve", "det", "inv", "dropout",
+NO_ONNX_FORM = {"scan", "solve", "det", "inv", "dropout",
                 "categorical"}
 
 
