@@ -12,7 +12,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,lsp,bench]'
+	$(PY) -m pip install --quiet -e '.[dev,lsp,bench,jax,onnx]'
 	touch $@
 
 # Graphviz's `dot` renders images; install Debian's package when it is missing.

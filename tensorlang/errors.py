@@ -96,6 +96,15 @@ class UsageError(TensorlangError):
     """A mistake on the command line."""
 
 
+class EngineError(TensorlangError):
+    """An engine cannot run a graph: it is not installed, it has no form of an op, or the
+    devices asked for do not exist or do not split the batch."""
+
+
+class ExportError(TensorlangError):
+    """A graph cannot be written as ONNX: an op without an ONNX form, an unknown output."""
+
+
 class OpError(Exception):
     """Raised by a shape rule without a place; lowering adds the span and re-raises ShapeError."""
 

@@ -80,6 +80,7 @@ class Plan:
     binders: dict = field(default_factory=dict)  # per-graph feed analysis (execute.py's)
     keys: tuple[int, ...] = ()  # slots of the random key: a fresh draw every run
     runs: int = 0  # how many times execute.py ran it (a plan run often gets generated code)
+    compiled: dict = field(default_factory=dict)  # other engines' compiled forms (engines/)
     _concrete: dict = field(default_factory=dict)
     _runners: dict = field(default_factory=dict)
 

@@ -1,5 +1,6 @@
-"""Run plans on NumPy arrays. A Session holds a graph's variables (initialized from a seed),
-checks every feed against its placeholder, binds symbolic dims consistently, and runs plans."""
+"""Run plans. A Session holds a graph's variables (initialized from a seed), checks every feed
+against its placeholder, binds symbolic dims consistently, and runs plans on its engine: the
+NumPy interpreter here by default, or another engine of engines/ (`engine="jax"`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ..ir import dims as D
 from ..ir.graph import Graph, Node
 from ..ir.types import is_float, np_dtype
 from ..ops.initializers import initial_value
-from . import checkpoint
+from . import checkpoint, engines
 from .plan import Plan, make_plan
 from .prepared import PreparedCall
 from .quiet import call_quietly
@@ -63,11 +64,14 @@ class RandomKeys:
 
 
 class Session:
-    """A graph's variables and the means to run it: `run(fetches, feed)`, `assign`."""
+    """A graph's variables and the means to run it: `run(fetches, feed)`, `assign`. `engine`
+    names what runs its plans ("numpy", the default, or "jax"), `devices` how many devices
+    a batch is split across (engines/)."""
 
-    def __init__(self, graph: Graph, seed: int = 0):
+    def __init__(self, graph: Graph, seed: int = 0, engine=None, devices: int | None = None):
         self.graph = graph
         self.seed = seed
+        self.engine = engines.get(engine, devices)
         self.variables: dict[str, np.ndarray] = {}
         self._plans: dict[tuple, Plan] = {}
         self.random = RandomKeys(seed)
@@ -80,6 +84,7 @@ class Session:
         the new session's own, initialized here from their initializers."""
         child = Session.__new__(Session)
         child.graph, child.seed, child._plans = graph, self.seed, {}
+        child.engine = self.engine
         child.random = self.random  # one generator: a step and an evaluation draw in turn
         child.variables = SharedVariables(self.variables)
         rng = np.random.default_rng(self.seed)
@@ -181,8 +186,10 @@ class Session:
         if updates:
             k = len(fetch_list) - len(upd)
             for (name, _), value in zip(upd, values[k:]):
-                self.variables[name] = value
+                self.variables[name] = value  # stays on the engine's device
             values = values[:k]
+        if self.engine is not engines.NUMPY:
+            values = [self.engine.host(v) for v in values]
         return values[0] if single else values
 
     def _check_update(self, name: str, node: Node) -> None:
@@ -193,14 +200,20 @@ class Session:
                                   f"{node.label()} of type {node.type}", var.span)
 
     def execute(self, plan: Plan, feed: Mapping, check_numerics: bool = False) -> list:
-        """Run a plan; returns the fetched arrays."""
+        """Run a plan on the session's engine; returns the fetched arrays (the engine's own:
+        NumPy arrays, or device arrays on the jax engine)."""
         env, fed = self.bind(plan, feed)
+        return self.engine.execute(self, plan, env, fed, check_numerics)
+
+    def interpret(self, plan: Plan, env: dict, fed: list, check_numerics: bool = False) -> list:
+        """Run a plan on NumPy (the numpy engine; any engine's --check-numerics run)."""
         slots = plan.template.copy()  # the constants are in place already
         for s, arr in fed:
             slots[s] = arr
         variables = self.variables
+        host = None if self.engine is engines.NUMPY else self.engine.host
         for s, v in plan.variables:
-            slots[s] = variables[v.name]
+            slots[s] = variables[v.name] if host is None else host(variables[v.name])
         for s in plan.keys:
             slots[s] = self.random.next()
         plan.runs += 1

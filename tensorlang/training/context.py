@@ -11,7 +11,7 @@ import numpy as np
 from ..compiler.blocks import RunSpec
 from ..compiler.datablocks import load_field
 from ..files.loaders import check_same_length
-from ..runtime import checkpoint
+from ..runtime import checkpoint, engines
 from ..runtime.session import Session
 
 
@@ -19,8 +19,10 @@ class Context:
     """What the run blocks of one program share: sessions, loaded data, options, output."""
 
     def __init__(self, program, seed=None, epochs=None, quiet=False, out=None,
-                 check_numerics=False, progress=None, log_every=1, epoch_format=None):
+                 check_numerics=False, progress=None, log_every=1, epoch_format=None,
+                 engine=None, devices=None):
         self.program = program
+        self.engine = engines.get(engine, devices)  # what runs the sessions' plans
         self.epoch_format = epoch_format  # (epoch, epochs, metrics, seconds) -> the epoch's line
         self.log_every = log_every  # print every k-th epoch line (and the first and last)
         self.seed = seed
@@ -42,7 +44,8 @@ class Context:
         """The graph's session, made on first use (seeded by --seed, else the block's seed)."""
         if spec.graph not in self.sessions:
             seed = self.seed if self.seed is not None else (spec.seed or 0)
-            self.sessions[spec.graph] = Session(self.program.graphs[spec.graph], seed=seed)
+            self.sessions[spec.graph] = Session(self.program.graphs[spec.graph], seed=seed,
+                                                engine=self.engine)
         return self.sessions[spec.graph]
 
     def data(self, name: str, session: Session | None = None) -> dict[str, np.ndarray]:
@@ -72,6 +75,8 @@ class Context:
     def restore(self, spec: RunSpec) -> Session:
         """The block's session, its variables restored from `load` when the block has one."""
         sess = self.session(spec)
+        if spec.batch:  # a batch the engine's devices cannot split: an error before any step
+            self.engine.check_batch(spec.batch, spec.spans.get("batch", spec.span))
         if spec.load:
             values = checkpoint.load(self.path(spec.load), sess.graph.variables,
                                      spec.spans["load"])

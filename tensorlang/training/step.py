@@ -11,7 +11,6 @@ import numpy as np
 
 from ..compiler.blocks import RunSpec
 from ..errors import RuntimeNumericsError
-from ..runtime.finite import first_nonfinite
 from ..transforms.optimizers import LR, train_graph
 from ..transforms.passes import optimize_map
 
@@ -55,7 +54,7 @@ class TrainingStep:
             raise self.located(e, epoch, at) from None
         k = len(self.names)
         reported, new = values[:k], values[k:]
-        bad = first_nonfinite(values)  # exact, one BLAS pass: NaN/Inf anywhere in any value
+        bad = self.sess.engine.first_nonfinite(values)  # exact: NaN/Inf anywhere in any value
         if bad is not None:
             raise self.provenance(feed, epoch, at, self.names[bad] if bad < k else None)
         variables = self.sess.variables

@@ -10,7 +10,7 @@ import sys
 from ...errors import TensorlangError
 from .common import UsageParser
 
-NAMES = ("run", "check", "ir", "graph", "gradcheck", "fmt", "lsp")
+NAMES = ("run", "check", "ir", "graph", "gradcheck", "export", "fmt", "lsp")
 """The commands, in the order `tensorlang --help` lists them; each is the module of that name."""
 
 

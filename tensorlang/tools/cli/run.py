@@ -31,6 +31,11 @@ def add_arguments(sp) -> None:
     sp.add_argument("--sandbox", action="store_true",
                     help="confine every read and write (data, checkpoints, logs, plots) to the "
                          "program's folder: for running a model from elsewhere")
+    sp.add_argument("--engine", default="numpy", metavar="NAME",
+                    help="what runs the graphs: numpy (the default) or jax (jit-compiled, "
+                         "on JAX's devices; pip install 'tensorlang[jax]')")
+    sp.add_argument("--devices", type=int, metavar="K",
+                    help="split each batch across K devices (--engine jax)")
     sp.add_argument("--json", action="store_true",
                     help="one JSON line per epoch (and per warning or error) on stdout; "
                          "the other lines go to stderr")
@@ -51,7 +56,8 @@ def _run(args, program, **options) -> None:
     folder = program.base_dir if getattr(args, "sandbox", False) else None
     with confined(folder) if folder else contextlib.nullcontext():
         run_program(program, seed=args.seed, epochs=args.epochs, quiet=args.quiet,
-                    log_every=args.log_every, check_numerics=args.check_numerics, **options)
+                    log_every=args.log_every, check_numerics=args.check_numerics,
+                    engine=args.engine, devices=args.devices, **options)
 
 
 def _json(args) -> int:
