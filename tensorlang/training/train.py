@@ -11,7 +11,10 @@ import math
 import os
 
 from ..compiler.blocks import RunSpec
+from ..compiler.datablocks import file_paths
 from ..errors import DataError, UsageError
+from ..files.writable import check_writable
+from ..runtime import checkpoint
 from ..transforms.schedules import SCHEDULES, warmed
 from . import state as run_state
 from .context import Context, batches
@@ -61,7 +64,7 @@ def run_train(ctx: Context, spec: RunSpec) -> TrainResult:
     write `save`, the log and the plot."""
     sess = ctx.restore(spec)
     step = training_step(ctx, spec, sess)
-    outputs = Outputs(ctx, spec)
+    outputs = Outputs(ctx, spec, step.sess.graph.variables)
     arrays, held = training_data(ctx, spec, sess)
     extent = measure(ctx, spec, arrays)
     state, notes = start(ctx, spec, step)
@@ -69,17 +72,34 @@ def run_train(ctx: Context, spec: RunSpec) -> TrainResult:
     return Loop(ctx, spec, step, arrays, held, extent, state, outputs).run()
 
 
-class Outputs:
-    """The block's output files (save, log, plot), resolved and checked before training."""
+KINDS = {"save": "checkpoint", "log": "log", "plot": "plot"}
 
-    def __init__(self, ctx: Context, spec: RunSpec):
-        self.paths = {k: ctx.path(getattr(spec, k)) for k in ("save", "log", "plot")
-                      if getattr(spec, k)}
+
+class Outputs:
+    """The block's output files (save, log, plot), resolved and checked before training: a
+    folder that takes them (`save` may create its own), the kind's extension, never over a file
+    of another kind or one of the program's own files, room on the disk for the checkpoint,
+    inside the sandbox of `run --sandbox`."""
+
+    def __init__(self, ctx: Context, spec: RunSpec, variables=()):
+        self.paths = {k: ctx.path(getattr(spec, k)) for k in KINDS if getattr(spec, k)}
+        protected = None
         for key, path in self.paths.items():
-            check_folder(path, getattr(spec, key), key, spec.spans[key], create=key == "save")
+            span = spec.spans[key]
+            check_folder(path, getattr(spec, key), key, span, create=key == "save")
+            protected = protected if protected is not None else _own_files(ctx.program)
+            size = checkpoint.expected_size(variables, 2 if spec.keep_best else 1) \
+                if key == "save" else None
+            check_writable(path, KINDS[key], span, size=size, protected=protected)
         self.log = None
         if "log" in self.paths:
             self.log = MetricsLog(self.paths["log"], spec.log, _columns(spec), spec.spans["log"])
+
+
+def _own_files(program) -> list[str]:
+    """The program's source and data files: never written over."""
+    return [os.path.abspath(program.file),
+            *file_paths(program.data.values(), program.lets, program.base_dir)]
 
 
 def _columns(spec: RunSpec) -> list[str]:

@@ -273,3 +273,31 @@ def test_matplotlib_is_imported_only_for_a_plot(tmp_path):
     out = subprocess.run([sys.executable, "-c", code, str(p)], capture_output=True, text=True,
                          check=True).stdout
     assert out.split()[-1] == "False"
+
+
+def test_a_save_over_the_program_or_a_foreign_file_is_refused_before_training(tmp_path,
+                                                                              monkeypatch):
+    from tensorlang.errors import TensorlangError
+    (tmp_path / "notes.npz").write_text("my notes, not a checkpoint")
+    for target in ("notes.npz", "lin.npz"):
+        p = linear(tmp_path, epochs=1, extra=f'save = "{target}"')
+        if target == "lin.npz":  # a data file of the program, given the checkpoint's extension
+            np.savez(tmp_path / "lin.npz", w=np.zeros(2))
+            text = (tmp_path / "lin.tl").read_text().replace(
+                "data v {", 'data extra {\n    x = npz("lin.npz", "w")\n}\ndata v {')
+            (tmp_path / "lin.tl").write_text(text)
+            p = tl.load(str(tmp_path / "lin.tl"))
+        with pytest.raises(TensorlangError) as e:
+            rates(monkeypatch, p)
+        assert e.value.line is not None and "save" in str(e.value)
+    assert (tmp_path / "notes.npz").read_text() == "my notes, not a checkpoint"
+
+
+def test_a_plot_outside_the_sandbox_is_refused(tmp_path):
+    from tensorlang.errors import SandboxError
+    from tensorlang.files.sandbox import confined
+    (tmp_path / "inner").mkdir()
+    p = linear(tmp_path / "inner", epochs=1, extra=f'plot = "{tmp_path}/out.png"')
+    with confined(str(tmp_path / "inner")), pytest.raises(SandboxError):
+        train(p)
+    assert not (tmp_path / "out.png").exists()
