@@ -26,6 +26,8 @@ TABLE = (
     ("Keras's MNIST convnet step, b128, default threads (wall)",
      "convnet/convnet_step_b128_default_threads_tensorlang",
      "convnet/convnet_step_b128_default_threads_torch", "PyTorch eager", 1.0, None),
+    ("2-layer LSTM training step, [64, 50, 32], 32 units", "lstm/lstm2_step_b64_t50_tensorlang_cpu",
+     "lstm/lstm2_step_b64_t50_torch_cpu", "PyTorch eager", 1.0, None),
     ("MLP inference, batch 1, `Session.run`", "train/mlp_infer_b1_tensorlang_run_cpu",
      "train/mlp_infer_b1_numpy_cpu", "hand NumPy", 1.0, None),
     ("MLP inference, batch 1, `make_callable`", "train/mlp_infer_b1_tensorlang_callable_cpu",

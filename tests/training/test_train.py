@@ -276,7 +276,9 @@ def test_sigint_through_the_cli(tmp_path):
     path.write_text(LINEAR.format(optimizer="sgd(lr = 0.01)", epochs=10**7, batch=1,
                                   shuffle="true", seed=0, extra='save = "never.npz"'))
     exe = Path(sys.executable).parent / "tensorlang"
-    proc = subprocess.Popen([str(exe), "run", str(path)], stdout=subprocess.PIPE,
+    # one epoch line (the first): the pipe never fills while this test waits for a core
+    proc = subprocess.Popen([str(exe), "run", str(path), "--log-every", str(10**8)],
+                            stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
