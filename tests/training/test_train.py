@@ -279,6 +279,9 @@ def test_sigint_through_the_cli(tmp_path):
     # one epoch line (the first): the pipe never fills while this test waits for a core
     proc = subprocess.Popen([str(exe), "run", str(path), "--log-every", str(10**8)],
                             stdout=subprocess.PIPE,
+                            # a shell's background job ignores SIGINT, and so would the child:
+                            # give it the default, as a terminal's foreground command has
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
                             stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
