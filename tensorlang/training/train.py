@@ -67,6 +67,8 @@ def run_train(ctx: Context, spec: RunSpec) -> TrainResult:
     outputs = Outputs(ctx, spec, step.sess.graph.variables)
     arrays, held = training_data(ctx, spec, sess)
     extent = measure(ctx, spec, arrays)
+    # the batch as it runs (the whole data without `batch`): the engine's devices must split it
+    ctx.engine.check_batch(extent.size, spec.spans.get("batch", spec.span))
     state, notes = start(ctx, spec, step)
     announce(ctx, spec, extent, state, notes)
     return Loop(ctx, spec, step, arrays, held, extent, state, outputs).run()
