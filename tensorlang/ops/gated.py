@@ -74,81 +74,47 @@ def _tape_infer(names, gates, width):
 
 # ------------------------------------------------------------------ LSTM kernels
 def _lstm_tape(x, h0, c0, wx, wh, b):
-    """[N, T, 6H]: every step's h, c and gates i f g o (after their nonlinearities). One tanh
-    a step serves all four gates: sigmoid(z) = (1 + tanh(z / 2)) / 2, and the halves come from
-    weights scaled by 1/2 (exact in binary floating point, so z / 2 is exactly what it was)."""
+    """[N, T, 6H]: every step's h, c and gates i f g o (after their nonlinearities)."""
     x, h, c, wx, wh, b = _cast(x, h0, c0, wx, wh, b)
     n, steps, _ = x.shape
     hs = h.shape[1]
-    half = np.full(4 * hs, 0.5, x.dtype)
-    half[2 * hs:3 * hs] = 1  # the cell input g is tanh(z) itself
-    a = x @ (wx * half)  # the input part of every step in one matmul
-    a += b * half
-    wh = wh * half
     tape = np.empty((n, steps, 6 * hs), x.dtype)
-    z = np.empty((n, 4 * hs), x.dtype)
-    ig = np.empty((n, hs), x.dtype)
+    a = x @ wx + b  # the input part of every step in one matmul
     for t in range(steps):
-        np.matmul(h, wh, out=z)
-        z += a[:, t]
-        gates = tape[:, t, 2 * hs:]
-        np.tanh(z, out=gates)
-        for sig in (gates[:, :2 * hs], gates[:, 3 * hs:]):  # i f, and o: (1 + tanh) / 2
-            sig += 1
-            sig *= 0.5
-        i, f, g, o = (gates[:, k * hs:(k + 1) * hs] for k in range(4))
-        c_new, h_new = tape[:, t, hs:2 * hs], tape[:, t, :hs]
-        np.multiply(f, c, out=c_new)
-        np.multiply(i, g, out=ig)
-        c_new += ig
-        np.tanh(c_new, out=h_new)
-        h_new *= o
-        h, c = h_new, c_new
+        z = a[:, t] + h @ wh
+        i, f, o = _sigmoid(z[:, :hs]), _sigmoid(z[:, hs:2 * hs]), _sigmoid(z[:, 3 * hs:])
+        g = np.tanh(z[:, 2 * hs:3 * hs])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        tape[:, t, :hs], tape[:, t, hs:2 * hs] = h, c
+        tape[:, t, 2 * hs:] = np.concatenate([i, f, g, o], axis=1)
     return tape
 
 
 def _lstm_backward(tape, c0, wh, g):
     """(dA [N, T, 4H], dc0): backprop through time of the gradient g of the tape (its h part,
-    and its c and gate parts, which are zero unless something reads them). Every factor that
-    does not depend on the recurrence is computed for all steps at once before the loop, so a
-    step is a handful of array operations."""
+    and its c part, which is zero unless something reads the cells)."""
     tape, c0, wh, g = _cast(tape, c0, wh, g)
     n, steps, width = tape.shape
     hs = width // 6
-    c = tape[:, :, hs:2 * hs]
-    i, f, gg, o = (tape[:, :, (2 + k) * hs:(3 + k) * hs] for k in range(4))
-    c_prev = np.concatenate([c0[:, None, :], c[:, :-1]], axis=1)
-    tc = np.tanh(c)
-    through_h = o * (1 - tc * tc)  # d c / d h of the step's own output
-    di, df, dg, do = i * (1 - i), f * (1 - f), 1 - gg * gg, o * (1 - o)
-    by_dc = np.stack([gg * di, c_prev * df, i * dg], axis=2)  # [N, T, 3, H]: i f g from dc
-    by_dh = tc * do  # o from dh
-    gates = g[:, :, 2 * hs:]
-    from_gates = None
-    if gates.any():  # something reads the gates themselves
-        from_gates = (gates.reshape(n, steps, 4, hs) *
-                      np.stack([di, df, dg, do], axis=2))
-    gc = g[:, :, hs:2 * hs] if g[:, :, hs:2 * hs].any() else None
-    da = np.empty((n, steps, 4, hs), tape.dtype)
-    flat = da.reshape(n, steps, 4 * hs)
-    dh = np.empty((n, hs), tape.dtype)
-    dc = np.empty((n, hs), tape.dtype)
+    da = np.empty((n, steps, 4 * hs), tape.dtype)
     dh_next = np.zeros((n, hs), tape.dtype)
     dc_next = np.zeros((n, hs), tape.dtype)
-    wh_t = wh.T
     for t in reversed(range(steps)):
-        np.add(g[:, t, :hs], dh_next, out=dh)
-        np.multiply(dh, through_h[:, t], out=dc)
-        dc += dc_next
-        if gc is not None:
-            dc += gc[:, t]
-        np.multiply(dc[:, None, :], by_dc[:, t], out=da[:, t, :3])
-        np.multiply(dh, by_dh[:, t], out=da[:, t, 3])
-        if from_gates is not None:
-            da[:, t] += from_gates[:, t]
-        dh_next = flat[:, t] @ wh_t
-        dc_next = dc * f[:, t]
-    return flat, dc_next
+        c = tape[:, t, hs:2 * hs]
+        i, f, gg, o = (tape[:, t, (2 + k) * hs:(3 + k) * hs] for k in range(4))
+        c_prev = tape[:, t - 1, hs:2 * hs] if t else c0
+        gi, gf, gg_, go = (g[:, t, (2 + k) * hs:(3 + k) * hs] for k in range(4))
+        dh = g[:, t, :hs] + dh_next
+        tc = np.tanh(c)
+        dc = dh * o * (1 - tc * tc) + dc_next + g[:, t, hs:2 * hs]
+        da[:, t, :hs] = (dc * gg + gi) * i * (1 - i)
+        da[:, t, hs:2 * hs] = (dc * c_prev + gf) * f * (1 - f)
+        da[:, t, 2 * hs:3 * hs] = (dc * i + gg_) * (1 - gg * gg)
+        da[:, t, 3 * hs:] = (dh * tc + go) * o * (1 - o)
+        dh_next = da[:, t] @ wh.T
+        dc_next = dc * f
+    return da, dc_next
 
 
 def _lstm_bptt(tape, c0, wh, g):
