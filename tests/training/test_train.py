@@ -277,11 +277,13 @@ def test_sigint_through_the_cli(tmp_path):
                                   shuffle="true", seed=0, extra='save = "never.npz"'))
     exe = Path(sys.executable).parent / "tensorlang"
     # one epoch line (the first): the pipe never fills while this test waits for a core
-    proc = subprocess.Popen([str(exe), "run", str(path), "--log-every", str(10**8)],
-                            stdout=subprocess.PIPE,
-                            # a shell's background job ignores SIGINT, and so would the child:
-                            # give it the default, as a terminal's foreground command has
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    argv = [str(exe), "run", str(path), "--log-every", str(10**8)]
+    # a shell's background job ignores SIGINT, and so would the child: a small launcher gives
+    # it the default, as a terminal's foreground command has, then becomes the command (no
+    # preexec_fn: forking this multithreaded test process that way may deadlock)
+    launcher = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                "os.execv(sys.argv[1], sys.argv[1:])")
+    proc = subprocess.Popen([sys.executable, "-c", launcher, *argv], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
