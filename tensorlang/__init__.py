@@ -2,21 +2,15 @@
 typed dataflow graph, differentiated as a graph transformation and run on NumPy.
 
 The compiler, the IR and the runtime are imported on first use of their names (PEP 562), so
-`python -m tensorlang check` pays only for the stages it runs (nothing of the runtime)."""
+`python -m tensorlang check` pays only for the stages it runs (nothing of the runtime), and the
+command's entry point (entry.py) guards every import that follows against Ctrl-C."""
 
 from __future__ import annotations
 
-from .errors import (
-    CheckpointError,
-    DataError,
-    ParseError,
-    ProgramError,
-    ShapeError,
-    TensorlangError,
-)
-
+_ERRORS = ("CheckpointError", "DataError", "ParseError", "ProgramError", "ShapeError",
+           "TensorlangError")
 _LAZY = {"Program": "api", "compile": "api", "load": "api", "Graph": "ir.graph",
-         "Node": "ir.graph", "Session": "runtime.session"}
+         "Node": "ir.graph", "Session": "runtime.session", **dict.fromkeys(_ERRORS, "errors")}
 
 __all__ = ["CheckpointError", "DataError", "Graph", "Node", "ParseError", "Program",
            "ProgramError", "Session", "ShapeError", "TensorlangError", "compile", "load"]

@@ -1,5 +1,5 @@
 """`python -m tensorlang`: the same as the `tensorlang` command."""
 
-from .tools.cli import main
+from .entry import main
 
 raise SystemExit(main())

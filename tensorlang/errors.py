@@ -7,8 +7,6 @@ import sys
 import threading
 import warnings
 
-import numpy as np
-
 from .source import Span, visible
 
 
@@ -137,6 +135,8 @@ def quiet_numpy():
     """NumPy's floating-point warnings and RuntimeWarnings (`Mean of empty slice`, `Degrees of
     freedom <= 0`) silenced while kernels run: the value (NaN, inf) is what the program asked for,
     --check-numerics reports it at its node, and no raw Python warning reaches the user."""
+    import numpy as np  # not at `import tensorlang`: the command's entry guards that import
+
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         yield

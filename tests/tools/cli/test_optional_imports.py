@@ -59,7 +59,8 @@ def test_check_imports_neither_runtime_nor_training_nor_renderer():
 
 def test_import_tensorlang_alone_imports_no_stage_until_used():
     found = modules("-c", "import tensorlang")
-    assert "tensorlang.errors" in found and "tensorlang.compiler.program" not in found
+    assert "tensorlang.errors" not in found and "tensorlang.compiler.program" not in found
+    assert "tensorlang.errors" in modules("-c", "import tensorlang; tensorlang.TensorlangError")
     used = modules("-c", "import tensorlang; tensorlang.Session")
     assert "tensorlang.runtime.session" in used
 
