@@ -31,10 +31,11 @@ MARGIN = 1 << 20  # free space asked beyond the known size (the zip's directory,
 
 
 def check_writable(path: str, kind: str, span=None, *, size: int | None = None,
-                   protected=()) -> str:
+                   protected=(), create_folder: bool = True) -> str:
     """The absolute path that a run may write `kind` ("checkpoint", "log", "plot") to, or a
     WriteError at `span` saying why not. `size`: the bytes it will take (free space is checked);
-    `protected`: paths never written over (the program's source, its data files)."""
+    `protected`: paths never written over (the program's source, its data files);
+    `create_folder`: the writer makes a missing folder (else a missing folder is an error)."""
     what, exts = KINDS[kind]
     if not isinstance(path, str) or not path or "\0" in path:
         raise WriteError(f"a {what} path must be a non-empty file name without NUL characters",
@@ -50,6 +51,10 @@ def check_writable(path: str, kind: str, span=None, *, size: int | None = None,
             raise WriteError(f'"{path}" is one of the program\'s own files: {what} never '
                              "overwrites it", span)
     _check_existing(full, path, ext, what, span)
+    if not create_folder and not os.path.isdir(os.path.dirname(full)):
+        raise WriteError(f'the folder of {what} "{path}" does not exist '
+                         f"({os.path.dirname(full)})", span,
+                         hint="create it first, or write the file somewhere else")
     folder = _existing_folder(os.path.dirname(full), path, what, span)
     _check_folder(folder, path, what, span)
     if size is not None:

@@ -1,33 +1,15 @@
 """A train block's `log`: one row per epoch (epoch, step, lr, every report and validation metric,
 seconds) as CSV or JSON lines, written and flushed as each epoch ends, so a run that is killed
-keeps what it did. The folders of `log`, `plot` and `save` are checked before training starts."""
+keeps what it did. (Its path is checked before training, by files/writable.py.)"""
 
 from __future__ import annotations
 
 import csv
 import json
-import os
 
 from ..errors import UsageError
 
 FIXED = ("epoch", "step", "lr")
-
-
-def check_folder(path: str, written: str, key: str, span, create: bool = False) -> None:
-    """The file can be written: its folder exists (or, with `create`, can be made) and takes
-    files, and it is no folder itself."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise UsageError(f'{key}: "{written}" is a folder, not a file', span)
-    while create and not os.path.exists(folder):
-        folder = os.path.dirname(folder)  # the nearest folder that exists must take the new one
-    if not os.path.isdir(folder):
-        raise UsageError(f'{key}: the folder of "{written}" does not exist ({folder})', span,
-                         hint="create it first, or write the file somewhere else")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise UsageError(f'{key}: cannot write "{written}": folder {folder} is read-only', span)
-    if os.path.exists(path) and not os.access(path, os.W_OK):
-        raise UsageError(f'{key}: cannot write "{written}": the file is read-only', span)
 
 
 class MetricsLog:

@@ -19,7 +19,7 @@ from ..transforms.schedules import SCHEDULES, warmed
 from . import state as run_state
 from .context import Context, batches
 from .evaluate import evaluate
-from .logs import MetricsLog, check_folder
+from .logs import MetricsLog
 from .progress import EpochProgress
 from .step import TrainingStep, training_step
 
@@ -88,11 +88,11 @@ class Outputs:
         protected = None
         for key, path in self.paths.items():
             span = spec.spans[key]
-            check_folder(path, getattr(spec, key), key, span, create=key == "save")
             protected = protected if protected is not None else _own_files(ctx.program)
             size = checkpoint.expected_size(variables, 2 if spec.keep_best else 1) \
                 if key == "save" else None
-            check_writable(path, KINDS[key], span, size=size, protected=protected)
+            check_writable(path, KINDS[key], span, size=size, protected=protected,
+                           create_folder=key == "save")  # a checkpoint's folder is made
         self.log = None
         if "log" in self.paths:
             self.log = MetricsLog(self.paths["log"], spec.log, _columns(spec), spec.spans["log"])

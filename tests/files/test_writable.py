@@ -99,3 +99,12 @@ def test_room_for_the_known_size(tmp_path, monkeypatch):
     check_writable(str(tmp_path / "ck.npz"), "checkpoint", AT, size=1 << 20)
     refused(tmp_path / "ck.npz", match=r"takes about 8\.0 MiB, the disk has 3\.0 MiB free",
             size=8 << 20)
+
+
+def test_a_missing_folder_is_an_error_unless_the_writer_makes_it(tmp_path):
+    from tensorlang.errors import WriteError
+    from tensorlang.files.writable import check_writable
+    target = str(tmp_path / "new" / "log.csv")
+    assert check_writable(target, "log") == target  # the writer may make the folder
+    with pytest.raises(WriteError, match='the folder of metrics log ".*log.csv" does not exist'):
+        check_writable(target, "log", create_folder=False)

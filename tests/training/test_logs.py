@@ -1,13 +1,11 @@
-"""training/logs.py: the per-epoch log file and the checks of output folders."""
+"""training/logs.py: the per-epoch log file."""
 
 import csv
 import json
-import os
 
 import pytest
 
-from tensorlang.errors import UsageError
-from tensorlang.training.logs import MetricsLog, check_folder
+from tensorlang.training.logs import MetricsLog
 
 
 def entry(epoch, loss, acc=None):
@@ -38,25 +36,3 @@ def test_jsonl_rows_are_json_objects(tmp_path):
     log.close()
     rows = [json.loads(line) for line in open(path)]
     assert rows == [{"epoch": 1, "step": 10, "lr": 0.1, "loss": 0.25, "seconds": 0.5}]
-
-
-def test_missing_folder_is_a_usage_error(tmp_path):
-    with pytest.raises(UsageError, match="does not exist"):
-        check_folder(str(tmp_path / "no" / "log.csv"), "no/log.csv", "log", None)
-
-
-def test_a_folder_is_no_file(tmp_path):
-    with pytest.raises(UsageError, match="is a folder"):
-        check_folder(str(tmp_path), "out", "plot", None)
-
-
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into read-only folders")
-def test_read_only_folder_is_a_usage_error(tmp_path):
-    ro = tmp_path / "ro"
-    ro.mkdir()
-    ro.chmod(0o500)
-    try:
-        with pytest.raises(UsageError, match="read-only"):
-            check_folder(str(ro / "log.csv"), "ro/log.csv", "log", None)
-    finally:
-        ro.chmod(0o700)
