@@ -85,10 +85,9 @@ class Outputs:
 
     def __init__(self, ctx: Context, spec: RunSpec, variables=()):
         self.paths = {k: ctx.path(getattr(spec, k)) for k in KINDS if getattr(spec, k)}
-        protected = None
+        protected = _own_files(ctx.program) if self.paths else ()
         for key, path in self.paths.items():
             span = spec.spans[key]
-            protected = protected if protected is not None else _own_files(ctx.program)
             size = checkpoint.expected_size(variables, 2 if spec.keep_best else 1) \
                 if key == "save" else None
             check_writable(path, KINDS[key], span, size=size, protected=protected,
@@ -182,7 +181,6 @@ class Loop:
         self.where = [0, 0]  # the epoch and step under way, for the message of an interruption
         self.stopped = None
         self.shown_rate = None
-        self._bar = None
 
     def run(self) -> TrainResult:
         """Every epoch left, then the best kept, the checkpoint, the plot."""
@@ -212,9 +210,9 @@ class Loop:
 
     def epoch(self, epoch: int, bar) -> bool:
         """Train one epoch, validate, log, watch; True when early stopping ends the run."""
-        self.where[0], self._bar = epoch, bar
+        self.where[0] = epoch
         bar.start_epoch(epoch)
-        metrics, rate = self.train_epoch(epoch)
+        metrics, rate = self.train_epoch(epoch, bar)
         if self.spec.validate:
             metrics.update(self.validate())
         stop = self.watch(epoch, metrics)
@@ -232,7 +230,7 @@ class Loop:
             bar.print(stop)
         return bool(stop)
 
-    def train_epoch(self, epoch: int) -> tuple[dict, float]:
+    def train_epoch(self, epoch: int, bar) -> tuple[dict, float]:
         """One pass over the batches (fewer at the end of a `steps` run): the reported values
         averaged over the examples, and the last step's learning rate."""
         step, state, extent, spec = self.step, self.state, self.extent, self.spec
@@ -252,12 +250,8 @@ class Loop:
             seen += count
             for k, v in zip(step.names, values):
                 sums[k] += float(v) * count
-            self.bar_advance(count, sums[step.names[0]] / seen)
+            bar.advance(count, sums[step.names[0]] / seen)
         return {k: v / seen for k, v in sums.items()}, rate
-
-    def bar_advance(self, count: int, loss: float) -> None:
-        if self._bar is not None:
-            self._bar.advance(count, loss)
 
     def validate(self) -> dict:
         """The validation metrics, `val_NAME`, on the held-out split or the validate block."""
