@@ -73,48 +73,98 @@ def _tape_infer(names, gates, width):
 
 
 # ------------------------------------------------------------------ LSTM kernels
+# The LSTM kernels keep every per-step quantity gate-major: the tape [N, T, 6H] they return is
+# a view of a [T, 6H, N] array (a time-major, transposed layout), so that each step's h, c and
+# gates are contiguous [H, N] blocks and the per-step work is a few whole-block NumPy calls
+# (strided [N, H] slices cost four times as much a call). dA comes back the same way; the
+# rnn_grad_* contractions read both layouts.
+def time_major(a):
+    """[N, T, K] seen as [T, K, N]: a view, contiguous for these kernels' tapes and dA."""
+    return a.transpose(1, 2, 0)
+
+
+def _halved(wx, wh, b, hs):
+    """Wx^T, Wh^T and b [4H, 1] with the sigmoid gates' rows (i f o) halved: one tanh of every
+    gate then gives tanh(z / 2) for those, and sigmoid(z) = (1 + tanh(z / 2)) / 2 (halving is
+    exact in binary floating point, so this is the same number as halving z)."""
+    s = np.ones(4 * hs, wx.dtype)
+    s[:2 * hs] = s[3 * hs:] = 0.5
+    return wx.T * s[:, None], wh.T * s[:, None], (b * s)[:, None]
+
+
 def _lstm_tape(x, h0, c0, wx, wh, b):
     """[N, T, 6H]: every step's h, c and gates i f g o (after their nonlinearities)."""
-    x, h, c, wx, wh, b = _cast(x, h0, c0, wx, wh, b)
+    x, h0, c0, wx, wh, b = _cast(x, h0, c0, wx, wh, b)
     n, steps, _ = x.shape
-    hs = h.shape[1]
-    tape = np.empty((n, steps, 6 * hs), x.dtype)
-    a = x @ wx + b  # the input part of every step in one matmul
+    hs = h0.shape[1]
+    wxt, wht, bt = _halved(wx, wh, b, hs)
+    tape = np.empty((steps, 6 * hs, n), x.dtype)
+    xs, d = time_major(x), x.shape[2]
+    w = np.concatenate([wht, wxt, bt], axis=1)  # [4H, H + D + 1]: one matmul a step ...
+    hx = np.empty((hs + d + 1, n), x.dtype)  # ... of [h; x_t; 1]
+    hx[:hs], hx[hs + d:] = h0.T, 1
+    c, tmp = c0.T, np.empty((hs, n), x.dtype)
     for t in range(steps):
-        z = a[:, t] + h @ wh
-        i, f, o = _sigmoid(z[:, :hs]), _sigmoid(z[:, hs:2 * hs]), _sigmoid(z[:, 3 * hs:])
-        g = np.tanh(z[:, 2 * hs:3 * hs])
-        c = f * c + i * g
-        h = o * np.tanh(c)
-        tape[:, t, :hs], tape[:, t, hs:2 * hs] = h, c
-        tape[:, t, 2 * hs:] = np.concatenate([i, f, g, o], axis=1)
-    return tape
+        z = tape[t, 2 * hs:]
+        hx[hs:hs + d] = xs[t]
+        np.matmul(w, hx, out=z)
+        np.tanh(z, out=z)
+        for s in (z[:2 * hs], z[3 * hs:]):  # i f and o: sigmoids
+            s *= 0.5
+            s += 0.5
+        c_new = tape[t, hs:2 * hs]
+        np.multiply(z[hs:2 * hs], c, out=c_new)
+        np.multiply(z[:hs], z[2 * hs:3 * hs], out=tmp)
+        c_new += tmp
+        np.tanh(c_new, out=tmp)
+        hx[:hs] = np.multiply(z[3 * hs:], tmp, out=tape[t, :hs])
+        c = c_new
+    return tape.transpose(2, 0, 1)
 
 
 def _lstm_backward(tape, c0, wh, g):
-    """(dA [N, T, 4H], dc0): backprop through time of the gradient g of the tape (its h part,
-    and its c part, which is zero unless something reads the cells)."""
+    """(dA [N, T, 4H], dc0): backprop through time of the gradient g of the tape: of its h part
+    only ([N, T, H], the usual case) or of all of it ([N, T, 6H]: its c and gate parts too)."""
     tape, c0, wh, g = _cast(tape, c0, wh, g)
-    n, steps, width = tape.shape
-    hs = width // 6
-    da = np.empty((n, steps, 4 * hs), tape.dtype)
-    dh_next = np.zeros((n, hs), tape.dtype)
-    dc_next = np.zeros((n, hs), tape.dtype)
+    n, steps, _ = tape.shape
+    hs = c0.shape[1]
+    tp, gp, full = time_major(tape), time_major(g), g.shape[2] != hs
+    da = np.empty((steps, 4 * hs, n), tape.dtype)
+    dh, dc, tc, u = (np.empty((hs, n), tape.dtype) for _ in range(4))
+    dc_next = np.zeros((hs, n), tape.dtype)
     for t in reversed(range(steps)):
-        c = tape[:, t, hs:2 * hs]
-        i, f, gg, o = (tape[:, t, (2 + k) * hs:(3 + k) * hs] for k in range(4))
-        c_prev = tape[:, t - 1, hs:2 * hs] if t else c0
-        gi, gf, gg_, go = (g[:, t, (2 + k) * hs:(3 + k) * hs] for k in range(4))
-        dh = g[:, t, :hs] + dh_next
-        tc = np.tanh(c)
-        dc = dh * o * (1 - tc * tc) + dc_next + g[:, t, hs:2 * hs]
-        da[:, t, :hs] = (dc * gg + gi) * i * (1 - i)
-        da[:, t, hs:2 * hs] = (dc * c_prev + gf) * f * (1 - f)
-        da[:, t, 2 * hs:3 * hs] = (dc * i + gg_) * (1 - gg * gg)
-        da[:, t, 3 * hs:] = (dh * tc + go) * o * (1 - o)
-        dh_next = da[:, t] @ wh.T
-        dc_next = dc * f
-    return da, dc_next
+        gates, d = tp[t, 2 * hs:], da[t]
+        if t + 1 < steps:
+            np.add(np.matmul(wh, da[t + 1], out=dh), gp[t, :hs], out=dh)
+        else:
+            dh[...] = gp[t, :hs]
+        np.tanh(tp[t, hs:2 * hs], out=tc)
+        np.multiply(dh, gates[3 * hs:], out=dc)  # dc = dh o (1 - tc^2) + dc_next (+ g's c)
+        dc *= np.subtract(1, np.multiply(tc, tc, out=u), out=u)
+        dc += dc_next
+        if full:
+            dc += gp[t, hs:2 * hs]
+        _lstm_gate_grads(d, gates, dc, dh, tc, tp[t - 1, hs:2 * hs] if t else c0.T,
+                         gp[t, 2 * hs:] if full else None, u)
+        np.multiply(dc, gates[hs:2 * hs], out=dc_next)
+    return da.transpose(2, 0, 1), np.ascontiguousarray(dc_next.T)
+
+
+def _lstm_gate_grads(d, gates, dc, dh, tc, c_prev, g_gates, u):
+    """One step's dA [4H, N] into d: each gate's upstream gradient (dc g, dc c_prev, dc i,
+    dh tanh(c), plus the tape's own gate gradient when given) times its nonlinearity's
+    derivative (s (1 - s) for the sigmoids i f o, 1 - g^2 for g)."""
+    hs = dc.shape[0]
+    np.subtract(1, gates, out=d)
+    d *= gates
+    dg, gg = d[2 * hs:3 * hs], gates[2 * hs:3 * hs]
+    np.subtract(1, np.multiply(gg, gg, out=dg), out=dg)
+    upstream = ((dc, gg), (dc, c_prev), (dc, gates[:hs]), (dh, tc))
+    for k, (p, q) in enumerate(upstream):
+        np.multiply(p, q, out=u)
+        if g_gates is not None:
+            u += g_gates[k * hs:(k + 1) * hs]
+        d[k * hs:(k + 1) * hs] *= u
 
 
 def _lstm_bptt(tape, c0, wh, g):
@@ -197,13 +247,25 @@ def _weight_grads(b, x, h0, hs, wx, wh, dax, dah):
             b.op("rnn_grad_Wh", h0, hs, dah))
 
 
+def _states_gradient(g, hsz):
+    """The gradient of the tape's states [N, T, H] when g is nothing more (the index_grad of
+    the tape's h slice, as the lstm node's expansion makes it); else g itself."""
+    if g.op != "index_grad" or len(g.attrs["items"]) != 3:
+        return g
+    whole = [("slice", 0, d, 1) for d in g.attrs["shape"][:2]]
+    if list(g.attrs["items"]) == [*whole, ("slice", 0, hsz, 1)]:
+        return g.inputs[0]
+    return g
+
+
 def _g_lstm_tape(b, n, g):
     x, h0, c0, wx, wh, _ = n.inputs
     hsz = h0.type.shape[1]
+    g = _states_gradient(g, hsz)
     da = b.op("lstm_bptt", n, c0, wh, g)
     hs = _last(b, n, 0, hsz)
     dx, dwx, dwh = _weight_grads(b, x, h0, hs, wx, wh, da, da)
-    db = b.op("sum", da, axis=(0, 1), keepdims=False)
+    db = b.op("rnn_grad_b", da)
     return (dx, b.op("rnn_grad_h0", da, wh), b.op("lstm_grad_c0", n, c0, wh, g), dwx, dwh, db)
 
 
@@ -223,16 +285,20 @@ SECOND_ORDER = ("it is the first-order gradient of a recurrence: gradients of gr
                 "through lstm, gru, rnn and scan are not supported")
 
 
-def _bptt_infer(width):
+def _bptt_infer(width, states_only=False):
+    """dA's type; with states_only, g may also be the gradient of the states alone [N, T, H]."""
     def infer(types):
         tape, state, wh, g = types
-        if tape.rank != 3 or g.rank != 3 or tape.shape[2] != g.shape[2]:
-            raise OpError("needs the tape [N, T, K*H] and its gradient of the same shape")
+        widths = (tape.shape[2], state.shape[1]) if states_only else (tape.shape[2],)
+        if tape.rank != 3 or g.rank != 3 or not any(D.equal(g.shape[2], w) for w in widths):
+            raise OpError("needs the tape [N, T, K*H] and its gradient of the same shape"
+                          + (" (or that of its states [N, T, H])" if states_only else ""))
         return TensorType(promote(*types), (tape.shape[0], tape.shape[1], width * state.shape[1]))
     return infer
 
 
 def _state_grad_infer(types):
+    _bptt_infer(0, states_only=True)(types)
     tape, state, wh, g = types
     return TensorType(promote(*types), state.shape)
 
@@ -268,6 +334,9 @@ def _tape_cases(kernel, names, gates):
             state = arrays[2] if kernel is _lstm_tape else arrays[1]
             wh = arrays[4] if kernel is _lstm_tape else arrays[3]
             out.append(([tape, state, wh, rng.normal(size=tape.shape)], {}))
+            if kernel is _lstm_tape:  # the gradient of the states alone
+                out.append(([tape, state, wh, rng.normal(size=tape.shape[:2] + state.shape[1:])],
+                            {}))
         return out
     return cases
 
@@ -283,8 +352,8 @@ defop("gru", ", ".join(GRU), infer=_states_infer(GRU, 3), kernel=None, expand=_e
       doc="GRU over x [N, T, D] from h0, every state h_t [N, T, H]; gates r z n, exactly as "
           "PyTorch's nn.GRU (n = tanh(x Wxn + bxn + r * (h Whn + bhn)))")
 def _tape_scratch(gates: int):
-    """The tape kernels' input part of every step, x @ Wx and x @ Wx + b ([N, T, gates * H]
-    each, for the memory prediction)."""
+    """The GRU tape kernel's input part of every step, x @ Wx and x @ Wx + b ([N, T, gates * H]
+    each, for the memory prediction; the LSTM's reads x a step at a time and needs none)."""
     def scratch(node, env) -> int:
         n, t, width = D.evaluate_shape(node.type.shape, env)
         h = D.evaluate(node.inputs[1].type.shape[-1], env)
@@ -294,14 +363,14 @@ def _tape_scratch(gates: int):
 
 defop("lstm_tape", ", ".join(LSTM), infer=_tape_infer(LSTM, 4, 6), kernel=_lstm_tape,
       grad=_g_lstm_tape, promote=(), family="gated", internal=True,
-      memory=Memory((), scratch=_tape_scratch(4)),
+      memory=FRESH,
       cases=_cases(LSTM, 4), doc="the LSTM's forward tape [N, T, 6H]: h c i f g o of every step")
 defop("gru_tape", ", ".join(GRU), infer=_tape_infer(GRU, 3, 5), kernel=_gru_tape,
       grad=_g_gru_tape, promote=(), family="gated", internal=True,
       memory=Memory((), scratch=_tape_scratch(3)),
       cases=_cases(GRU, 3), doc="the GRU's forward tape [N, T, 5H]: h r z n (h Whn + bhn)")
 for _name, _kernel, _infer, _tape, _names, _gates, _doc in (
-        ("lstm_bptt", _lstm_bptt, _bptt_infer(4), _lstm_tape, LSTM, 4,
+        ("lstm_bptt", _lstm_bptt, _bptt_infer(4, states_only=True), _lstm_tape, LSTM, 4,
          "LSTM backprop through time: the gradient of every step's gate pre-activations"),
         ("lstm_grad_c0", _lstm_grad_c0, _state_grad_infer, _lstm_tape, LSTM, 4,
          "the LSTM's gradient with respect to its initial cell c0"),

@@ -75,8 +75,18 @@ def _rnn_bptt(hs, wh, g):
     return da
 
 
+def _time_major(a):
+    """[N, T, K] as [T, K, N] when that view is contiguous (the LSTM kernels' tapes and dA are
+    laid out so); else None."""
+    v = a.transpose(1, 2, 0)
+    return v if v.flags.c_contiguous and a.size else None
+
+
 def _grad_x(da, wx):
     da, wx = _cast(da, wx)
+    tm = _time_major(da)
+    if tm is not None:  # dx in the same layout, one matmul a step batched
+        return np.matmul(wx, tm).transpose(2, 0, 1)
     return da @ wx.T
 
 
@@ -85,14 +95,40 @@ def _grad_h0(da, wh):
     return da[:, :1].sum(axis=1) @ wh.T  # dA_0 (zeros when T is 0)
 
 
+def _sum_over_steps(left, right, out):
+    """out + sum over t of left_t @ right_t^T, for [T, A, N] and [T, B, N] stacks of blocks
+    (summed as [B, A], which suits BLAS better with these layouts)."""
+    acc = np.ascontiguousarray(out.T)
+    tmp = np.empty_like(acc)
+    for a, b in zip(left, right):
+        acc += np.matmul(b, a.T, out=tmp)
+    return np.ascontiguousarray(acc.T)
+
+
 def _grad_wx(x, da):
     x, da = _cast(x, da)
+    tm = _time_major(da)
+    if tm is not None:
+        out = np.zeros((x.shape[2], da.shape[2]), da.dtype)
+        return _sum_over_steps(x.transpose(1, 2, 0), tm, out)
     return np.tensordot(x, da, axes=([0, 1], [0, 1]))
 
 
 def _grad_wh(h0, hs, da):
     h0, hs, da = _cast(h0, hs, da)  # the state entering step t is h0, then h_{t-1}
-    return h0.T @ da[:, :1].sum(axis=1) + np.tensordot(hs[:, :-1], da[:, 1:], axes=([0, 1], [0, 1]))
+    first = h0.T @ da[:, :1].sum(axis=1)
+    tm = _time_major(da)
+    if tm is not None:
+        return _sum_over_steps(hs.transpose(1, 2, 0)[:-1], tm[1:], first)
+    return first + np.tensordot(hs[:, :-1], da[:, 1:], axes=([0, 1], [0, 1]))
+
+
+def _grad_b(da):
+    da = np.asarray(da)
+    tm = _time_major(da)
+    if tm is not None:  # the steps' blocks added first, then each row: both contiguous
+        return tm.sum(axis=0).sum(axis=1)
+    return da.sum(axis=(0, 1))
 
 
 def _g_rnn(b, n, g):
@@ -136,6 +172,11 @@ def _grad_wx_infer(types):
     x, da = types
     _match("steps of x and dA", _seq(x, "x")[1], _seq(da, "dA")[1])
     return TensorType(_float(*types), (x.shape[2], da.shape[2]))
+
+
+def _grad_b_infer(types):
+    n, t, g = _seq(types[0], "dA")
+    return TensorType(_float(*types), (g,))
 
 
 def _grad_wh_infer(types):
@@ -189,12 +230,15 @@ HELPERS = [
      "sum over N, T of x_t^T dA_t: rnn's dWx"),
     ("rnn_grad_Wh", "h0, hs, dA", _grad_wh_infer, _grad_wh, ("h0", "hs", "dA"),
      "sum over N, T of h_{t-1}^T dA_t: rnn's dWh"),
+    ("rnn_grad_b", "dA", _grad_b_infer, _grad_b, ("dA",), "sum over N, T of dA: a bias's gradient"),
 ]
 
 
 def _grad_wh_scratch(node, env) -> int:
     """rnn_grad_Wh: tensordot's contiguous copies of hs[:, :-1] and dA[:, 1:] (for the memory
-    prediction)."""
+    prediction); none for an LSTM's dA, which is summed a step at a time."""
+    if node.inputs[2].op == "lstm_bptt":
+        return 0
     n, t, h = D.evaluate_shape(node.inputs[1].type.shape, env)
     g = D.evaluate(node.inputs[2].type.shape[-1], env)
     return n * max(t - 1, 0) * (h + g) * np_dtype(node.dtype).itemsize

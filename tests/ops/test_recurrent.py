@@ -102,3 +102,24 @@ def test_second_order_through_rnn_is_a_located_error_not_a_silent_zero():
     with pytest.raises(ShapeError, match="no gradient through rnn_grad_Wx: it is the "
                                          "first-order gradient of a recurrence"):
         gradients(bld, bld.op("sum_to", gwx, shape=()), [phs[3]])
+
+
+@pytest.mark.parametrize("name, inputs", [("rnn_grad_x", ("dA", "Wx")),
+                                          ("rnn_grad_Wx", ("x", "dA")),
+                                          ("rnn_grad_Wh", ("h0", "hs", "dA")),
+                                          ("rnn_grad_b", ("dA",))])
+def test_the_contractions_read_the_lstm_kernels_time_major_layout(name, inputs):
+    """dA (and the states) laid out as the LSTM kernels return them, [N, T, K] views of
+    [T, K, N] arrays: the same values as the references give for ordinary arrays."""
+    from tensorlang.ops import REGISTRY
+    rng = np.random.default_rng(11)
+    n, t, d, h, k = 5, 6, 3, 4, 16
+    plain = {"dA": rng.normal(size=(n, t, k)), "Wx": rng.normal(size=(d, k)),
+             "x": rng.normal(size=(n, t, d)), "h0": rng.normal(size=(n, h)),
+             "hs": rng.normal(size=(n, t, h))}
+    laid = {key: np.ascontiguousarray(v.transpose(1, 2, 0)).transpose(2, 0, 1)
+            if v.ndim == 3 else v for key, v in plain.items()}
+    assert not laid["dA"].flags.c_contiguous
+    got = REGISTRY[name].kernel(*[laid[i] for i in inputs])
+    want = getattr(ref, name)(*[plain[i] for i in inputs])
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)

@@ -54,6 +54,32 @@ def _rnn_bptt(hs, wh, g):
     return _time_major(lax.scan(step, carry, (_time_major(hs), _time_major(g)), reverse=True)[1])
 
 
+# The contractions of dA: the NumPy kernels read the LSTM's time-major layout, which has no
+# meaning for a JAX array (XLA chooses layouts itself), so here they are the plain formulas.
+@rule("rnn_grad_x")
+def _grad_x(da, wx):
+    da, wx = _cast(da, wx)
+    return da @ wx.T
+
+
+@rule("rnn_grad_Wx")
+def _grad_wx(x, da):
+    x, da = _cast(x, da)
+    return jnp.tensordot(x, da, axes=([0, 1], [0, 1]))
+
+
+@rule("rnn_grad_Wh")
+def _grad_wh(h0, hs, da):
+    h0, hs, da = _cast(h0, hs, da)
+    return h0.T @ da[:, :1].sum(axis=1) + jnp.tensordot(hs[:, :-1], da[:, 1:],
+                                                        axes=([0, 1], [0, 1]))
+
+
+@rule("rnn_grad_b")
+def _grad_b(da):
+    return da.sum(axis=(0, 1))
+
+
 @rule("lstm_tape")
 def _lstm_tape(x, h0, c0, wx, wh, b):
     x, h0, c0, wx, wh, b = _cast(x, h0, c0, wx, wh, b)
@@ -73,6 +99,8 @@ def _lstm_tape(x, h0, c0, wx, wh, b):
 def _lstm_backward(tape, c0, wh, g):
     tape, c0, wh, g = _cast(tape, c0, wh, g)
     hs = tape.shape[2] // 6
+    if g.shape[2] == hs:  # the gradient of the states alone: the rest of the tape's is zero
+        g = jnp.concatenate([g, jnp.zeros(g.shape[:2] + (5 * hs,), g.dtype)], axis=2)
     t_tape, t_g = _time_major(tape), _time_major(g)
     c_prev = jnp.concatenate([c0[None], t_tape[:-1, :, hs:2 * hs]], axis=0)[:len(t_tape)]
 

@@ -63,7 +63,16 @@ def rnn_grad_Wh(h0, hs, dA):
     return out
 
 
+def rnn_grad_b(dA):
+    """sum over steps of the column sums of dA_t."""
+    out = np.zeros(dA.shape[2], dA.dtype)
+    for t in range(dA.shape[1]):
+        out += dA[:, t].sum(axis=0)
+    return out
+
+
 REFERENCES = {
+    "rnn_grad_b": rnn_grad_b,
     "rnn": rnn,
     "rnn_bptt": rnn_bptt,
     "rnn_grad_x": rnn_grad_x,
