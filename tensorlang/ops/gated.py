@@ -17,8 +17,8 @@ import numpy as np
 
 from ..errors import OpError
 from ..ir import dims as D
-from ..ir.opdef import FRESH, Memory, defop
-from ..ir.types import TensorType, is_float, np_dtype, promote
+from ..ir.opdef import FRESH, defop
+from ..ir.types import TensorType, is_float, promote
 
 
 def _sigmoid(z):
@@ -177,44 +177,81 @@ def _lstm_grad_c0(tape, c0, wh, g):
 
 # ------------------------------------------------------------------ GRU kernels
 def _gru_tape(x, h0, wx, wh, bx, bh):
-    """[N, T, 5H]: every step's h, gates r z n, and h_{t-1} @ Whn + bhn (what r multiplies)."""
-    x, h, wx, wh, bx, bh = _cast(x, h0, wx, wh, bx, bh)
-    n, steps, _ = x.shape
-    hs = h.shape[1]
-    tape = np.empty((n, steps, 5 * hs), x.dtype)
-    a = x @ wx + bx
+    """[N, T, 5H]: every step's h, gates r z n, and h_{t-1} @ Whn + bhn (what r multiplies);
+    laid out time-major as the LSTM's tape is."""
+    x, h0, wx, wh, bx, bh = _cast(x, h0, wx, wh, bx, bh)
+    n, steps, d = x.shape
+    hs = h0.shape[1]
+    half = np.ones(3 * hs, x.dtype)
+    half[:2 * hs] = 0.5  # r and z: sigmoids through one tanh, as in the LSTM
+    w = np.zeros((6 * hs, hs + d + 1), x.dtype)  # [h; x_t; 1] -> [h-side; x-side] at once
+    w[:3 * hs, :hs], w[:3 * hs, -1] = wh.T, bh
+    w[3 * hs:, hs:hs + d], w[3 * hs:, -1] = wx.T * half[:, None], bx * half
+    w[:2 * hs] *= 0.5
+    tape = np.empty((steps, 5 * hs, n), x.dtype)
+    hx, both = np.empty((hs + d + 1, n), x.dtype), np.empty((6 * hs, n), x.dtype)
+    hx[:hs], hx[hs + d:] = h0.T, 1
+    xs = time_major(x)
     for t in range(steps):
-        gh = h @ wh + bh
-        r = _sigmoid(a[:, t, :hs] + gh[:, :hs])
-        z = _sigmoid(a[:, t, hs:2 * hs] + gh[:, hs:2 * hs])
-        hn = gh[:, 2 * hs:]
-        nn_ = np.tanh(a[:, t, 2 * hs:] + r * hn)
-        h = (1 - z) * nn_ + z * h
-        tape[:, t] = np.concatenate([h, r, z, nn_, hn], axis=1)
-    return tape
+        hx[hs:hs + d] = xs[t]
+        np.matmul(w, hx, out=both)
+        rz, n_, hn = tape[t, hs:3 * hs], tape[t, 3 * hs:4 * hs], tape[t, 4 * hs:]
+        np.add(both[:2 * hs], both[3 * hs:5 * hs], out=rz)
+        np.tanh(rz, out=rz)
+        rz *= 0.5
+        rz += 0.5
+        hn[...] = both[2 * hs:3 * hs]
+        np.multiply(rz[:hs], hn, out=n_)
+        n_ += both[5 * hs:]
+        np.tanh(n_, out=n_)
+        h = tape[t, :hs]  # h = n + z (h_prev - n)
+        np.subtract(hx[:hs], n_, out=h)
+        h *= rz[hs:]
+        h += n_
+        hx[:hs] = h
+    return tape.transpose(2, 0, 1)
 
 
 def _gru_backward(tape, h0, wh, g):
     """(dA [N, T, 6H] = [dAx | dAh], dh0): the gradients of the x-side pre-activations
-    (x @ Wx + bx) and of the h-side ones (h @ Wh + bh) of every step."""
+    (x @ Wx + bx) and of the h-side ones (h @ Wh + bh) of every step, time-major as dA of the
+    LSTM is; g is the gradient of the tape's states [N, T, H] or of the whole tape."""
     tape, h0, wh, g = _cast(tape, h0, wh, g)
-    n, steps, width = tape.shape
-    hs = width // 5
-    da = np.empty((n, steps, 6 * hs), tape.dtype)
-    dh_next = np.zeros((n, hs), tape.dtype)
+    n, steps, _ = tape.shape
+    hs = h0.shape[1]
+    tp, gp, full = time_major(tape), time_major(g), g.shape[2] != hs
+    da = np.empty((steps, 6 * hs, n), tape.dtype)
+    dh, u = np.empty((hs, n), tape.dtype), np.empty((hs, n), tape.dtype)
+    dh_next = np.zeros((hs, n), tape.dtype)
     for t in reversed(range(steps)):
-        r, z, nn_, hn = (tape[:, t, (1 + k) * hs:(2 + k) * hs] for k in range(4))
-        h_prev = tape[:, t - 1, :hs] if t else h0
-        gr, gz, gn, ghn = (g[:, t, (1 + k) * hs:(2 + k) * hs] for k in range(4))
-        dh = g[:, t, :hs] + dh_next
-        dan = (dh * (1 - z) + gn) * (1 - nn_ * nn_)
-        dar = (dan * hn + gr) * r * (1 - r)
-        daz = (dh * (h_prev - nn_) + gz) * z * (1 - z)
-        da[:, t, :hs], da[:, t, hs:2 * hs], da[:, t, 2 * hs:3 * hs] = dar, daz, dan
-        da[:, t, 3 * hs:4 * hs], da[:, t, 4 * hs:5 * hs] = dar, daz
-        da[:, t, 5 * hs:] = dan * r + ghn
-        dh_next = dh * z + da[:, t, 3 * hs:] @ wh.T
-    return da, dh_next
+        r, z, nn_, hn = (tp[t, (1 + k) * hs:(2 + k) * hs] for k in range(4))
+        h_prev = tp[t - 1, :hs] if t else h0.T
+        np.add(gp[t, :hs], dh_next, out=dh)
+        d = da[t]
+        dar, daz, dan = d[:hs], d[hs:2 * hs], d[2 * hs:3 * hs]
+        np.subtract(1, z, out=dan)  # dan = (dh (1 - z) + gn) (1 - n^2)
+        dan *= dh
+        if full:
+            dan += gp[t, 3 * hs:4 * hs]
+        dan *= np.subtract(1, np.multiply(nn_, nn_, out=u), out=u)
+        np.multiply(dan, hn, out=dar)  # dar = (dan hn + gr) r (1 - r)
+        if full:
+            dar += gp[t, hs:2 * hs]
+        dar *= r
+        dar *= np.subtract(1, r, out=u)
+        np.subtract(h_prev, nn_, out=daz)  # daz = (dh (h_prev - n) + gz) z (1 - z)
+        daz *= dh
+        if full:
+            daz += gp[t, 2 * hs:3 * hs]
+        daz *= z
+        daz *= np.subtract(1, z, out=u)
+        d[3 * hs:5 * hs] = d[:2 * hs]
+        np.multiply(dan, r, out=d[5 * hs:])
+        if full:
+            d[5 * hs:] += gp[t, 4 * hs:]
+        np.multiply(dh, z, out=dh_next)
+        dh_next += np.matmul(wh, d[3 * hs:], out=u)
+    return da.transpose(2, 0, 1), np.ascontiguousarray(dh_next.T)
 
 
 def _gru_bptt(tape, h0, wh, g):
@@ -272,6 +309,7 @@ def _g_lstm_tape(b, n, g):
 def _g_gru_tape(b, n, g):
     x, h0, wx, wh, _, _ = n.inputs
     hsz = h0.type.shape[1]
+    g = _states_gradient(g, hsz)
     da = b.op("gru_bptt", n, h0, wh, g)
     dax, dah = _last(b, da, 0, 3 * hsz), _last(b, da, 3 * hsz, 6 * hsz)
     hs = _last(b, n, 0, hsz)
@@ -334,9 +372,8 @@ def _tape_cases(kernel, names, gates):
             state = arrays[2] if kernel is _lstm_tape else arrays[1]
             wh = arrays[4] if kernel is _lstm_tape else arrays[3]
             out.append(([tape, state, wh, rng.normal(size=tape.shape)], {}))
-            if kernel is _lstm_tape:  # the gradient of the states alone
-                out.append(([tape, state, wh, rng.normal(size=tape.shape[:2] + state.shape[1:])],
-                            {}))
+            # the gradient of the states alone
+            out.append(([tape, state, wh, rng.normal(size=tape.shape[:2] + state.shape[1:])], {}))
         return out
     return cases
 
@@ -351,30 +388,20 @@ defop("gru", ", ".join(GRU), infer=_states_infer(GRU, 3), kernel=None, expand=_e
       promote=(), family="gated", cases=_cases(GRU, 3),
       doc="GRU over x [N, T, D] from h0, every state h_t [N, T, H]; gates r z n, exactly as "
           "PyTorch's nn.GRU (n = tanh(x Wxn + bxn + r * (h Whn + bhn)))")
-def _tape_scratch(gates: int):
-    """The GRU tape kernel's input part of every step, x @ Wx and x @ Wx + b ([N, T, gates * H]
-    each, for the memory prediction; the LSTM's reads x a step at a time and needs none)."""
-    def scratch(node, env) -> int:
-        n, t, width = D.evaluate_shape(node.type.shape, env)
-        h = D.evaluate(node.inputs[1].type.shape[-1], env)
-        return 2 * n * t * gates * h * np_dtype(node.dtype).itemsize
-    return scratch
-
-
 defop("lstm_tape", ", ".join(LSTM), infer=_tape_infer(LSTM, 4, 6), kernel=_lstm_tape,
       grad=_g_lstm_tape, promote=(), family="gated", internal=True,
       memory=FRESH,
       cases=_cases(LSTM, 4), doc="the LSTM's forward tape [N, T, 6H]: h c i f g o of every step")
 defop("gru_tape", ", ".join(GRU), infer=_tape_infer(GRU, 3, 5), kernel=_gru_tape,
       grad=_g_gru_tape, promote=(), family="gated", internal=True,
-      memory=Memory((), scratch=_tape_scratch(3)),
+      memory=FRESH,
       cases=_cases(GRU, 3), doc="the GRU's forward tape [N, T, 5H]: h r z n (h Whn + bhn)")
 for _name, _kernel, _infer, _tape, _names, _gates, _doc in (
         ("lstm_bptt", _lstm_bptt, _bptt_infer(4, states_only=True), _lstm_tape, LSTM, 4,
          "LSTM backprop through time: the gradient of every step's gate pre-activations"),
         ("lstm_grad_c0", _lstm_grad_c0, _state_grad_infer, _lstm_tape, LSTM, 4,
          "the LSTM's gradient with respect to its initial cell c0"),
-        ("gru_bptt", _gru_bptt, _bptt_infer(6), _gru_tape, GRU, 3,
+        ("gru_bptt", _gru_bptt, _bptt_infer(6, states_only=True), _gru_tape, GRU, 3,
          "GRU backprop through time: the gradients of every step's x-side and h-side "
          "pre-activations [dAx | dAh]"),
         ("gru_grad_h0", _gru_grad_h0, _state_grad_infer, _gru_tape, GRU, 3,

@@ -76,10 +76,11 @@ def _rnn_bptt(hs, wh, g):
 
 
 def _time_major(a):
-    """[N, T, K] as [T, K, N] when that view is contiguous (the LSTM kernels' tapes and dA are
-    laid out so); else None."""
+    """[N, T, K] as [T, K, N] when each step's [K, N] block of that view is contiguous (the
+    gated kernels' tapes and dA, and slices of them along K, are laid out so); else None."""
     v = a.transpose(1, 2, 0)
-    return v if v.flags.c_contiguous and a.size else None
+    _, k, n = v.shape
+    return v if a.size and v.strides[2] == a.itemsize and v.strides[1] == n * a.itemsize else None
 
 
 def _grad_x(da, wx):
@@ -236,8 +237,9 @@ HELPERS = [
 
 def _grad_wh_scratch(node, env) -> int:
     """rnn_grad_Wh: tensordot's contiguous copies of hs[:, :-1] and dA[:, 1:] (for the memory
-    prediction); none for an LSTM's dA, which is summed a step at a time."""
-    if node.inputs[2].op == "lstm_bptt":
+    prediction); none for the gated layers' dA, which is summed a step at a time."""
+    da = node.inputs[2]
+    if da.op == "lstm_bptt" or (da.op == "index" and da.inputs[0].op == "gru_bptt"):
         return 0
     n, t, h = D.evaluate_shape(node.inputs[1].type.shape, env)
     g = D.evaluate(node.inputs[2].type.shape[-1], env)

@@ -128,52 +128,71 @@ graph g {
     assert e.value.line == 7  # the line of the gradient that cannot be differentiated again
 
 
-def _lstm_weights(rng, n=3, t=4, d=2, h=3):
+def _lstm_weights(rng, n=3, t=4, d=2, h=3, gates=4):
     return [rng.normal(size=(n, t, d)), rng.normal(size=(n, h)), rng.normal(size=(n, h)),
-            0.5 * rng.normal(size=(d, 4 * h)), 0.5 * rng.normal(size=(h, 4 * h)),
-            0.1 * rng.normal(size=4 * h)]
+            0.5 * rng.normal(size=(d, gates * h)), 0.5 * rng.normal(size=(h, gates * h)),
+            0.1 * rng.normal(size=gates * h)]
 
 
-@pytest.mark.parametrize("states_only", [False, True])
-def test_the_lstm_kernels_backprop_any_tape_gradient_as_finite_differences(states_only):
-    """The kernels on their own, in their time-major layout: for L = sum(tape * G) (G over the
-    whole tape, c and gates too, or over its states only) the weight, bias and c0 gradients
-    made from lstm_bptt's dA by the rnn_grad_* kernels equal central differences of L."""
+def _gated_case(kind, rng):
+    """(tape kernel, its inputs, g -> {input index: the gradient the kernels give})."""
     from tensorlang.ops import gated, recurrent
-    rng = np.random.default_rng(7)
-    args = _lstm_weights(rng)
+    if kind == "lstm":
+        args = _lstm_weights(rng)
+        h = args[1].shape[1]
+
+        def grads(tape, g):
+            da = gated._lstm_bptt(tape, args[2], args[4], g)
+            return {2: gated._lstm_grad_c0(tape, args[2], args[4], g),
+                    3: recurrent._grad_wx(args[0], da),
+                    4: recurrent._grad_wh(args[1], tape[..., :h], da),
+                    5: recurrent._grad_b(da)}
+        return gated._lstm_tape, args, grads
+    x, h0, _, wx, wh, bx = _lstm_weights(rng, gates=3)
+    args = [x, h0, wx, wh, bx, 0.1 * rng.normal(size=bx.shape)]
+    h = h0.shape[1]
+
+    def grads(tape, g):
+        da = gated._gru_bptt(tape, h0, wh, g)
+        dax, dah = da[..., :3 * h], da[..., 3 * h:]
+        return {1: gated._gru_grad_h0(tape, h0, wh, g), 2: recurrent._grad_wx(x, dax),
+                3: recurrent._grad_wh(h0, tape[..., :h], dah), 4: recurrent._grad_b(dax),
+                5: recurrent._grad_b(dah)}
+    return gated._gru_tape, args, grads
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+@pytest.mark.parametrize("states_only", [False, True])
+def test_the_kernels_backprop_any_tape_gradient_as_finite_differences(kind, states_only):
+    """The kernels on their own, in their time-major layout: for L = sum(tape * G) (G over the
+    whole tape, cells and gates too, or over its states only) the gradients made from the BPTT
+    kernel's dA by the rnn_grad_* kernels (weights, biases, the initial state) equal central
+    differences of L."""
+    tape_of, args, grads = _gated_case(kind, np.random.default_rng(7))
     h = args[1].shape[1]
-    tape = gated._lstm_tape(*args)
-    weights = rng.normal(size=tape.shape)
+    tape = tape_of(*args)
+    weights = np.random.default_rng(9).normal(size=tape.shape)
     if states_only:
         weights[..., h:] = 0
-    g = weights[..., :h] if states_only else weights
-    da = gated._lstm_bptt(tape, args[2], args[4], g)
-    got = {2: gated._lstm_grad_c0(tape, args[2], args[4], g),
-           3: recurrent._grad_wx(args[0], da),
-           4: recurrent._grad_wh(args[1], tape[..., :h], da),
-           5: recurrent._grad_b(da)}
+    got = grads(tape, weights[..., :h] if states_only else weights)
 
     def loss(k, value):
         moved = list(args)
         moved[k] = value
-        return float((gated._lstm_tape(*moved) * weights).sum())
-    for k, want_shape in ((2, args[2].shape), (3, args[3].shape), (4, args[4].shape),
-                          (5, args[5].shape)):
-        want = np.zeros(want_shape)
-        for idx in np.ndindex(*want_shape):
-            e = np.zeros(want_shape)
+        return float((tape_of(*moved) * weights).sum())
+    for k, value in got.items():
+        want = np.zeros(value.shape)
+        for idx in np.ndindex(*value.shape):
+            e = np.zeros(value.shape)
             e[idx] = 1e-6
             want[idx] = (loss(k, args[k] + e) - loss(k, args[k] - e)) / 2e-6
-        np.testing.assert_allclose(got[k], want, rtol=1e-6, atol=1e-7, err_msg=f"input {k}")
+        np.testing.assert_allclose(value, want, rtol=1e-6, atol=1e-7, err_msg=f"input {k}")
 
 
-def test_the_lstm_tape_is_time_major_and_float32_stays_float32():
-    from tensorlang.ops import gated
-    rng = np.random.default_rng(8)
-    args = [a.astype(np.float32) for a in _lstm_weights(rng)]
-    tape = gated._lstm_tape(*args)
-    assert tape.dtype == np.float32 and tape.shape == (3, 4, 18)
+@pytest.mark.parametrize("kind, width", [("lstm", 6), ("gru", 5)])
+def test_the_tapes_are_time_major_and_float32_stays_float32(kind, width):
+    tape_of, args, _ = _gated_case(kind, np.random.default_rng(8))
+    tape = tape_of(*[a.astype(np.float32) for a in args])
+    assert tape.dtype == np.float32 and tape.shape == (3, 4, width * 3)
     assert tape.transpose(1, 2, 0).flags.c_contiguous  # each step's blocks contiguous
-    want = gated._lstm_tape(*[a.astype(np.float64) for a in args])
-    np.testing.assert_allclose(tape, want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(tape, tape_of(*args), rtol=1e-5, atol=1e-6)

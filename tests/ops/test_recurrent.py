@@ -10,6 +10,7 @@ from tensorlang.errors import ShapeError
 from tensorlang.ir import dims as D
 from tensorlang.ir.graph import Builder
 from tensorlang.ir.types import TensorType
+from tensorlang.ops import recurrent as R
 from tensorlang.runtime.session import Session
 from tensorlang.transforms.autodiff import gradients
 
@@ -108,18 +109,29 @@ def test_second_order_through_rnn_is_a_located_error_not_a_silent_zero():
                                           ("rnn_grad_Wx", ("x", "dA")),
                                           ("rnn_grad_Wh", ("h0", "hs", "dA")),
                                           ("rnn_grad_b", ("dA",))])
-def test_the_contractions_read_the_lstm_kernels_time_major_layout(name, inputs):
-    """dA (and the states) laid out as the LSTM kernels return them, [N, T, K] views of
-    [T, K, N] arrays: the same values as the references give for ordinary arrays."""
+@pytest.mark.parametrize("sliced", [False, True])
+def test_the_contractions_read_the_gated_kernels_time_major_layout(name, inputs, sliced):
+    """dA (and the states) laid out as the gated kernels return them, [N, T, K] views of
+    [T, K, N] arrays (or slices along K of those, as the GRU's dA is cut in two): the same
+    values as the references give for ordinary arrays."""
     from tensorlang.ops import REGISTRY
     rng = np.random.default_rng(11)
     n, t, d, h, k = 5, 6, 3, 4, 16
     plain = {"dA": rng.normal(size=(n, t, k)), "Wx": rng.normal(size=(d, k)),
              "x": rng.normal(size=(n, t, d)), "h0": rng.normal(size=(n, h)),
              "hs": rng.normal(size=(n, t, h))}
-    laid = {key: np.ascontiguousarray(v.transpose(1, 2, 0)).transpose(2, 0, 1)
-            if v.ndim == 3 else v for key, v in plain.items()}
+    def laid_out(v):
+        if v.ndim != 3:
+            return v
+        if sliced:  # v the first part of a wider time-major array
+            wide = np.zeros(v.shape[:2] + (2 * v.shape[2],))
+            wide[..., :v.shape[2]] = v
+            return np.ascontiguousarray(wide.transpose(1, 2, 0)).transpose(2, 0, 1)[
+                ..., :v.shape[2]]
+        return np.ascontiguousarray(v.transpose(1, 2, 0)).transpose(2, 0, 1)
+    laid = {key: laid_out(v) for key, v in plain.items()}
     assert not laid["dA"].flags.c_contiguous
+    assert R._time_major(laid["dA"]) is not None  # the fast path is the one tested
     got = REGISTRY[name].kernel(*[laid[i] for i in inputs])
     want = getattr(ref, name)(*[plain[i] for i in inputs])
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)

@@ -80,6 +80,14 @@ def _grad_b(da):
     return da.sum(axis=(0, 1))
 
 
+def _whole_tape_gradient(g, hs: int, width: int):
+    """g as the gradient of the whole tape [N, T, width * H]: when it is that of the states
+    alone [N, T, H], the rest of the tape's is zero."""
+    if g.shape[2] != hs:
+        return g
+    return jnp.concatenate([g, jnp.zeros(g.shape[:2] + ((width - 1) * hs,), g.dtype)], axis=2)
+
+
 @rule("lstm_tape")
 def _lstm_tape(x, h0, c0, wx, wh, b):
     x, h0, c0, wx, wh, b = _cast(x, h0, c0, wx, wh, b)
@@ -99,8 +107,7 @@ def _lstm_tape(x, h0, c0, wx, wh, b):
 def _lstm_backward(tape, c0, wh, g):
     tape, c0, wh, g = _cast(tape, c0, wh, g)
     hs = tape.shape[2] // 6
-    if g.shape[2] == hs:  # the gradient of the states alone: the rest of the tape's is zero
-        g = jnp.concatenate([g, jnp.zeros(g.shape[:2] + (5 * hs,), g.dtype)], axis=2)
+    g = _whole_tape_gradient(g, hs, 6)
     t_tape, t_g = _time_major(tape), _time_major(g)
     c_prev = jnp.concatenate([c0[None], t_tape[:-1, :, hs:2 * hs]], axis=0)[:len(t_tape)]
 
@@ -151,6 +158,7 @@ def _gru_tape(x, h0, wx, wh, bx, bh):
 def _gru_backward(tape, h0, wh, g):
     tape, h0, wh, g = _cast(tape, h0, wh, g)
     hs = tape.shape[2] // 5
+    g = _whole_tape_gradient(g, hs, 5)
     t_tape, t_g = _time_major(tape), _time_major(g)
     h_prev = jnp.concatenate([h0[None], t_tape[:-1, :, :hs]], axis=0)[:len(t_tape)]
 
