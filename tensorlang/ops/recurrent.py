@@ -2,8 +2,9 @@
 
 Its gradient is one backprop-through-time pass, the internal op `rnn_bptt`, whose single output
 is dA [N, T, H], the gradient with respect to the pre-activations of every step. That is the
-only sequential part; each input's gradient is then one contraction of dA (the rnn_grad_* ops;
-the bias takes dA itself, summed over N and T by autodiff), so one BPTT serves all five inputs.
+only sequential part; each input's gradient is then one contraction of dA (the rnn_grad_* ops,
+rnn_grad_b for the bias), so one BPTT serves all five inputs. States and dA are time-major
+views, as the gated layers' (gated.py): each step works on contiguous [H, N] blocks.
 Second order through the RNN is not provided: the internal ops stop gradients (see below).
 """
 
@@ -55,24 +56,35 @@ def _cast(*arrays):
 
 
 def _rnn(x, h0, wx, wh, b):
-    x, h, wx, wh, b = _cast(x, h0, wx, wh, b)
-    a = x @ wx + b  # the input part of every step in one matmul: [N, T, H]
-    for t in range(x.shape[1]):
-        a[:, t] += h @ wh
-        h = np.tanh(a[:, t], out=a[:, t])
-    return a
+    """Every state [N, T, H], as a view of a time-major [T, H, N] array (the gated kernels'
+    layout: each step's block contiguous), one matmul a step of [Wh; Wx; b] by [h; x_t; 1]."""
+    x, h0, wx, wh, b = _cast(x, h0, wx, wh, b)
+    n, steps, d = x.shape
+    hsz = wh.shape[1]
+    w = np.concatenate([wh.T, wx.T, b[:, None]], axis=1)
+    hx = np.empty((hsz + d + 1, n), x.dtype)
+    hx[:hsz], hx[hsz + d:] = h0.T, 1
+    out = np.empty((steps, hsz, n), x.dtype)
+    xs = x.transpose(1, 2, 0)
+    for t in range(steps):
+        hx[hsz:hsz + d] = xs[t]
+        h = np.tanh(np.matmul(w, hx, out=out[t]), out=out[t])
+        hx[:hsz] = h
+    return out.transpose(2, 0, 1)
 
 
 def _rnn_bptt(hs, wh, g):
     hs, wh, g = _cast(hs, wh, g)
-    da = np.empty_like(hs)
-    # carry = dA_{t+1} @ Wh^T, the gradient reaching h_t from step t + 1
-    carry = np.zeros((hs.shape[0], hs.shape[2]), hs.dtype)
-    for t in reversed(range(hs.shape[1])):
-        h = hs[:, t]
-        da[:, t] = (g[:, t] + carry) * (1 - h * h)
-        carry = da[:, t] @ wh.T
-    return da
+    n, steps, hsz = hs.shape
+    da = np.empty((steps, hsz, n), hs.dtype)
+    hp, gp = hs.transpose(1, 2, 0), g.transpose(1, 2, 0)
+    # carry = Wh @ dA_{t+1} (time-major), the gradient reaching h_t from step t + 1
+    carry, u = np.zeros((hsz, n), hs.dtype), np.empty((hsz, n), hs.dtype)
+    for t in reversed(range(steps)):
+        d = np.add(gp[t], carry, out=da[t])
+        d *= np.subtract(1, np.multiply(hp[t], hp[t], out=u), out=u)
+        np.matmul(wh, d, out=carry)
+    return da.transpose(2, 0, 1)
 
 
 def _time_major(a):
@@ -136,7 +148,7 @@ def _g_rnn(b, n, g):
     x, h0, wx, wh, _ = n.inputs
     da = b.op("rnn_bptt", n, wh, g)
     return (b.op("rnn_grad_x", da, wx), b.op("rnn_grad_h0", da, wh),
-            b.op("rnn_grad_Wx", x, da), b.op("rnn_grad_Wh", h0, n, da), da)
+            b.op("rnn_grad_Wx", x, da), b.op("rnn_grad_Wh", h0, n, da), b.op("rnn_grad_b", da))
 
 
 # ------------------------------------------------------------------ shape rules of the helpers
@@ -239,7 +251,7 @@ def _grad_wh_scratch(node, env) -> int:
     """rnn_grad_Wh: tensordot's contiguous copies of hs[:, :-1] and dA[:, 1:] (for the memory
     prediction); none for the gated layers' dA, which is summed a step at a time."""
     da = node.inputs[2]
-    if da.op == "lstm_bptt" or (da.op == "index" and da.inputs[0].op == "gru_bptt"):
+    if da.op in ("rnn_bptt", "lstm_bptt") or (da.op == "index" and da.inputs[0].op == "gru_bptt"):
         return 0
     n, t, h = D.evaluate_shape(node.inputs[1].type.shape, env)
     g = D.evaluate(node.inputs[2].type.shape[-1], env)
