@@ -131,6 +131,7 @@ def _lstm_backward(tape, c0, wh, g):
     tp, gp, full = time_major(tape), time_major(g), g.shape[2] != hs
     da = np.empty((steps, 4 * hs, n), tape.dtype)
     dh, dc, tc, u = (np.empty((hs, n), tape.dtype) for _ in range(4))
+    up = np.empty((4 * hs, n), tape.dtype)
     dc_next = np.zeros((hs, n), tape.dtype)
     for t in reversed(range(steps)):
         gates, d = tp[t, 2 * hs:], da[t]
@@ -145,26 +146,25 @@ def _lstm_backward(tape, c0, wh, g):
         if full:
             dc += gp[t, hs:2 * hs]
         _lstm_gate_grads(d, gates, dc, dh, tc, tp[t - 1, hs:2 * hs] if t else c0.T,
-                         gp[t, 2 * hs:] if full else None, u)
+                         gp[t, 2 * hs:] if full else None, up)
         np.multiply(dc, gates[hs:2 * hs], out=dc_next)
     return da.transpose(2, 0, 1), np.ascontiguousarray(dc_next.T)
 
 
-def _lstm_gate_grads(d, gates, dc, dh, tc, c_prev, g_gates, u):
+def _lstm_gate_grads(d, gates, dc, dh, tc, c_prev, g_gates, up):
     """One step's dA [4H, N] into d: each gate's upstream gradient (dc g, dc c_prev, dc i,
-    dh tanh(c), plus the tape's own gate gradient when given) times its nonlinearity's
-    derivative (s (1 - s) for the sigmoids i f o, 1 - g^2 for g)."""
+    dh tanh(c), plus the tape's own gate gradient when given), gathered in up [4H, N], times
+    its nonlinearity's derivative (s (1 - s) for the sigmoids i f o, 1 - g^2 for g)."""
     hs = dc.shape[0]
     np.subtract(1, gates, out=d)
     d *= gates
     dg, gg = d[2 * hs:3 * hs], gates[2 * hs:3 * hs]
     np.subtract(1, np.multiply(gg, gg, out=dg), out=dg)
-    upstream = ((dc, gg), (dc, c_prev), (dc, gates[:hs]), (dh, tc))
-    for k, (p, q) in enumerate(upstream):
-        np.multiply(p, q, out=u)
-        if g_gates is not None:
-            u += g_gates[k * hs:(k + 1) * hs]
-        d[k * hs:(k + 1) * hs] *= u
+    for k, (p, q) in enumerate(((dc, gg), (dc, c_prev), (dc, gates[:hs]), (dh, tc))):
+        np.multiply(p, q, out=up[k * hs:(k + 1) * hs])
+    if g_gates is not None:
+        up += g_gates
+    d *= up
 
 
 def _lstm_bptt(tape, c0, wh, g):
