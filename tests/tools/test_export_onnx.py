@@ -28,9 +28,13 @@ NO_ONNX_FORM = {"scan", "solve", "det", "inv", "dropout",
                 "categorical"}
 
 
-def _load(name: str):
+def _load(name: str, request):
+    """The example compiled; an MNIST one reads MNIST where the mnist_dir fixture finds it (the
+    test is skipped where it is not there)."""
     text = (ROOT / "examples" / f"{name}.tl").read_text()
     sets = {k: v for k, v in SMALL.items() if f"let {k}" in text}
+    if "let mnist" in text:
+        sets["mnist"] = str(request.getfixturevalue("mnist_dir"))
     return tl.load(str(ROOT / "examples" / f"{name}.tl"), overrides=sets)
 
 
@@ -53,8 +57,8 @@ def _ort(model):
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
-def test_every_examples_inference_graph_runs_in_onnxruntime(example):
-    program = _load(example)
+def test_every_examples_inference_graph_runs_in_onnxruntime(example, request):
+    program = _load(example, request)
     for graph in program.graphs.values():
         sess = Session(graph, seed=0)
         try:
@@ -73,7 +77,7 @@ def test_every_examples_inference_graph_runs_in_onnxruntime(example):
 
 
 def test_symbolic_dims_survive_shape_inference():
-    program = _load("xor")
+    program = _load("xor", None)
     model = export_onnx.inference_model(program.graphs["xor"], Session(program.graphs["xor"])
                                         .variables, ["p", "acc"])
     inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True)
@@ -94,9 +98,9 @@ def test_symbolic_dims_survive_shape_inference():
 NOISE = {"mnist_batchnorm": ("Dense_1.b", "Dense_2.b", "BatchNorm_1.mean", "BatchNorm_2.mean")}
 
 
-def _train_in_both(example: str, steps: int, batch: int):
+def _train_in_both(example: str, steps: int, batch: int, request):
     """The variables after `steps` steps in tensorlang and in an onnxruntime loop."""
-    program = _load(example)
+    program = _load(example, request)
     spec = next(s for s in program.runs if s.kind == "train")
     ctx = Context(program, quiet=True)
     base = ctx.session(spec)
@@ -119,8 +123,8 @@ def _train_in_both(example: str, steps: int, batch: int):
 
 @pytest.mark.parametrize("example,steps,batch", [("xor", 30, 4), ("mnist_mlp", 4, 64),
                                                  ("mnist_cnn", 2, 16), ("mnist_batchnorm", 2, 16)])
-def test_a_training_step_trains_in_plain_onnxruntime(example, steps, batch):
-    state, variables = _train_in_both(example, steps, batch)
+def test_a_training_step_trains_in_plain_onnxruntime(example, steps, batch, request):
+    state, variables = _train_in_both(example, steps, batch, request)
     assert len(state) >= 4
     for name in NOISE.get(example, ()):  # their gradients are rounding noise on both sides
         if name.endswith(".b"):
