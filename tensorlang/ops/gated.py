@@ -19,10 +19,7 @@ from ..errors import OpError
 from ..ir import dims as D
 from ..ir.opdef import FRESH, defop
 from ..ir.types import TensorType, is_float, promote
-
-
-def _sigmoid(z):
-    return 0.5 * (1 + np.tanh(0.5 * z))  # exact, and no overflow for any z
+from .recurrent import stacked_input, time_major
 
 
 def _cast(*arrays):
@@ -78,11 +75,6 @@ def _tape_infer(names, gates, width):
 # gates are contiguous [H, N] blocks and the per-step work is a few whole-block NumPy calls
 # (strided [N, H] slices cost four times as much a call). dA comes back the same way; the
 # rnn_grad_* contractions read both layouts.
-def time_major(a):
-    """[N, T, K] seen as [T, K, N]: a view, contiguous for these kernels' tapes and dA."""
-    return a.transpose(1, 2, 0)
-
-
 def _halved(wx, wh, b, hs):
     """Wx^T, Wh^T and b [4H, 1] with the sigmoid gates' rows (i f o) halved: one tanh of every
     gate then gives tanh(z / 2) for those, and sigmoid(z) = (1 + tanh(z / 2)) / 2 (halving is
@@ -101,8 +93,7 @@ def _lstm_tape(x, h0, c0, wx, wh, b):
     tape = np.empty((steps, 6 * hs, n), x.dtype)
     xs, d = time_major(x), x.shape[2]
     w = np.concatenate([wht, wxt, bt], axis=1)  # [4H, H + D + 1]: one matmul a step ...
-    hx = np.empty((hs + d + 1, n), x.dtype)  # ... of [h; x_t; 1]
-    hx[:hs], hx[hs + d:] = h0.T, 1
+    hx = stacked_input(h0, d)  # ... of [h; x_t; 1]
     c, tmp = c0.T, np.empty((hs, n), x.dtype)
     for t in range(steps):
         z = tape[t, 2 * hs:]
@@ -189,8 +180,7 @@ def _gru_tape(x, h0, wx, wh, bx, bh):
     w[3 * hs:, hs:hs + d], w[3 * hs:, -1] = wx.T * half[:, None], bx * half
     w[:2 * hs] *= 0.5
     tape = np.empty((steps, 5 * hs, n), x.dtype)
-    hx, both = np.empty((hs + d + 1, n), x.dtype), np.empty((6 * hs, n), x.dtype)
-    hx[:hs], hx[hs + d:] = h0.T, 1
+    hx, both = stacked_input(h0, d), np.empty((6 * hs, n), x.dtype)
     xs = time_major(x)
     for t in range(steps):
         hx[hs:hs + d] = xs[t]

@@ -55,6 +55,21 @@ def _cast(*arrays):
     return [a.astype(dt, copy=False) for a in arrays]
 
 
+def time_major(a):
+    """[N, T, K] seen as [T, K, N]: a view, whose steps' [K, N] blocks are contiguous for the
+    recurrent kernels' states, tapes and dA (they are made so)."""
+    return a.transpose(1, 2, 0)
+
+
+def stacked_input(h0, d: int):
+    """The right operand [H + D + 1, N] of a recurrent step's one matmul, [h; x_t; 1]: h0 in
+    place, the ones row set, and room for each step's x_t (the kernel writes h and x_t)."""
+    hs, n = h0.shape[1], h0.shape[0]
+    hx = np.empty((hs + d + 1, n), h0.dtype)
+    hx[:hs], hx[hs + d:] = h0.T, 1
+    return hx
+
+
 def _rnn(x, h0, wx, wh, b):
     """Every state [N, T, H], as a view of a time-major [T, H, N] array (the gated kernels'
     layout: each step's block contiguous), one matmul a step of [Wh; Wx; b] by [h; x_t; 1]."""
@@ -62,10 +77,9 @@ def _rnn(x, h0, wx, wh, b):
     n, steps, d = x.shape
     hsz = wh.shape[1]
     w = np.concatenate([wh.T, wx.T, b[:, None]], axis=1)
-    hx = np.empty((hsz + d + 1, n), x.dtype)
-    hx[:hsz], hx[hsz + d:] = h0.T, 1
+    hx = stacked_input(h0, d)
     out = np.empty((steps, hsz, n), x.dtype)
-    xs = x.transpose(1, 2, 0)
+    xs = time_major(x)
     for t in range(steps):
         hx[hsz:hsz + d] = xs[t]
         h = np.tanh(np.matmul(w, hx, out=out[t]), out=out[t])
@@ -77,7 +91,7 @@ def _rnn_bptt(hs, wh, g):
     hs, wh, g = _cast(hs, wh, g)
     n, steps, hsz = hs.shape
     da = np.empty((steps, hsz, n), hs.dtype)
-    hp, gp = hs.transpose(1, 2, 0), g.transpose(1, 2, 0)
+    hp, gp = time_major(hs), time_major(g)
     # carry = Wh @ dA_{t+1} (time-major), the gradient reaching h_t from step t + 1
     carry, u = np.zeros((hsz, n), hs.dtype), np.empty((hsz, n), hs.dtype)
     for t in reversed(range(steps)):
@@ -87,17 +101,17 @@ def _rnn_bptt(hs, wh, g):
     return da.transpose(2, 0, 1)
 
 
-def _time_major(a):
-    """[N, T, K] as [T, K, N] when each step's [K, N] block of that view is contiguous (the
-    gated kernels' tapes and dA, and slices of them along K, are laid out so); else None."""
-    v = a.transpose(1, 2, 0)
+def _blocked(a):
+    """time_major(a) when each step's [K, N] block of it is contiguous (the recurrent kernels'
+    tapes and dA, and slices of them along K, are laid out so); else None."""
+    v = time_major(a)
     _, k, n = v.shape
     return v if a.size and v.strides[2] == a.itemsize and v.strides[1] == n * a.itemsize else None
 
 
 def _grad_x(da, wx):
     da, wx = _cast(da, wx)
-    tm = _time_major(da)
+    tm = _blocked(da)
     if tm is not None:  # dx in the same layout, one matmul a step batched
         return np.matmul(wx, tm).transpose(2, 0, 1)
     return da @ wx.T
@@ -120,25 +134,25 @@ def _sum_over_steps(left, right, out):
 
 def _grad_wx(x, da):
     x, da = _cast(x, da)
-    tm = _time_major(da)
+    tm = _blocked(da)
     if tm is not None:
         out = np.zeros((x.shape[2], da.shape[2]), da.dtype)
-        return _sum_over_steps(x.transpose(1, 2, 0), tm, out)
+        return _sum_over_steps(time_major(x), tm, out)
     return np.tensordot(x, da, axes=([0, 1], [0, 1]))
 
 
 def _grad_wh(h0, hs, da):
     h0, hs, da = _cast(h0, hs, da)  # the state entering step t is h0, then h_{t-1}
     first = h0.T @ da[:, :1].sum(axis=1)
-    tm = _time_major(da)
+    tm = _blocked(da)
     if tm is not None:
-        return _sum_over_steps(hs.transpose(1, 2, 0)[:-1], tm[1:], first)
+        return _sum_over_steps(time_major(hs)[:-1], tm[1:], first)
     return first + np.tensordot(hs[:, :-1], da[:, 1:], axes=([0, 1], [0, 1]))
 
 
 def _grad_b(da):
     da = np.asarray(da)
-    tm = _time_major(da)
+    tm = _blocked(da)
     if tm is not None:  # the steps' blocks added first, then each row: both contiguous
         return tm.sum(axis=0).sum(axis=1)
     return da.sum(axis=(0, 1))

@@ -131,7 +131,7 @@ def test_the_contractions_read_the_gated_kernels_time_major_layout(name, inputs,
         return np.ascontiguousarray(v.transpose(1, 2, 0)).transpose(2, 0, 1)
     laid = {key: laid_out(v) for key, v in plain.items()}
     assert not laid["dA"].flags.c_contiguous
-    assert R._time_major(laid["dA"]) is not None  # the fast path is the one tested
+    assert R._blocked(laid["dA"]) is not None  # the fast path is the one tested
     got = REGISTRY[name].kernel(*[laid[i] for i in inputs])
     want = getattr(ref, name)(*[plain[i] for i in inputs])
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
