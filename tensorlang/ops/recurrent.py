@@ -14,8 +14,8 @@ import numpy as np
 
 from ..errors import OpError
 from ..ir import dims as D
-from ..ir.opdef import VIEW, Memory, defop
-from ..ir.types import TensorType, is_float, np_dtype, promote
+from ..ir.opdef import FRESH, VIEW, defop
+from ..ir.types import TensorType, is_float, promote
 
 
 def _match(what: str, a, b) -> None:
@@ -124,7 +124,8 @@ def _grad_h0(da, wh):
 
 def _sum_over_steps(left, right, out):
     """out + sum over t of left_t @ right_t^T, for [T, A, N] and [T, B, N] stacks of blocks
-    (summed as [B, A], which suits BLAS better with these layouts)."""
+    (summed as [B, A], which suits BLAS better with these layouts): a step at a time, so no
+    copy of either stack whatever its layout (each block is a BLAS operand as it is)."""
     acc = np.ascontiguousarray(out.T)
     tmp = np.empty_like(acc)
     for a, b in zip(left, right):
@@ -134,20 +135,14 @@ def _sum_over_steps(left, right, out):
 
 def _grad_wx(x, da):
     x, da = _cast(x, da)
-    tm = _blocked(da)
-    if tm is not None:
-        out = np.zeros((x.shape[2], da.shape[2]), da.dtype)
-        return _sum_over_steps(time_major(x), tm, out)
-    return np.tensordot(x, da, axes=([0, 1], [0, 1]))
+    out = np.zeros((x.shape[2], da.shape[2]), da.dtype)
+    return _sum_over_steps(time_major(x), time_major(da), out)
 
 
 def _grad_wh(h0, hs, da):
     h0, hs, da = _cast(h0, hs, da)  # the state entering step t is h0, then h_{t-1}
     first = h0.T @ da[:, :1].sum(axis=1)
-    tm = _blocked(da)
-    if tm is not None:
-        return _sum_over_steps(time_major(hs)[:-1], tm[1:], first)
-    return first + np.tensordot(hs[:, :-1], da[:, 1:], axes=([0, 1], [0, 1]))
+    return _sum_over_steps(time_major(hs)[:-1], time_major(da)[1:], first)
 
 
 def _grad_b(da):
@@ -261,19 +256,9 @@ HELPERS = [
 ]
 
 
-def _grad_wh_scratch(node, env) -> int:
-    """rnn_grad_Wh: tensordot's contiguous copies of hs[:, :-1] and dA[:, 1:] (for the memory
-    prediction); none for the gated layers' dA, which is summed a step at a time."""
-    da = node.inputs[2]
-    if da.op in ("rnn_bptt", "lstm_bptt") or (da.op == "index" and da.inputs[0].op == "gru_bptt"):
-        return 0
-    n, t, h = D.evaluate_shape(node.inputs[1].type.shape, env)
-    g = D.evaluate(node.inputs[2].type.shape[-1], env)
-    return n * max(t - 1, 0) * (h + g) * np_dtype(node.dtype).itemsize
-
-
-SCRATCH = {"rnn_grad_Wh": Memory((), scratch=_grad_wh_scratch)}
+ALWAYS_NEW = ("rnn_grad_Wx", "rnn_grad_Wh")  # summed into an array of their own
 for _name, _sig, _infer, _kernel, _inputs, _doc in HELPERS:
     defop(_name, _sig, infer=_infer, kernel=_kernel, doc=_doc, family="recurrent",
-          internal=True, grad_missing=SECOND_ORDER, promote=(), memory=SCRATCH.get(_name, VIEW),
+          internal=True, grad_missing=SECOND_ORDER, promote=(),
+          memory=FRESH if _name in ALWAYS_NEW else VIEW,
           cases=_bptt_cases if _inputs is None else _cases_of(*_inputs))
