@@ -17,8 +17,8 @@ import numpy as np
 
 from ..errors import OpError
 from ..ir import dims as D
-from ..ir.opdef import FRESH, defop
-from ..ir.types import TensorType, is_float, promote
+from ..ir.opdef import FRESH, Memory, defop
+from ..ir.types import TensorType, is_float, np_dtype, promote
 from .recurrent import stacked_input, time_major
 
 
@@ -115,47 +115,73 @@ def _lstm_tape(x, h0, c0, wx, wh, b):
 
 def _lstm_backward(tape, c0, wh, g):
     """(dA [N, T, 4H], dc0): backprop through time of the gradient g of the tape: of its h part
-    only ([N, T, H], the usual case) or of all of it ([N, T, 6H]: its c and gate parts too)."""
+    only ([N, T, H], the usual case) or of all of it ([N, T, 6H]: its c and gate parts too).
+
+    Every factor of dA that the recurrence does not change is made first, for all steps in a
+    few whole-tape calls (_lstm_coefficients), so each step is 7 small calls: dh from the next
+    step's dA, dc from dh, and dA = dc * P (i f g) and dh * P (o)."""
     tape, c0, wh, g = _cast(tape, c0, wh, g)
     n, steps, _ = tape.shape
     hs = c0.shape[1]
     tp, gp, full = time_major(tape), time_major(g), g.shape[2] != hs
-    da = np.empty((steps, 4 * hs, n), tape.dtype)
-    dh, dc, tc, u = (np.empty((hs, n), tape.dtype) for _ in range(4))
-    up = np.empty((4 * hs, n), tape.dtype)
+    if steps and not gp[0].flags.c_contiguous:  # a step's block of g read 50 times otherwise
+        gp = np.ascontiguousarray(gp)
+    da, q, extra = _lstm_coefficients(tp, c0, gp if full else None)
+    f = tp[:, 3 * hs:4 * hs]
+    dh, dc = np.empty((hs, n), tape.dtype), np.empty((hs, n), tape.dtype)
     dc_next = np.zeros((hs, n), tape.dtype)
     for t in reversed(range(steps)):
-        gates, d = tp[t, 2 * hs:], da[t]
         if t + 1 < steps:
             np.add(np.matmul(wh, da[t + 1], out=dh), gp[t, :hs], out=dh)
         else:
             dh[...] = gp[t, :hs]
-        np.tanh(tp[t, hs:2 * hs], out=tc)
-        np.multiply(dh, gates[3 * hs:], out=dc)  # dc = dh o (1 - tc^2) + dc_next (+ g's c)
-        dc *= np.subtract(1, np.multiply(tc, tc, out=u), out=u)
+        np.multiply(dh, q[t], out=dc)  # dc = dh o (1 - tanh(c)^2) + dc_next (+ g's c)
         dc += dc_next
         if full:
             dc += gp[t, hs:2 * hs]
-        _lstm_gate_grads(d, gates, dc, dh, tc, tp[t - 1, hs:2 * hs] if t else c0.T,
-                         gp[t, 2 * hs:] if full else None, up)
-        np.multiply(dc, gates[hs:2 * hs], out=dc_next)
+        d = da[t]
+        d[:3 * hs].reshape(3, hs, n).__imul__(dc)
+        d[3 * hs:] *= dh
+        if full:
+            d += extra[t]
+        np.multiply(dc, f[t], out=dc_next)
     return da.transpose(2, 0, 1), np.ascontiguousarray(dc_next.T)
 
 
-def _lstm_gate_grads(d, gates, dc, dh, tc, c_prev, g_gates, up):
-    """One step's dA [4H, N] into d: each gate's upstream gradient (dc g, dc c_prev, dc i,
-    dh tanh(c), plus the tape's own gate gradient when given), gathered in up [4H, N], times
-    its nonlinearity's derivative (s (1 - s) for the sigmoids i f o, 1 - g^2 for g)."""
-    hs = dc.shape[0]
-    np.subtract(1, gates, out=d)
-    d *= gates
-    dg, gg = d[2 * hs:3 * hs], gates[2 * hs:3 * hs]
-    np.subtract(1, np.multiply(gg, gg, out=dg), out=dg)
-    for k, (p, q) in enumerate(((dc, gg), (dc, c_prev), (dc, gates[:hs]), (dh, tc))):
-        np.multiply(p, q, out=up[k * hs:(k + 1) * hs])
-    if g_gates is not None:
-        up += g_gates
-    d *= up
+def _lstm_coefficients(tp, c0, g_full):
+    """For every step at once, from the time-major tape tp [T, 6H, N]: dA's factors P [T, 4H, N]
+    (g s_i', c_{t-1} s_f', i (1 - g^2), tanh(c) s_o', with s' = s (1 - s) for the sigmoids),
+    dh's share in dc, q = o (1 - tanh(c)^2) [T, H, N], and with the whole tape's gradient its
+    own gate gradients times their derivatives (else None)."""
+    steps, hs = tp.shape[0], c0.shape[1]
+    c, gates = tp[:, hs:2 * hs], tp[:, 2 * hs:]
+    i, gg = gates[:, :hs], gates[:, 2 * hs:3 * hs]
+    p = np.subtract(1, gates)
+    p *= gates  # s (1 - s), right for i f o ...
+    dg = p[:, 2 * hs:3 * hs]
+    np.subtract(1, np.multiply(gg, gg, out=dg), out=dg)  # ... and 1 - g^2 for g
+    extra = np.multiply(g_full[:, 2 * hs:], p) if g_full is not None else None
+    p[:, :hs] *= gg
+    if steps:
+        p[1:, hs:2 * hs] *= c[:-1]
+        p[0, hs:2 * hs] *= c0.T
+    dg *= i
+    q = np.tanh(c)
+    p[:, 3 * hs:] *= q
+    np.multiply(q, q, out=q)
+    np.subtract(1, q, out=q)
+    q *= gates[:, 3 * hs:]
+    return p, q, extra
+
+
+def _lstm_backward_scratch(node, env) -> int:
+    """lstm_bptt and lstm_grad_c0: q [T, H, N] and a time-major copy of g's states part (made
+    when g's steps are not contiguous blocks: counted always, so this is an upper bound), and
+    with the whole tape's gradient its gate part times the derivatives [T, 4H, N]."""
+    n, t, width = D.evaluate_shape(node.inputs[0].type.shape, env)
+    g_width = D.evaluate_shape(node.inputs[3].type.shape, env)[2]
+    block = n * t * (width // 6)
+    return np_dtype(node.dtype).itemsize * (2 * block + (4 * block if g_width == width else 0))
 
 
 def _lstm_bptt(tape, c0, wh, g):
@@ -386,16 +412,18 @@ defop("gru_tape", ", ".join(GRU), infer=_tape_infer(GRU, 3, 5), kernel=_gru_tape
       grad=_g_gru_tape, promote=(), family="gated", internal=True,
       memory=FRESH,
       cases=_cases(GRU, 3), doc="the GRU's forward tape [N, T, 5H]: h r z n (h Whn + bhn)")
-for _name, _kernel, _infer, _tape, _names, _gates, _doc in (
+LSTM_BACKWARD = Memory((), scratch=_lstm_backward_scratch)
+for _name, _kernel, _infer, _tape, _names, _gates, _memory, _doc in (
         ("lstm_bptt", _lstm_bptt, _bptt_infer(4, states_only=True), _lstm_tape, LSTM, 4,
+         LSTM_BACKWARD,
          "LSTM backprop through time: the gradient of every step's gate pre-activations"),
-        ("lstm_grad_c0", _lstm_grad_c0, _state_grad_infer, _lstm_tape, LSTM, 4,
+        ("lstm_grad_c0", _lstm_grad_c0, _state_grad_infer, _lstm_tape, LSTM, 4, LSTM_BACKWARD,
          "the LSTM's gradient with respect to its initial cell c0"),
-        ("gru_bptt", _gru_bptt, _bptt_infer(6, states_only=True), _gru_tape, GRU, 3,
+        ("gru_bptt", _gru_bptt, _bptt_infer(6, states_only=True), _gru_tape, GRU, 3, FRESH,
          "GRU backprop through time: the gradients of every step's x-side and h-side "
          "pre-activations [dAx | dAh]"),
-        ("gru_grad_h0", _gru_grad_h0, _state_grad_infer, _gru_tape, GRU, 3,
+        ("gru_grad_h0", _gru_grad_h0, _state_grad_infer, _gru_tape, GRU, 3, FRESH,
          "the GRU's gradient with respect to its initial state h0")):
     defop(_name, "tape, state, Wh, g", infer=_infer, kernel=_kernel, grad_missing=SECOND_ORDER,
-          promote=(), family="gated", internal=True, memory=FRESH,
+          promote=(), family="gated", internal=True, memory=_memory,
           cases=_tape_cases(_tape, _names, _gates), doc=_doc)

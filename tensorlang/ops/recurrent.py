@@ -14,8 +14,8 @@ import numpy as np
 
 from ..errors import OpError
 from ..ir import dims as D
-from ..ir.opdef import FRESH, VIEW, defop
-from ..ir.types import TensorType, is_float, promote
+from ..ir.opdef import VIEW, Memory, defop
+from ..ir.types import TensorType, is_float, np_dtype, promote
 
 
 def _match(what: str, a, b) -> None:
@@ -122,15 +122,33 @@ def _grad_h0(da, wh):
     return da[:, :1].sum(axis=1) @ wh.T  # dA_0 (zeros when T is 0)
 
 
+CHUNK_ELEMENTS = 1 << 16
+"""How many elements of per-step products _sum_over_steps makes in one batched matmul."""
+
+
+def _chunk_steps(a: int, b: int) -> int:
+    """How many steps' [b, a] products make one chunk of _sum_over_steps."""
+    return max(1, CHUNK_ELEMENTS // max(1, a * b))
+
+
 def _sum_over_steps(left, right, out):
     """out + sum over t of left_t @ right_t^T, for [T, A, N] and [T, B, N] stacks of blocks
-    (summed as [B, A], which suits BLAS better with these layouts): a step at a time, so no
-    copy of either stack whatever its layout (each block is a BLAS operand as it is)."""
+    (summed as [B, A], which suits BLAS better with these layouts): the products of a chunk of
+    steps in one batched matmul, then summed, so no copy of either stack whatever its layout
+    (each block is a BLAS operand as it is) and a few calls per chunk rather than per step."""
     acc = np.ascontiguousarray(out.T)
-    tmp = np.empty_like(acc)
-    for a, b in zip(left, right):
-        acc += np.matmul(b, a.T, out=tmp)
+    k = _chunk_steps(*acc.shape)
+    for s in range(0, len(left), k):
+        acc += np.matmul(right[s:s + k], left[s:s + k].transpose(0, 2, 1)).sum(axis=0)
     return np.ascontiguousarray(acc.T)
+
+
+def _sum_scratch(node, env) -> int:
+    """rnn_grad_Wx and rnn_grad_Wh: one chunk's products, their sum and the accumulator."""
+    shapes = [D.evaluate_shape(i.type.shape, env) for i in node.inputs]
+    steps, a, b = shapes[-1][1], shapes[0][-1], shapes[-1][2]
+    k = min(max(steps, 1), _chunk_steps(a, b))
+    return np_dtype(node.dtype).itemsize * (k + 2) * a * b
 
 
 def _grad_wx(x, da):
@@ -257,8 +275,9 @@ HELPERS = [
 
 
 ALWAYS_NEW = ("rnn_grad_Wx", "rnn_grad_Wh")  # summed into an array of their own
+SUMMED = Memory((), scratch=_sum_scratch)
 for _name, _sig, _infer, _kernel, _inputs, _doc in HELPERS:
     defop(_name, _sig, infer=_infer, kernel=_kernel, doc=_doc, family="recurrent",
           internal=True, grad_missing=SECOND_ORDER, promote=(),
-          memory=FRESH if _name in ALWAYS_NEW else VIEW,
+          memory=SUMMED if _name in ALWAYS_NEW else VIEW,
           cases=_bptt_cases if _inputs is None else _cases_of(*_inputs))
