@@ -4,7 +4,7 @@ n), Wx [D, G*H], Wh [H, G*H], LSTM bias b [4H] (PyTorch's b_ih + b_hh), GRU bias
 [3H] (the reset gate multiplies h @ Whn + bhn, as PyTorch does).
 
 `lstm(x, h0, c0, Wx, Wh, b)` and `gru(x, h0, Wx, Wh, bx, bh)` are made of two nodes: a fused
-forward kernel that returns its whole tape [N, T, K*H] (LSTM: h c i f g o; GRU: h r z n and
+forward kernel that returns its whole tape [N, T, K*H] (LSTM: h c i f o g; GRU: h r z n and
 h @ Whn + bhn), and the slice of the states h. Their gradient is one fused backprop-through-time
 kernel giving the gradient of every step's gate pre-activations (dA); every weight's gradient
 is then one contraction of dA (rnn.py's rnn_grad_* ops serve any gate count). The BPTT kernels
@@ -73,19 +73,27 @@ def _tape_infer(names, gates, width):
 # The LSTM kernels keep every per-step quantity gate-major: the tape [N, T, 6H] they return is
 # a view of a [T, 6H, N] array (a time-major, transposed layout), so that each step's h, c and
 # gates are contiguous [H, N] blocks and the per-step work is a few whole-block NumPy calls
-# (strided [N, H] slices cost four times as much a call). dA comes back the same way; the
-# rnn_grad_* contractions read both layouts.
+# (strided [N, H] slices cost four times as much a call). The tape holds the gates as i f o g,
+# the three sigmoids together; dA, like the weights, has PyTorch's order i f g o, and comes
+# back in the same layout; the rnn_grad_* contractions read both layouts.
+def _tape_order(hs: int) -> np.ndarray:
+    """The tape's gate rows (i f o g) as indices into PyTorch's order (i f g o)."""
+    return np.r_[0:2 * hs, 3 * hs:4 * hs, 2 * hs:3 * hs]
+
+
 def _halved(wx, wh, b, hs):
-    """Wx^T, Wh^T and b [4H, 1] with the sigmoid gates' rows (i f o) halved: one tanh of every
-    gate then gives tanh(z / 2) for those, and sigmoid(z) = (1 + tanh(z / 2)) / 2 (halving is
-    exact in binary floating point, so this is the same number as halving z)."""
+    """Wx^T, Wh^T and b [4H, 1] in the tape's gate order with the sigmoid gates' rows (i f o)
+    halved: one tanh of every gate then gives tanh(z / 2) for those, and sigmoid(z) =
+    (1 + tanh(z / 2)) / 2 (halving is exact in binary floating point, so this is the same
+    number as halving z)."""
+    rows = _tape_order(hs)
     s = np.ones(4 * hs, wx.dtype)
-    s[:2 * hs] = s[3 * hs:] = 0.5
-    return wx.T * s[:, None], wh.T * s[:, None], (b * s)[:, None]
+    s[:3 * hs] = 0.5
+    return wx.T[rows] * s[:, None], wh.T[rows] * s[:, None], (b[rows] * s)[:, None]
 
 
 def _lstm_tape(x, h0, c0, wx, wh, b):
-    """[N, T, 6H]: every step's h, c and gates i f g o (after their nonlinearities)."""
+    """[N, T, 6H]: every step's h, c and gates i f o g (after their nonlinearities)."""
     x, h0, c0, wx, wh, b = _cast(x, h0, c0, wx, wh, b)
     n, steps, _ = x.shape
     hs = h0.shape[1]
@@ -100,15 +108,15 @@ def _lstm_tape(x, h0, c0, wx, wh, b):
         hx[hs:hs + d] = xs[t]
         np.matmul(w, hx, out=z)
         np.tanh(z, out=z)
-        for s in (z[:2 * hs], z[3 * hs:]):  # i f and o: sigmoids
-            s *= 0.5
-            s += 0.5
+        sig = z[:3 * hs]  # i f o
+        sig *= 0.5
+        sig += 0.5
         c_new = tape[t, hs:2 * hs]
         np.multiply(z[hs:2 * hs], c, out=c_new)
-        np.multiply(z[:hs], z[2 * hs:3 * hs], out=tmp)
+        np.multiply(z[:hs], z[3 * hs:], out=tmp)
         c_new += tmp
         np.tanh(c_new, out=tmp)
-        hx[:hs] = np.multiply(z[3 * hs:], tmp, out=tape[t, :hs])
+        hx[:hs] = np.multiply(z[2 * hs:3 * hs], tmp, out=tape[t, :hs])
         c = c_new
     return tape.transpose(2, 0, 1)
 
@@ -149,18 +157,26 @@ def _lstm_backward(tape, c0, wh, g):
 
 
 def _lstm_coefficients(tp, c0, g_full):
-    """For every step at once, from the time-major tape tp [T, 6H, N]: dA's factors P [T, 4H, N]
-    (g s_i', c_{t-1} s_f', i (1 - g^2), tanh(c) s_o', with s' = s (1 - s) for the sigmoids),
-    dh's share in dc, q = o (1 - tanh(c)^2) [T, H, N], and with the whole tape's gradient its
-    own gate gradients times their derivatives (else None)."""
+    """For every step at once, from the time-major tape tp [T, 6H, N] (gates i f o g): dA's
+    factors P [T, 4H, N] in dA's order i f g o (g s_i', c_{t-1} s_f', i (1 - g^2), tanh(c) s_o',
+    with s' = s (1 - s) for the sigmoids), dh's share in dc, q = o (1 - tanh(c)^2) [T, H, N],
+    and with the whole tape's gradient its own gate gradients times their derivatives in dA's
+    order (else None)."""
     steps, hs = tp.shape[0], c0.shape[1]
-    c, gates = tp[:, hs:2 * hs], tp[:, 2 * hs:]
-    i, gg = gates[:, :hs], gates[:, 2 * hs:3 * hs]
-    p = np.subtract(1, gates)
-    p *= gates  # s (1 - s), right for i f o ...
+    c, i, o, gg = tp[:, hs:2 * hs], tp[:, 2 * hs:3 * hs], tp[:, 4 * hs:5 * hs], tp[:, 5 * hs:]
+    p = np.empty((steps, 4 * hs, tp.shape[2]), tp.dtype)
+    for d, s in ((p[:, :2 * hs], tp[:, 2 * hs:4 * hs]), (p[:, 3 * hs:], o)):  # s (1 - s)
+        np.subtract(1, s, out=d)
+        d *= s
     dg = p[:, 2 * hs:3 * hs]
-    np.subtract(1, np.multiply(gg, gg, out=dg), out=dg)  # ... and 1 - g^2 for g
-    extra = np.multiply(g_full[:, 2 * hs:], p) if g_full is not None else None
+    np.subtract(1, np.multiply(gg, gg, out=dg), out=dg)  # 1 - g^2
+    extra = None
+    if g_full is not None:
+        extra = np.empty_like(p)
+        for rows, tape_rows in ((slice(0, 2 * hs), slice(2 * hs, 4 * hs)),  # i f, g, o
+                                (slice(2 * hs, 3 * hs), slice(5 * hs, 6 * hs)),
+                                (slice(3 * hs, 4 * hs), slice(4 * hs, 5 * hs))):
+            np.multiply(g_full[:, tape_rows], p[:, rows], out=extra[:, rows])
     p[:, :hs] *= gg
     if steps:
         p[1:, hs:2 * hs] *= c[:-1]
@@ -170,7 +186,7 @@ def _lstm_coefficients(tp, c0, g_full):
     p[:, 3 * hs:] *= q
     np.multiply(q, q, out=q)
     np.subtract(1, q, out=q)
-    q *= gates[:, 3 * hs:]
+    q *= o
     return p, q, extra
 
 
@@ -407,7 +423,7 @@ defop("gru", ", ".join(GRU), infer=_states_infer(GRU, 3), kernel=None, expand=_e
 defop("lstm_tape", ", ".join(LSTM), infer=_tape_infer(LSTM, 4, 6), kernel=_lstm_tape,
       grad=_g_lstm_tape, promote=(), family="gated", internal=True,
       memory=FRESH,
-      cases=_cases(LSTM, 4), doc="the LSTM's forward tape [N, T, 6H]: h c i f g o of every step")
+      cases=_cases(LSTM, 4), doc="the LSTM's forward tape [N, T, 6H]: h c i f o g of every step")
 defop("gru_tape", ", ".join(GRU), infer=_tape_infer(GRU, 3, 5), kernel=_gru_tape,
       grad=_g_gru_tape, promote=(), family="gated", internal=True,
       memory=FRESH,

@@ -233,7 +233,7 @@ def _tape(e, node, states: list[str], a: str, step) -> str:
 
 @rule("lstm_tape")
 def _lstm_tape(e, node, ins):
-    """[N, T, 6H]: h c i f g o of every step, as ops/gated.py lays the tape out."""
+    """[N, T, 6H]: h c i f o g of every step, as ops/gated.py lays the tape out."""
     x, h0, c0, wx, wh, b = _as(e, node, ins)
     hs = int(node.inputs[1].type.shape[1])
 
@@ -245,7 +245,7 @@ def _lstm_tape(e, node, ins):
                       op("Tanh", [zg]))
         c = op("Add", [op("Mul", [f, c]), op("Mul", [i, g])])
         h = op("Mul", [o, op("Tanh", [c])])
-        return (h, c), op("Concat", [h, c, i, f, g, o], axis=1)
+        return (h, c), op("Concat", [h, c, i, f, o, g], axis=1)
     return _tape(e, node, [h0, c0], e.op("Add", [e.op("MatMul", [x, wx]), b]), step)
 
 

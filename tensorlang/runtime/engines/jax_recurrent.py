@@ -100,7 +100,7 @@ def _lstm_tape(x, h0, c0, wx, wh, b):
         g = jnp.tanh(z[:, 2 * hs:3 * hs])
         c = f * c + i * g
         h = o * jnp.tanh(c)
-        return (h, c), jnp.concatenate([h, c, i, f, g, o], axis=1)
+        return (h, c), jnp.concatenate([h, c, i, f, o, g], axis=1)  # ops/gated.py's tape
     return _time_major(lax.scan(step, (h0, c0), _time_major(x @ wx + b))[1])
 
 
@@ -115,8 +115,8 @@ def _lstm_backward(tape, c0, wh, g):
         dh_next, dc_next = carry
         tp, gt, cp = inputs
         c = tp[:, hs:2 * hs]
-        i, f, gg, o = (tp[:, (2 + k) * hs:(3 + k) * hs] for k in range(4))
-        gi, gf, gg_, go = (gt[:, (2 + k) * hs:(3 + k) * hs] for k in range(4))
+        i, f, o, gg = (tp[:, (2 + k) * hs:(3 + k) * hs] for k in range(4))
+        gi, gf, go, gg_ = (gt[:, (2 + k) * hs:(3 + k) * hs] for k in range(4))
         dh = gt[:, :hs] + dh_next
         tc = jnp.tanh(c)
         dc = dh * o * (1 - tc * tc) + dc_next + gt[:, hs:2 * hs]
