@@ -135,3 +135,23 @@ def test_the_contractions_read_the_gated_kernels_time_major_layout(name, inputs,
     got = REGISTRY[name].kernel(*[laid[i] for i in inputs])
     want = getattr(ref, name)(*[plain[i] for i in inputs])
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("chunk_elements", [1, 7 * 16, 3 * 4 * 16])
+@pytest.mark.parametrize("name, inputs", [("rnn_grad_Wx", ("x", "dA")),
+                                          ("rnn_grad_Wh", ("h0", "hs", "dA"))])
+def test_the_weight_contractions_sum_every_chunk_of_steps(monkeypatch, name, inputs,
+                                                          chunk_elements):
+    """The weight gradients multiply a chunk of steps at a time: with chunks of one step,
+    of some steps (the last chunk shorter) and of all of them, the sums equal the references'."""
+    from tensorlang.ops import REGISTRY
+    monkeypatch.setattr(R, "CHUNK_ELEMENTS", chunk_elements)
+    rng = np.random.default_rng(12)
+    n, t, d, h, k = 3, 11, 4, 4, 16
+    arrays = {"dA": rng.normal(size=(n, t, k)), "x": rng.normal(size=(n, t, d)),
+              "h0": rng.normal(size=(n, h)), "hs": rng.normal(size=(n, t, h))}
+    steps = R._chunk_steps(d if name == "rnn_grad_Wx" else h, k)
+    assert steps == max(1, chunk_elements // (4 * k))
+    got = REGISTRY[name].kernel(*[arrays[i] for i in inputs])
+    want = getattr(ref, name)(*[arrays[i] for i in inputs])
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
