@@ -1,7 +1,8 @@
 """runtime/memory.predict against tracemalloc's count of what one run really allocates (NumPy
-reports its arrays to tracemalloc): an MLP, a CNN and an LSTM training step, and inference, each
-within 20% (they come out within a few percent); and the replay's rules on hand-made plans
-(in-place steps allocate nothing, views allocate nothing, freed buffers come back)."""
+reports its arrays to tracemalloc): an MLP, a CNN, an LSTM and a 2-layer GRU training step, and
+inference, each within 20% (they come out within a few percent); and the replay's rules on
+hand-made plans (in-place steps allocate nothing, views allocate nothing, freed buffers come
+back)."""
 
 from __future__ import annotations
 
@@ -56,6 +57,16 @@ graph g {
     logits = Dense(s[:, -1, :], 4)
     loss = mean(softmax_cross_entropy(logits, y))
 }""", "[[[0.0]]]", "adam(lr = 0.01)",
+             lambda r: {"x": r.normal(size=(32, 20, 8)).astype(np.float32),
+                        "y": r.integers(0, 4, 32)}),
+    "gru2": ("""
+graph g {
+    placeholder x: f32[N, T, 8]
+    placeholder y: i64[N]
+    s = GRU(GRU(x, 24), 16)
+    logits = Dense(s[:, -1, :], 4)
+    loss = mean(softmax_cross_entropy(logits, y))
+}""", "[[[0.0]]]", "sgd(lr = 0.1)",
              lambda r: {"x": r.normal(size=(32, 20, 8)).astype(np.float32),
                         "y": r.integers(0, 4, 32)}),
 }
