@@ -121,51 +121,62 @@ def _lstm_tape(x, h0, c0, wx, wh, b):
     return tape.transpose(2, 0, 1)
 
 
+BPTT_CHUNK_ELEMENTS = 1 << 18
+"""About how many elements of dA one chunk of steps of the LSTM's BPTT holds: its factors are
+made a chunk at a time (in cache while its steps use them)."""
+
+
 def _lstm_backward(tape, c0, wh, g):
     """(dA [N, T, 4H], dc0): backprop through time of the gradient g of the tape: of its h part
     only ([N, T, H], the usual case) or of all of it ([N, T, 6H]: its c and gate parts too).
 
-    Every factor of dA that the recurrence does not change is made first, for all steps in a
-    few whole-tape calls (_lstm_coefficients), so each step is 7 small calls: dh from the next
-    step's dA, dc from dh, and dA = dc * P (i f g) and dh * P (o)."""
+    The factors of dA that the recurrence does not change are made first, for a chunk of steps
+    in a few calls (_lstm_coefficients, while they stay in cache), so each step is 7 small
+    calls: dh from the next step's dA, dc from dh, and dA = dc * P (i f g) and dh * P (o)."""
     tape, c0, wh, g = _cast(tape, c0, wh, g)
     n, steps, _ = tape.shape
     hs = c0.shape[1]
     tp, gp, full = time_major(tape), time_major(g), g.shape[2] != hs
-    if steps and not gp[0].flags.c_contiguous:  # a step's block of g read 50 times otherwise
-        gp = np.ascontiguousarray(gp)
-    da, q, extra = _lstm_coefficients(tp, c0, gp if full else None)
+    da = np.empty((steps, 4 * hs, n), tape.dtype)
     f = tp[:, 3 * hs:4 * hs]
     dh, dc = np.empty((hs, n), tape.dtype), np.empty((hs, n), tape.dtype)
     dc_next = np.zeros((hs, n), tape.dtype)
-    for t in reversed(range(steps)):
-        if t + 1 < steps:
-            np.add(np.matmul(wh, da[t + 1], out=dh), gp[t, :hs], out=dh)
-        else:
-            dh[...] = gp[t, :hs]
-        np.multiply(dh, q[t], out=dc)  # dc = dh o (1 - tanh(c)^2) + dc_next (+ g's c)
-        dc += dc_next
-        if full:
-            dc += gp[t, hs:2 * hs]
-        d = da[t]
-        d[:3 * hs].reshape(3, hs, n).__imul__(dc)
-        d[3 * hs:] *= dh
-        if full:
-            d += extra[t]
-        np.multiply(dc, f[t], out=dc_next)
+    chunk = max(1, BPTT_CHUNK_ELEMENTS // max(1, 4 * hs * n))
+    for stop in range(steps, 0, -chunk):
+        start = max(0, stop - chunk)
+        q, extra = _lstm_coefficients(tp, c0, gp if full else None, start, stop, da[start:stop])
+        gs = gp[start:stop]
+        if not gs[0].flags.c_contiguous:  # each step's block of g read as one
+            gs = np.ascontiguousarray(gs)
+        for t in reversed(range(start, stop)):
+            k = t - start
+            if t + 1 < steps:
+                np.add(np.matmul(wh, da[t + 1], out=dh), gs[k, :hs], out=dh)
+            else:
+                dh[...] = gs[k, :hs]
+            np.multiply(dh, q[k], out=dc)  # dc = dh o (1 - tanh(c)^2) + dc_next (+ g's c)
+            dc += dc_next
+            if full:
+                dc += gs[k, hs:2 * hs]
+            d = da[t]
+            d[:3 * hs].reshape(3, hs, n).__imul__(dc)
+            d[3 * hs:] *= dh
+            if full:
+                d += extra[k]
+            np.multiply(dc, f[t], out=dc_next)
     return da.transpose(2, 0, 1), np.ascontiguousarray(dc_next.T)
 
 
-def _lstm_coefficients(tp, c0, g_full):
-    """For every step at once, from the time-major tape tp [T, 6H, N] (gates i f o g): dA's
-    factors P [T, 4H, N] in dA's order i f g o (g s_i', c_{t-1} s_f', i (1 - g^2), tanh(c) s_o',
-    with s' = s (1 - s) for the sigmoids), dh's share in dc, q = o (1 - tanh(c)^2) [T, H, N],
-    and with the whole tape's gradient its own gate gradients times their derivatives in dA's
-    order (else None)."""
-    steps, hs = tp.shape[0], c0.shape[1]
-    c, i, o, gg = tp[:, hs:2 * hs], tp[:, 2 * hs:3 * hs], tp[:, 4 * hs:5 * hs], tp[:, 5 * hs:]
-    p = np.empty((steps, 4 * hs, tp.shape[2]), tp.dtype)
-    for d, s in ((p[:, :2 * hs], tp[:, 2 * hs:4 * hs]), (p[:, 3 * hs:], o)):  # s (1 - s)
+def _lstm_coefficients(tp, c0, g_full, start, stop, p):
+    """For steps start..stop-1 at once, from the time-major tape tp [T, 6H, N] (gates i f o g):
+    dA's factors, written into p [stop - start, 4H, N] in dA's order i f g o (g s_i',
+    c_{t-1} s_f', i (1 - g^2), tanh(c) s_o', with s' = s (1 - s) for the sigmoids); returns dh's
+    share in dc, q = o (1 - tanh(c)^2) [stop - start, H, N], and with the whole tape's gradient
+    its own gate gradients times their derivatives in dA's order (else None)."""
+    hs = c0.shape[1]
+    steps = tp[start:stop]
+    c, i, o, gg = (steps[:, k * hs:(k + 1) * hs] for k in (1, 2, 4, 5))
+    for d, s in ((p[:, :2 * hs], steps[:, 2 * hs:4 * hs]), (p[:, 3 * hs:], o)):  # s (1 - s)
         np.subtract(1, s, out=d)
         d *= s
     dg = p[:, 2 * hs:3 * hs]
@@ -173,31 +184,34 @@ def _lstm_coefficients(tp, c0, g_full):
     extra = None
     if g_full is not None:
         extra = np.empty_like(p)
+        gates = g_full[start:stop]
         for rows, tape_rows in ((slice(0, 2 * hs), slice(2 * hs, 4 * hs)),  # i f, g, o
                                 (slice(2 * hs, 3 * hs), slice(5 * hs, 6 * hs)),
                                 (slice(3 * hs, 4 * hs), slice(4 * hs, 5 * hs))):
-            np.multiply(g_full[:, tape_rows], p[:, rows], out=extra[:, rows])
+            np.multiply(gates[:, tape_rows], p[:, rows], out=extra[:, rows])
     p[:, :hs] *= gg
-    if steps:
-        p[1:, hs:2 * hs] *= c[:-1]
-        p[0, hs:2 * hs] *= c0.T
+    p[1:, hs:2 * hs] *= c[:-1]
+    p[0, hs:2 * hs] *= tp[start - 1, hs:2 * hs] if start else c0.T
     dg *= i
     q = np.tanh(c)
     p[:, 3 * hs:] *= q
     np.multiply(q, q, out=q)
     np.subtract(1, q, out=q)
     q *= o
-    return p, q, extra
+    return q, extra
 
 
 def _lstm_backward_scratch(node, env) -> int:
-    """lstm_bptt and lstm_grad_c0: q [T, H, N] and a time-major copy of g's states part (made
-    when g's steps are not contiguous blocks: counted always, so this is an upper bound), and
-    with the whole tape's gradient its gate part times the derivatives [T, 4H, N]."""
+    """lstm_bptt and lstm_grad_c0: a chunk of steps' q [H, N] and copy of g's steps (made when
+    g's steps are not contiguous blocks: counted always, so this is an upper bound), and with
+    the whole tape's gradient that chunk's own share of dA [4H, N]."""
     n, t, width = D.evaluate_shape(node.inputs[0].type.shape, env)
     g_width = D.evaluate_shape(node.inputs[3].type.shape, env)[2]
-    block = n * t * (width // 6)
-    return np_dtype(node.dtype).itemsize * (2 * block + (4 * block if g_width == width else 0))
+    hs = width // 6
+    steps = min(max(t, 1), max(1, BPTT_CHUNK_ELEMENTS // max(1, 4 * hs * n)))
+    block = n * steps * hs
+    return np_dtype(node.dtype).itemsize * block * (1 + g_width // hs + (4 if g_width == width
+                                                                         else 0))
 
 
 def _lstm_bptt(tape, c0, wh, g):

@@ -138,8 +138,11 @@ def _sum_over_steps(left, right, out):
     (each block is a BLAS operand as it is) and a few calls per chunk rather than per step."""
     acc = np.ascontiguousarray(out.T)
     k = _chunk_steps(*acc.shape)
+    products = np.empty((min(k, len(left)), *acc.shape), acc.dtype)
     for s in range(0, len(left), k):
-        acc += np.matmul(right[s:s + k], left[s:s + k].transpose(0, 2, 1)).sum(axis=0)
+        part = np.matmul(right[s:s + k], left[s:s + k].transpose(0, 2, 1),
+                         out=products[:len(left[s:s + k])])
+        acc += part[0] if len(part) == 1 else part.sum(axis=0)
     return np.ascontiguousarray(acc.T)
 
 

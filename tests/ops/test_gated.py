@@ -163,13 +163,20 @@ def _gated_case(kind, rng):
 
 @pytest.mark.parametrize("kind", ["lstm", "gru"])
 @pytest.mark.parametrize("states_only", [False, True])
-def test_the_kernels_backprop_any_tape_gradient_as_finite_differences(kind, states_only):
+@pytest.mark.parametrize("chunk_steps", [None, 1, 3])
+def test_the_kernels_backprop_any_tape_gradient_as_finite_differences(kind, states_only,
+                                                                     chunk_steps, monkeypatch):
     """The kernels on their own, in their time-major layout: for L = sum(tape * G) (G over the
     whole tape, cells and gates too, or over its states only) the gradients made from the BPTT
     kernel's dA by the rnn_grad_* kernels (weights, biases, the initial state) equal central
-    differences of L."""
+    differences of L. With chunk_steps, the LSTM's BPTT and the weight contractions work in
+    chunks of that many steps (of the 4 there are: one a step, or 3 and then 1)."""
+    from tensorlang.ops import gated, recurrent
     tape_of, args, grads = _gated_case(kind, np.random.default_rng(7))
-    h = args[1].shape[1]
+    n, h = args[1].shape
+    if chunk_steps:
+        monkeypatch.setattr(gated, "BPTT_CHUNK_ELEMENTS", chunk_steps * 4 * h * n)
+        monkeypatch.setattr(recurrent, "CHUNK_ELEMENTS", chunk_steps * 4 * h * h)
     tape = tape_of(*args)
     weights = np.random.default_rng(9).normal(size=tape.shape)
     if states_only:
