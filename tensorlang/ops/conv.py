@@ -165,6 +165,8 @@ def _conv2d_grad_input(g, k, hw, stride=1, padding=0):
     g, k = g.astype(dt, copy=False), k.astype(dt, copy=False)
     (h, w), (f, c, kh, kw) = hw, k.shape
     (t, b), (left, r) = pads(padding, h, kh, stride), pads(padding, w, kw, stride)
+    if stride == 1:  # chunked flat-shift columns: one contiguous add per offset and image
+        return fast.grad_input(g, k, hw, ((t, b), (left, r)))
     n, _, oh, ow = g.shape
     cols = (k.reshape(f, -1).T @ _flat_g(g)).reshape(c, kh, kw, n, oh, ow)
     dxp = np.zeros((c, n, h + t + b, w + left + r), dt)  # channels first, like cols
@@ -229,14 +231,18 @@ def _grad_kernel_scratch(node, env) -> int:
 
 
 def _grad_input_scratch(node, env) -> int:
-    """conv2d_grad_input: g with the filters first and the columns, then the columns with the
-    padded image gradient while the result is copied out."""
+    """conv2d_grad_input: stride 1, the padded image gradient (a spare row), one chunk of g
+    Wp wide and its columns; else g with the filters first and the columns, then the columns
+    with the padded image gradient while the result is copied out."""
     g, k = _shapes(node, env)
     f, c, kh, kw = k
     n, _, oh, ow = g
     x = (n, c, *node.attrs["hw"])
     _, _, hp, wp, *_ = _geometry(x, k, node.attrs)
     size = np_dtype(node.dtype).itemsize
+    if node.attrs["stride"] == 1:
+        m = min(n, fast.grad_input_chunk(c * kh * kw, oh * wp, size))
+        return size * (n * c * (hp + 1) * wp + (f + c * kh * kw) * m * oh * wp)
     cols, flat, dxp = c * kh * kw * n * oh * ow, f * n * oh * ow, c * n * hp * wp
     out = n * c * x[2] * x[3]
     return size * max(flat + cols - out, cols + dxp)

@@ -1,15 +1,16 @@
 """Fast paths of the conv family's kernels (conv.py calls them where they apply).
 
-Stride-1 conv2d and its kernel gradient work on "flat shift" columns built chunk by chunk, so
-that each chunk's columns are still in cache when the matrix product reads them: the columns of
-a whole batch are C*KH*KW times bigger than the images, and writing them all out and reading them
-back is what made the plain im2col slow.
+Stride-1 conv2d and its kernel and input gradients work on "flat shift" columns built (or, for
+the input gradient, added back) chunk by chunk, so that each chunk's columns are still in cache
+when the next step reads them: the columns of a whole batch are C*KH*KW times bigger than the
+images, and writing them all out and reading them back is what made the plain im2col slow.
 
 With stride 1, the window offset (i, j) of a zero-padded image flattened row by row is a single
 contiguous run: output position p = oh * Wp + ow reads xflat[i * Wp + j + p]. Computing every p in
 [0, OH * Wp), the positions with ow >= OW included (they are dropped from the result), makes each
-column row one contiguous copy instead of OH short ones. The padded image gets one extra zero row
-so that the last runs stay inside it."""
+column row one contiguous copy instead of OH short ones (and the input gradient's col2im one
+contiguous add per offset). The padded image gets one extra zero row so that the last runs stay
+inside it."""
 
 from __future__ import annotations
 
@@ -80,6 +81,43 @@ def grad_kernel(x: np.ndarray, g: np.ndarray, khw, pads) -> np.ndarray:
         part[:, :, :, :ow] = g[a:e].transpose(1, 0, 2, 3)
         acc += part.reshape(f, -1) @ _columns(xf[a:e], kh, kw, wp, oh).T
     return acc.reshape(f, c, kh, kw)
+
+
+GRAD_INPUT_CHUNK_BYTES = 2 * CHUNK_BYTES  # its columns; measured: 1 and 4 MiB were slower
+
+
+def grad_input_chunk(rows: int, run: int, itemsize: int) -> int:
+    """How many images one chunk of grad_input's columns holds."""
+    return max(1, GRAD_INPUT_CHUNK_BYTES // max(1, rows * run * itemsize))
+
+
+def grad_input(g: np.ndarray, k: np.ndarray, hw, pads) -> np.ndarray:
+    """[N, C, H, W]: the gradient of the stride-1 conv2d with respect to its input, for the
+    output gradient g [N, F, OH, OW] (g and k of one dtype). The columns k^T g of a chunk of
+    images are laid out Wp wide, as conv2d's are, so each kernel offset (i, j) adds one
+    contiguous run of OH * Wp to every flattened padded image (col2im without short rows)."""
+    (h, w), (f, c, kh, kw) = hw, k.shape
+    (t, b), (left, r) = pads
+    n, _, oh, ow = g.shape
+    hp, wp = h + t + b, w + left + r
+    run = oh * wp
+    km = k.reshape(f, -1).T  # [C*KH*KW, F]
+    step = grad_input_chunk(c * kh * kw, run, g.itemsize)
+    dxp = np.zeros((n, c, (hp + 1) * wp), g.dtype)  # a spare row: the last runs stay inside
+    gw = np.zeros((f, min(step, n), oh, wp), g.dtype)  # the dropped positions stay zero
+    for a in range(0, n, step):
+        e = min(a + step, n)
+        part = gw[:, :e - a]
+        part[:, :, :, :ow] = g[a:e].transpose(1, 0, 2, 3)
+        cols = (km @ part.reshape(f, -1)).reshape(c, kh, kw, e - a, run)
+        d = dxp[a:e].transpose(1, 0, 2)  # [C, m, (Hp + 1) * Wp], like the columns
+        for i in range(kh):
+            for j in range(kw):
+                at = i * wp + j
+                d[:, :, at:at + run] += cols[:, i, j]
+        del cols  # before the next chunk's are made: one chunk's columns at a time
+    dxp = dxp.reshape(n, c, hp + 1, wp)
+    return np.ascontiguousarray(dxp[:, :, t:t + h, left:left + w])
 
 
 # ------------------------------------------------------------------ max pooling's gradient

@@ -1,6 +1,6 @@
 """ops/conv_kernels.py: the fast paths on their own: padded_flat's layout, the chunked stride-1
-conv2d (with its bias) and kernel gradient against direct loops, chunk sizes, and the
-branch-free max-pooling gradient."""
+conv2d (with its bias) and its kernel and input gradients against direct loops, chunk sizes,
+and the branch-free max-pooling gradient."""
 
 from __future__ import annotations
 
@@ -33,6 +33,17 @@ def loop_grad_kernel(x, g, khw, pads):
     return out
 
 
+def loop_grad_input(g, k, hw, pads):
+    """d <g, conv(x, k)> / d x by its definition: every output's window gets g times k."""
+    (t, b), (left, r) = pads
+    n, f, oh, ow = g.shape
+    dxp = np.zeros((n, k.shape[1], hw[0] + t + b, hw[1] + left + r))
+    kh, kw = k.shape[2:]
+    for m, o, i, j in np.ndindex(g.shape):
+        dxp[m, :, i:i + kh, j:j + kw] += g[m, o, i, j] * k[o]
+    return dxp[:, :, t:t + hw[0], left:left + hw[1]]
+
+
 def test_padded_flat_lays_out_each_image_row_by_row_with_a_spare_row():
     x = np.arange(6.0).reshape(1, 1, 2, 3)
     flat, hp, wp = F.padded_flat(x, ((1, 0), (0, 2)))
@@ -49,8 +60,9 @@ def test_padded_flat_lays_out_each_image_row_by_row_with_a_spare_row():
     ((1, 2, 4, 4), (1, 2, 4, 4), ((0, 0), (0, 0))),
 ])
 @pytest.mark.parametrize("chunk", [1, F.CHUNK_BYTES])
-def test_conv2d_and_its_kernel_gradient_match_the_loops(xs, ks, pads, chunk, monkeypatch):
+def test_conv2d_and_its_gradients_match_the_loops(xs, ks, pads, chunk, monkeypatch):
     monkeypatch.setattr(F, "CHUNK_BYTES", chunk)  # 1: a chunk per image
+    monkeypatch.setattr(F, "GRAD_INPUT_CHUNK_BYTES", 2 * chunk)
     rng = np.random.default_rng(sum(xs))
     x, k = rng.normal(size=xs), rng.normal(size=ks)
     got = F.conv2d(x, k, pads)
@@ -63,6 +75,10 @@ def test_conv2d_and_its_kernel_gradient_match_the_loops(xs, ks, pads, chunk, mon
     g = rng.normal(size=want.shape)
     np.testing.assert_allclose(F.grad_kernel(x, g, ks[2:], pads),
                                loop_grad_kernel(x, g, ks[2:], pads), rtol=1e-11, atol=1e-11)
+    got_x = F.grad_input(g, k, xs[2:], pads)
+    assert got_x.shape == xs and got_x.flags.c_contiguous
+    np.testing.assert_allclose(got_x, loop_grad_input(g, k, xs[2:], pads), rtol=1e-11,
+                               atol=1e-11)
 
 
 def test_conv2d_keeps_f32():
