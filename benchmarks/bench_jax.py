@@ -49,17 +49,6 @@ def _first(fn) -> float:
     return (time.perf_counter() - t) * 1e3
 
 
-def _ratios(what: str, ms: dict) -> list[tuple[str, float, str]]:
-    rows = [(f"{what}_{k}", w, "ms") for k, (w, _) in ms.items()]
-    rows += [(f"{what}_{k}_cpu", c, "ms cpu") for k, (_, c) in ms.items()]
-    jw, jc = ms["jax"]
-    for k, (w, c) in ms.items():
-        if k != "jax":
-            rows += [(f"{what}_jax_ratio_to_{k}", jw / w, "x"),
-                     (f"{what}_jax_ratio_to_{k}_cpu", jc / c, "x cpu")]
-    return rows
-
-
 def _train_rows(torch, name: str, text: str, x, y, names, make_torch, repeats: int, inner: int):
     (ns, nstep), (js, jstep) = _step(text, "numpy"), _step(text, "jax")
     feed = {"x": x, "y": y}
@@ -73,7 +62,7 @@ def _train_rows(torch, name: str, text: str, x, y, names, make_torch, repeats: i
         tm, topt = make_torch(torch, BT.params(ns, names))
         tx, ty = torch.from_numpy(x), torch.from_numpy(y)
         fns["torch"] = lambda: BT.torch_step(torch, tm, topt, tx, ty)
-    return rows + _ratios(name, BT.interleaved(fns, repeats, inner)), ns, js
+    return rows + BT.rows_for(name, BT.interleaved(fns, repeats, inner), ours="jax"), ns, js
 
 
 def _infer_rows(torch, ns, js, repeats: int) -> list[tuple[str, float, str]]:
@@ -98,7 +87,7 @@ def _infer_rows(torch, ns, js, repeats: int) -> list[tuple[str, float, str]]:
                 with torch.no_grad():
                     return tm(tx)
             fns["torch"] = infer
-        rows += _ratios(f"mlp_infer_b{batch}", BT.interleaved(fns, repeats, inner))
+        rows += BT.rows_for(f"mlp_infer_b{batch}", BT.interleaved(fns, repeats, inner), ours="jax")
     return rows
 
 

@@ -10,7 +10,8 @@ BLAS is limited to BENCH_THREADS threads (default 1) in this process for every c
 (through threadpoolctl when installed, and torch.set_num_threads): on a shared 2-core machine
 multithreaded OpenBLAS swings by 40x with the load, which would drown the ratios. Each row is a
 median over interleaved repetitions, in wall time and in this process's CPU time (which leaves
-out the time spent waiting for a core: the steadier ratio on a busy machine). Before timing, one
+out the time spent waiting for a core: the steadier ratio on a busy machine); a ratio is the
+median of the repetitions' own ratios. Before timing, one
 step of each contender from the same parameters must give the same parameters (same work)."""
 
 from __future__ import annotations
@@ -274,13 +275,22 @@ def torch_step(torch, model, opt, x, y):
 
 
 # ------------------------------------------------------------------ timing
-def interleaved(fns: dict, repeats: int, inner: int) -> dict[str, tuple[float, float]]:
+class Timings(dict):
+    """contender -> (median wall ms, median CPU ms) a call, with every round's own pair in
+    `rounds` (contender -> [(wall, cpu), ...]) for ratios taken round by round (ratio)."""
+
+    def __init__(self, rounds: dict[str, list[tuple[float, float]]]):
+        super().__init__({k: tuple(statistics.median(t[i] for t in v) for i in (0, 1))
+                          for k, v in rounds.items()})
+        self.rounds = rounds
+
+
+def interleaved(fns: dict, repeats: int, inner: int) -> Timings:
     """(wall, cpu) median milliseconds per call of each function, timed in alternation so that
     the machine's load hits them alike (repeats: best a multiple of the contenders). CPU time
     (this process's) leaves out the time the process waited for a core, which on a shared
     machine is most of the noise."""
-    wall: dict[str, list[float]] = {k: [] for k in fns}
-    cpu: dict[str, list[float]] = {k: [] for k in fns}
+    rounds: dict[str, list[tuple[float, float]]] = {k: [] for k in fns}
     names = list(fns)
     for r in range(repeats):
         # the order rotates: each contender follows each other one as often (the one before
@@ -290,20 +300,32 @@ def interleaved(fns: dict, repeats: int, inner: int) -> dict[str, tuple[float, f
             w0, c0 = time.perf_counter(), time.process_time()
             for _ in range(inner):
                 fn()
-            cpu[k].append((time.process_time() - c0) / inner * 1e3)
-            wall[k].append((time.perf_counter() - w0) / inner * 1e3)
-    return {k: (statistics.median(wall[k]), statistics.median(cpu[k])) for k in fns}
+            rounds[k].append(((time.perf_counter() - w0) / inner * 1e3,
+                              (time.process_time() - c0) / inner * 1e3))
+    return Timings(rounds)
 
 
-def rows_for(what: str, ms: dict[str, tuple[float, float]]) -> list[tuple[str, float, str]]:
-    """Per-contender wall and CPU milliseconds, and tensorlang's ratios to each of the others."""
+def ratio(ms: dict, a: str, b: str, cpu: bool = False) -> float:
+    """a's time over b's: the median of the rounds' own ratios when ms holds its rounds (the
+    contenders of one round ran back to back, so a change of the machine's speed from one
+    round to the next cancels out), else the ratio of the medians."""
+    i = 1 if cpu else 0
+    rounds = getattr(ms, "rounds", None)
+    if not rounds:
+        return ms[a][i] / ms[b][i]
+    return statistics.median(x[i] / y[i] for x, y in zip(rounds[a], rounds[b]))
+
+
+def rows_for(what: str, ms: dict, ours: str = "tensorlang") -> list[tuple[str, float, str]]:
+    """Per-contender wall and CPU milliseconds, and `ours`'s ratios to each of the contenders
+    whose names do not start with it (tensorlang_run is one of tensorlang's)."""
     rows = [(f"{what}_{k}", w, "ms") for k, (w, _) in ms.items()]
     rows += [(f"{what}_{k}_cpu", c, "ms cpu") for k, (_, c) in ms.items()]
-    ours_w, ours_c = ms["tensorlang"]
-    for k, (w, c) in ms.items():
-        if not k.startswith("tensorlang"):
-            rows += [(f"{what}_ratio_to_{k}", ours_w / w, "x"),
-                     (f"{what}_ratio_to_{k}_cpu", ours_c / c, "x cpu")]
+    label = "" if ours == "tensorlang" else f"{ours}_"
+    for k in ms:
+        if not k.startswith(ours):
+            rows += [(f"{what}_{label}ratio_to_{k}", ratio(ms, ours, k), "x"),
+                     (f"{what}_{label}ratio_to_{k}_cpu", ratio(ms, ours, k, cpu=True), "x cpu")]
     return rows
 
 
@@ -357,9 +379,9 @@ def mlp_rows(torch, repeats: int) -> list[tuple[str, float, str]]:
             fns["torch"] = infer
         ms = interleaved(fns, repeats, inner)
         rows += rows_for(f"mlp_infer_b{batch}", ms)
-        rows += [(f"mlp_infer_b{batch}_{k}_ratio_to_numpy{u}", ms[k][c] / ms["numpy"][c], "x")
+        rows += [(f"mlp_infer_b{batch}_{k}_ratio_to_numpy{u}", ratio(ms, k, "numpy", cpu), "x")
                  for k in ("tensorlang_run", "tensorlang_callable")
-                 for c, u in ((0, ""), (1, "_cpu"))]
+                 for cpu, u in ((False, ""), (True, "_cpu"))]
     return rows
 
 
