@@ -110,8 +110,8 @@ def document(rows: list, seconds: float) -> str:
         f"BLAS runs at {threads:g} thread(s) for every contender (PyTorch too) except in the "
         "rows that say default threads; times are medians of interleaved repetitions in this "
         "process's CPU time (wall time for whole processes and default threads), so that "
-        "other work on a shared machine weighs less. A ratio below 1 is faster than the "
-        "reference.", ""]
+        "other work on a shared machine weighs less; a ratio is the median of the repetitions' "
+        "own ratios. A ratio below 1 is faster than the reference.", ""]
     body = table_lines(values)
     mem = memory_lines(values)
     if mem:
