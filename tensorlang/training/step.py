@@ -3,7 +3,13 @@ updates: see transforms/optimizers.py) in a session that shares the graph's vari
 program's other run blocks. The step's new variable values are applied only after the loss, the
 reports and the new values were checked to be finite, so when a step goes non-finite the
 variables from before it are still the session's and the step is re-run with every node checked,
-to name the node where NaN/Inf first appeared."""
+to name the node where NaN/Inf first appeared.
+
+On an engine whose plans carry finite probes (NumPy), each new value's square norm is taken by
+the plan right after the step that makes it, while the value is still in cache, and only a
+probe that is not finite (a NaN or infinity, or finite values whose squares overflow) makes the
+step look at that value element by element; elsewhere every new value is checked once the run
+is over (the engine's first_nonfinite)."""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ import numpy as np
 
 from ..compiler.blocks import RunSpec
 from ..errors import RuntimeNumericsError
+from ..runtime.finite import probes_finite
 from ..transforms.optimizers import LR, train_graph
 from ..transforms.passes import optimize_map
 
@@ -38,8 +45,9 @@ class TrainingStep:
         self.validated = tuple(spec.report) or (spec.minimize,)
         self.loss_span = spec.spans.get("minimize", spec.span)
         self.targets = list(updates)
-        fetch = [sess.graph.node(k) for k in self.names] + [updates[k] for k in self.targets]
-        self.plan = sess.plan(fetch)
+        self.fetch = [sess.graph.node(k) for k in self.names] + [updates[k] for k in self.targets]
+        self.probed = [updates[k] for k in self.targets] if sess.engine.probes else []
+        self.plan = sess.plan(self.fetch, probes=self.probed)
         self.count = 0
         self.model_variables: list[str] = []  # the forward graph's (not the optimizer's)
 
@@ -52,9 +60,9 @@ class TrainingStep:
             values = self.sess.execute(self.plan, feed, self.check_numerics)
         except RuntimeNumericsError as e:  # --check-numerics found it already
             raise self.located(e, epoch, at) from None
-        k = len(self.names)
-        reported, new = values[:k], values[k:]
-        bad = self.sess.engine.first_nonfinite(values)  # exact: NaN/Inf anywhere in any value
+        k, u = len(self.names), len(self.targets)
+        reported, new, probes = values[:k], values[k:k + u], values[k + u:]
+        bad = self.first_nonfinite(reported, new, probes)  # exact: NaN/Inf anywhere in any value
         if bad is not None:
             raise self.provenance(feed, epoch, at, self.names[bad] if bad < k else None)
         variables = self.sess.variables
@@ -62,6 +70,17 @@ class TrainingStep:
             variables[name] = value  # a new array: one the user holds is never written
         self.count += 1
         return reported
+
+    def first_nonfinite(self, reported: list, new: list, probes: list) -> int | None:
+        """The index (in reported + new) of the first value with a NaN or an infinity, or None:
+        the new values are looked at element by element only when a probe is not finite (or
+        there are no probes)."""
+        check = self.sess.engine.first_nonfinite
+        bad = check(reported)
+        if bad is not None or (probes and probes_finite(probes)):
+            return bad
+        bad = check(new)
+        return None if bad is None else len(reported) + bad
 
     def provenance(self, feed: dict, epoch: int, at: int, name: str | None):
         """Re-run the failed step (the variables are still those from before it) checking every

@@ -350,7 +350,7 @@ def _step(optimizer: str, reuse: bool):
     updates = {k: moved[v.id] for k, v in updates.items()}
     step = TrainingStep(sess.extend(tgraph), spec, updates, False)
     if not reuse:
-        step.plan = make_plan([step.plan.nodes[s] for s in step.plan.fetch_slots], reuse=False)
+        step.plan = make_plan(step.fetch, reuse=False, probes=step.probed)
     return sess, step
 
 

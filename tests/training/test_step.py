@@ -10,29 +10,48 @@ from tensorlang.training.step import training_step
 from .test_train import X, Y, grad, linear
 
 
-def test_a_nan_in_one_element_of_a_new_value_stops_the_step_by_name(monkeypatch):
-    """The finite check sees every element of every new value: a NaN planted in one element of
-    the step's results is found, the step is refused, the variables are those from before."""
+def _planted_step(target: str, plant):
+    """The linear program's training step with the kernel that makes `target`'s new value
+    changed by plant(value) (in place) after it runs, as if the kernel had made it so."""
     p = linear(epochs=1)
     ctx = Context(p)
     spec = p.runs[0]
     step = training_step(ctx, spec, ctx.restore(spec))
-    real = step.sess.execute
+    assert step.probed  # NumPy's plans carry the probes the check relies on first
+    update = step.fetch[len(step.names) + step.targets.index(target)]
+    call = next(c for c in step.plan.steps if c.node is update and not c.probe)
+    kernel = call.fn
 
-    def planted(plan, feed, check_numerics=False):
-        values = real(plan, feed, check_numerics)
-        if not check_numerics:
-            w = len(step.names) + step.targets.index("w")
-            values[w] = np.array(values[w], copy=True)
-            values[w][-1] = np.nan  # the last element of w's new value
-        return values
+    def planted(*args, **kwargs):
+        value = np.array(kernel(*args, **kwargs), copy=True)
+        plant(value)
+        return value
+    call.fn = planted
+    return step, update
 
-    monkeypatch.setattr(step.sess, "execute", planted)
+
+@pytest.mark.parametrize("target, index", [("w", 0), ("w", 1), ("b", ())])
+def test_a_nan_in_one_element_of_a_new_value_stops_the_step_by_name(target, index):
+    """The finite check sees every element of every new value as the kernels make it (on NumPy
+    through the plan's probes, right after each update): a NaN made in one element of one
+    update is found, the step is refused naming the update's node, and the variables are those
+    from before."""
+    step, update = _planted_step(target, lambda v: v.__setitem__(index, np.nan))
     before = {k: v.copy() for k, v in step.sess.variables.items()}
-    with pytest.raises(RuntimeNumericsError, match="update is not finite in epoch 1, step 1"):
+    with pytest.raises(RuntimeNumericsError, match="in epoch 1, step 1") as e:
         step({"x": X, "y": Y}, 1, 1)
+    assert e.value.span == update.span and "NaN" in e.value.message
     for k, v in before.items():
         np.testing.assert_array_equal(step.sess.variables[k], v)
+
+
+def test_finite_values_whose_squares_overflow_pass_the_check():
+    """A probe (a square norm) overflows for huge finite values: the exact check then decides,
+    and the step goes through."""
+    huge = np.finfo(np.float64).max / 4
+    step, _ = _planted_step("w", lambda v: v.__setitem__(..., huge))
+    step({"x": X, "y": Y}, 1, 1)
+    assert (step.sess.variables["w"] == huge).all()
 
 
 def test_a_fed_rate_sets_the_steps_learning_rate():
@@ -59,3 +78,19 @@ def test_a_non_finite_step_keeps_the_old_variables():
     assert step.count < 5
     for k, v in before.items():  # the failed step changed nothing
         np.testing.assert_array_equal(step.sess.variables[k], v)
+
+
+def test_a_finite_step_reads_its_new_values_only_through_the_probes(monkeypatch):
+    """On NumPy the new values' check is their probes, made while each is in cache; the
+    element-by-element check runs on the reported values alone when every probe is finite."""
+    p = linear(epochs=1)
+    ctx = Context(p)
+    spec = p.runs[0]
+    step = training_step(ctx, spec, ctx.restore(spec))
+    engine = step.sess.engine
+    seen = []
+    real = engine.first_nonfinite
+    monkeypatch.setattr(engine, "first_nonfinite", lambda values: seen.append(len(values))
+                        or real(values))
+    step({"x": X, "y": Y}, 1, 1)
+    assert seen == [len(step.names)] and len(step.probed) == len(step.targets) == 2

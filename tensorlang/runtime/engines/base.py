@@ -11,6 +11,7 @@ class Engine:
     dims bound by the feeds (`env`) and the checked feeds as (slot, array) pairs."""
 
     name = "engine"
+    probes = False  # its plans can carry finite probes (plan.make_plan's square_norm steps)
 
     def execute(self, session, plan, env: dict, fed: list, check_numerics: bool) -> list:
         """The fetched values of one run of the plan."""
@@ -33,6 +34,7 @@ class NumpyEngine(Engine):
     """The reference: the session's own interpreter (and generated code) over NumPy kernels."""
 
     name = "numpy"
+    probes = True
 
     def execute(self, session, plan, env, fed, check_numerics):
         """Run the plan with NumPy (session.py)."""
