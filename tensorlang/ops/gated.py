@@ -159,7 +159,8 @@ def _lstm_backward(tape, c0, wh, g):
             if full:
                 dc += gs[k, hs:2 * hs]
             d = da[t]
-            d[:3 * hs].reshape(3, hs, n).__imul__(dc)
+            by_dc = d[:3 * hs].reshape(3, hs, n)  # i f g: one broadcast multiply
+            by_dc *= dc
             d[3 * hs:] *= dh
             if full:
                 d += extra[k]
@@ -174,9 +175,9 @@ def _lstm_coefficients(tp, c0, g_full, start, stop, p):
     share in dc, q = o (1 - tanh(c)^2) [stop - start, H, N], and with the whole tape's gradient
     its own gate gradients times their derivatives in dA's order (else None)."""
     hs = c0.shape[1]
-    steps = tp[start:stop]
-    c, i, o, gg = (steps[:, k * hs:(k + 1) * hs] for k in (1, 2, 4, 5))
-    for d, s in ((p[:, :2 * hs], steps[:, 2 * hs:4 * hs]), (p[:, 3 * hs:], o)):  # s (1 - s)
+    part = tp[start:stop]
+    c, i, o, gg = (part[:, k * hs:(k + 1) * hs] for k in (1, 2, 4, 5))
+    for d, s in ((p[:, :2 * hs], part[:, 2 * hs:4 * hs]), (p[:, 3 * hs:], o)):  # s (1 - s)
         np.subtract(1, s, out=d)
         d *= s
     dg = p[:, 2 * hs:3 * hs]
@@ -209,9 +210,8 @@ def _lstm_backward_scratch(node, env) -> int:
     g_width = D.evaluate_shape(node.inputs[3].type.shape, env)[2]
     hs = width // 6
     steps = min(max(t, 1), max(1, BPTT_CHUNK_ELEMENTS // max(1, 4 * hs * n)))
-    block = n * steps * hs
-    return np_dtype(node.dtype).itemsize * block * (1 + g_width // hs + (4 if g_width == width
-                                                                         else 0))
+    blocks = 1 + g_width // hs + (4 if g_width == width else 0)  # q, g's copy, extra
+    return np_dtype(node.dtype).itemsize * n * steps * hs * blocks
 
 
 def _lstm_bptt(tape, c0, wh, g):

@@ -140,9 +140,9 @@ def _sum_over_steps(left, right, out):
     k = _chunk_steps(*acc.shape)
     products = np.empty((min(k, len(left)), *acc.shape), acc.dtype)
     for s in range(0, len(left), k):
-        part = np.matmul(right[s:s + k], left[s:s + k].transpose(0, 2, 1),
-                         out=products[:len(left[s:s + k])])
-        acc += part[0] if len(part) == 1 else part.sum(axis=0)
+        m = min(k, len(left) - s)
+        part = np.matmul(right[s:s + m], left[s:s + m].transpose(0, 2, 1), out=products[:m])
+        acc += part[0] if m == 1 else part.sum(axis=0)
     return np.ascontiguousarray(acc.T)
 
 

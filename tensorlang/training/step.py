@@ -8,8 +8,8 @@ to name the node where NaN/Inf first appeared.
 On an engine whose plans carry finite probes (NumPy), each new value's square norm is taken by
 the plan right after the step that makes it, while the value is still in cache, and only a
 probe that is not finite (a NaN or infinity, or finite values whose squares overflow) makes the
-step look at that value element by element; elsewhere every new value is checked once the run
-is over (the engine's first_nonfinite)."""
+step look at the new values element by element; elsewhere every new value is checked once the
+run is over (the engine's first_nonfinite)."""
 
 from __future__ import annotations
 
@@ -61,7 +61,8 @@ class TrainingStep:
         except RuntimeNumericsError as e:  # --check-numerics found it already
             raise self.located(e, epoch, at) from None
         k, u = len(self.names), len(self.targets)
-        reported, new, probes = values[:k], values[k:k + u], values[k + u:]
+        reported, new = values[:k], values[k:k + u]
+        probes = [] if self.check_numerics else values[k + u:]  # a checked run skips probes
         bad = self.first_nonfinite(reported, new, probes)  # exact: NaN/Inf anywhere in any value
         if bad is not None:
             raise self.provenance(feed, epoch, at, self.names[bad] if bad < k else None)
