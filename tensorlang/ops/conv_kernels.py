@@ -124,15 +124,33 @@ def grad_input(g: np.ndarray, k: np.ndarray, hw, pads) -> np.ndarray:
 INT_OF = {1: np.int8, 2: np.int16, 4: np.int32, 8: np.int64}
 
 
-def tiled_max_grad(x: np.ndarray, g: np.ndarray, size: int, top: np.ndarray, at) -> np.ndarray:
+POOL_GRAD_CHUNK_BYTES = 2 << 20
+"""Bytes of x per chunk of images of a big tiled max-pool gradient: each window offset reads x
+again, so a chunk stays in cache for all of them (measured: 1 MiB and whole were slower)."""
+
+
+def pool_grad_chunk(n: int, image_bytes: int) -> int:
+    """How many images one chunk of the tiled max-pool gradient takes: all of them when x is
+    at most four chunks (splitting a small x costs more calls than the cache saves)."""
+    if n * image_bytes <= 4 * POOL_GRAD_CHUNK_BYTES:
+        return max(n, 1)
+    return max(1, POOL_GRAD_CHUNK_BYTES // max(1, image_bytes))
+
+
+def tiled_max_grad(x: np.ndarray, g: np.ndarray, size: int, top: np.ndarray, at,
+                   out: np.ndarray | None = None) -> np.ndarray:
     """max_pool2d_grad for windows that tile the image (stride = size), without branches: per
     window offset, the cells holding their window's first maximum (top) get g's bits, the others
     +0.0. The comparisons write 0/1 straight into an integer mask, and g's bits times the mask
     are exact for every value (a select with np.where mispredicts on every random mask). `at(a,
-    i, j)` is the strided view of a at offset (i, j) of every window."""
+    i, j)` is the strided view of a at offset (i, j) of every window; the result goes into out
+    (of x's shape and g's dtype) when given."""
     oh, ow = g.shape[2:]
     whole = x.shape[2] == oh * size and x.shape[3] == ow * size
-    out = (np.empty if whole else np.zeros)(x.shape, g.dtype)  # trailing cells get nothing
+    if out is None:
+        out = (np.empty if whole else np.zeros)(x.shape, g.dtype)
+    elif not whole:
+        out[...] = 0  # trailing cells get nothing
     bits = INT_OF[g.itemsize]
     gbits = g.view(bits)
     hit = np.empty(g.shape, bits)

@@ -121,12 +121,31 @@ def _spread(parts, shape, size, stride):
     return out
 
 
+def _tiled_max_grad(x, g, size, top=None):
+    """max_pool2d_grad of tiling windows (top: max_pool2d(x), made here when not given), a
+    chunk of images at a time when x is big (conv_kernels.pool_grad_chunk): its cells are read
+    once per window offset, and a chunk of them stays in cache for all the offsets."""
+    oh, ow = g.shape[2:]
+
+    def at(a, i, j):
+        return _at(a, i, j, size, oh, ow)
+    n = x.shape[0]
+    step = fast.pool_grad_chunk(n, x[0].nbytes if n else 0)
+    if step >= n:
+        return fast.tiled_max_grad(x, g, size, _max_pool2d(x, size) if top is None else top, at)
+    out = np.empty(x.shape, g.dtype)
+    for a in range(0, n, step):
+        part = x[a:a + step]
+        fast.tiled_max_grad(part, g[a:a + step], size,
+                            _max_pool2d(part, size) if top is None else top[a:a + step], at,
+                            out=out[a:a + step])
+    return out
+
+
 def _max_pool2d_grad(x, g, size=2, stride=None):
     stride = stride or size
     if stride == size:  # windows that tile the image: no overlaps to add up
-        oh, ow = g.shape[2:]
-        return fast.tiled_max_grad(x, g, size, _max_pool2d(x, size),
-                                   lambda a, i, j: _at(a, i, j, size, oh, ow))
+        return _tiled_max_grad(x, g, size)
     first = _first_max(x, size, stride)
     zero = np.zeros((), g.dtype)
     return _spread(lambda k: np.where(first == k, g, zero), x.shape, size, stride)
@@ -205,11 +224,16 @@ def _avg_grad_cases(rng):
 
 
 def _max_grad_scratch(node, env) -> int:
-    """max_pool2d_grad(_top): the tiled kernel's two masks the size of g (and the maxima when
-    they are not given); the general one's offsets and one spread part, about as much."""
-    g = node.inputs[-1]
-    size = int(np.prod(D.evaluate_shape(g.type.shape, env), dtype=np.int64))
-    return size * np_dtype(node.dtype).itemsize * (3 if len(node.inputs) == 2 else 2)
+    """max_pool2d_grad(_top): the tiled kernel's two masks the size of a chunk's g (and its
+    maxima when they are not given); the general one's offsets and one spread part, about as
+    much as the whole g's."""
+    x, g = (D.evaluate_shape(i.type.shape, env) for i in (node.inputs[0], node.inputs[-1]))
+    itemsize = np_dtype(node.dtype).itemsize
+    n = g[0]
+    per_image = int(np.prod(g[1:], dtype=np.int64))
+    if n and node.attrs["stride"] == node.attrs["size"]:  # the tiled kernel
+        n = min(n, fast.pool_grad_chunk(n, int(np.prod(x[1:], dtype=np.int64)) * itemsize))
+    return n * per_image * itemsize * (3 if len(node.inputs) == 2 else 2)
 
 
 MAX_GRAD_MEMORY = Memory((), scratch=_max_grad_scratch)
@@ -252,8 +276,7 @@ def _pool_grad_top(x, top, g, size=2, stride=None):
     stride = stride or size
     if stride != size or top.shape != g.shape:
         return _max_pool2d_grad(x, g, size, stride)
-    oh, ow = g.shape[2:]
-    return fast.tiled_max_grad(x, g, size, top, lambda a, i, j: _at(a, i, j, size, oh, ow))
+    return _tiled_max_grad(x, g, size, top)
 
 
 def _pool_top_cases(rng):

@@ -86,6 +86,31 @@ def test_the_fused_gradient_equals_the_unfused_one():
                            TensorType("f32", (N, 1, 2, 2))], size=2, stride=2)
 
 
+@pytest.mark.parametrize("shape, size", [((9, 2, 6, 6), 2), ((11, 3, 7, 5), 2), ((9, 1, 9, 9), 3)])
+def test_a_big_tiled_gradient_goes_a_chunk_of_images_at_a_time(monkeypatch, shape, size):
+    """With chunks of a few images (the last one shorter; cropped cells in the 7 x 5 images),
+    the tiled gradient, fused or not, equals the reference's, tied windows included."""
+    from tensorlang.ops import conv_kernels as F
+    rng = np.random.default_rng(sum(shape))
+    x = np.round(rng.normal(size=shape), 1)
+    image = x[0].nbytes
+    monkeypatch.setattr(F, "POOL_GRAD_CHUNK_BYTES", 2 * image)  # chunks of 2 images
+    assert F.pool_grad_chunk(len(x), image) == 2
+    top = k("max_pool2d", x, size=size)
+    g = rng.normal(size=top.shape)
+    want = ref.max_pool2d_grad(x, g, size, size)
+    np.testing.assert_array_equal(k("max_pool2d_grad", x, g, size=size, stride=size), want)
+    np.testing.assert_array_equal(k("max_pool2d_grad_top", x, top, g, size=size, stride=size),
+                                  want)
+
+
+def test_a_small_tiled_gradient_is_one_chunk():
+    from tensorlang.ops import conv_kernels as F
+    assert F.pool_grad_chunk(10, F.POOL_GRAD_CHUNK_BYTES // 4) == 10  # x of 2.5 chunks: whole
+    assert F.pool_grad_chunk(10, F.POOL_GRAD_CHUNK_BYTES) == 1
+    assert F.pool_grad_chunk(0, 0) == 1
+
+
 def test_dtypes_and_shapes():
     b = Builder("g")
     x = b.add("placeholder", (), {"default": None}, type=TensorType("i32", (N, 3, 9, 8)),
