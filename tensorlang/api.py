@@ -3,10 +3,9 @@ besides the package's own `__init__` that may use every stage."""
 
 from __future__ import annotations
 
-import dataclasses
-
 from .compiler import program as _compiler
 from .compiler.program import CompiledProgram
+from .records import fields
 
 
 class Program(CompiledProgram):
@@ -32,7 +31,7 @@ class Program(CompiledProgram):
 
 
 def _runnable(compiled: CompiledProgram) -> Program:
-    return Program(**{f.name: getattr(compiled, f.name) for f in dataclasses.fields(compiled)})
+    return Program(**{f.name: getattr(compiled, f.name) for f in fields(compiled)})
 
 
 def compile(text: str, file: str = "<string>", overrides: dict | None = None) -> Program:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+
+from .records import record
 
 WIDTH = 100  # characters of a source line shown in a message; a longer line is cut around the span
 BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -22,7 +23,7 @@ def visible(text: str) -> str:
     return "".join(out)
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Span:
     """A place in a source file: 1-based line and column of the start and of the end."""
 

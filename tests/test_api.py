@@ -3,14 +3,13 @@ executes the run blocks in file order; `tensorlang` exports the public API."""
 
 from __future__ import annotations
 
-import dataclasses
 import io
 
 import numpy as np
 import pytest
 
 import tensorlang as tl
-from tensorlang import api
+from tensorlang import api, records
 from tensorlang.compiler.program import CompiledProgram
 
 PROGRAM = """\
@@ -38,8 +37,8 @@ def test_compile_gives_a_program_with_every_compiled_field():
     assert isinstance(p, api.Program) and isinstance(p, CompiledProgram)
     assert p.file == "p.tl" and p.lets == {"scale": 2}
     assert list(p.graphs) == ["g"] and [r.kind for r in p.runs] == ["evaluate"]
-    names = {f.name for f in dataclasses.fields(CompiledProgram)}
-    assert names <= {f.name for f in dataclasses.fields(p)}
+    names = {f.name for f in records.fields(CompiledProgram)}
+    assert names <= {f.name for f in records.fields(p)}
 
 
 def test_run_executes_the_blocks_and_returns_their_results():

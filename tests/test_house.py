@@ -9,8 +9,8 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tensorlang"
-STAGES = ("source", "errors", "files", "frontend", "ir", "ops", "transforms", "compiler", "runtime",
-          "training", "tools")
+STAGES = ("records", "source", "errors", "files", "frontend", "ir", "ops", "transforms",
+          "compiler", "runtime", "training", "tools")
 TOP = ("tensorlang", "tensorlang.__main__", "tensorlang.entry", "tensorlang.api")  # on top
 SANCTIONED = {("tensorlang.ir.graph", "tensorlang.tools.render")}
 

@@ -3,14 +3,12 @@ float scalar, data fields that name placeholders, and every needed placeholder f
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
-
 from ..errors import ProgramError, did_you_mean
 from ..frontend import syntax as S
 from ..ir.graph import Graph
 from ..ir.traversal import needed
 from ..ir.types import is_float
+from ..records import field, record, replace
 from ..source import name_span as _name_span
 from ..transforms.optimizers import OPTIMIZERS
 from . import run_keys as K
@@ -18,7 +16,7 @@ from .binding import parameters
 from .run_keys import Choice, Monitor, Optimizer
 
 
-@dataclass
+@record(frozen=False)
 class RunSpec:
     """A checked run block."""
 
@@ -246,7 +244,7 @@ def _key(spec: RunSpec, dname: str) -> str:
 def _key_span(entry: S.Field):
     """The span of the key of a `key = value` line."""
     sp = entry.span
-    return dataclasses.replace(sp, end_line=sp.line, end_column=sp.column + len(entry.name))
+    return replace(sp, end_line=sp.line, end_column=sp.column + len(entry.name))
 
 
 def _lookup(g: Graph, name: str, span):

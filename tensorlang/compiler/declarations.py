@@ -3,8 +3,6 @@ constants. Functions of the lowering `lw` (compiler.lower.GraphLowering)."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 from ..errors import NamingError, ProgramError, ShapeError, did_you_mean
@@ -14,6 +12,7 @@ from ..ir.constant import evaluate as evaluate_constant
 from ..ir.graph import Node
 from ..ir.types import DEFAULT_FLOAT, TensorType, np_dtype
 from ..ops.initializers import INITIALIZERS, domain_problem
+from ..records import replace
 from . import static as C
 from .binding import REQUIRED, bind, parameters
 
@@ -83,7 +82,7 @@ def _literal(v) -> bool:
 def _state_variable(lw, s: S.Update) -> Node:
     """The state variable an update names, in the update's own scope."""
     target = lw.scope.locals.get(s.name)
-    where = dataclasses.replace(s.span, end_line=s.span.line,
+    where = replace(s.span, end_line=s.span.line,
                                 end_column=s.span.column + len("update ") + len(s.name))
     if target is None:
         owners = [n for n in lw.b.names if n.endswith("." + s.name)]

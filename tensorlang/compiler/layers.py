@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ..errors import ProgramError, ShapeError, TensorlangError
 from ..frontend import syntax as S
 from ..ir import dims as D
 from ..ir.graph import Node
+from ..records import field, record
 from ..source import name_span
 from .binding import bind
 from .scope import Scope
@@ -16,7 +15,7 @@ from .scope import Scope
 MAX_DEPTH = 64
 
 
-@dataclass
+@record(frozen=False)
 class Instance:
     """What a layer instance's name stands for when it is called again (`enc(b)`): its layer,
     its compile-time arguments and pattern sizes, and the scopes of its nested layer calls."""

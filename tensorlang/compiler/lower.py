@@ -5,7 +5,6 @@ declarations.py, as functions of the lowering."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 
 import numpy as np
@@ -16,6 +15,7 @@ from ..ir import dims as D
 from ..ir.graph import Builder, Graph, Node, weak_type
 from ..ir.types import DEFAULT_FLOAT, DTYPES, TensorType
 from ..ops import REGISTRY
+from ..records import replace
 from . import calls, declarations
 from . import static as C
 from .calls import BUILTIN_FUNCS
@@ -94,7 +94,7 @@ class GraphLowering:
         sc = self.scope
         if name in sc.locals:
             if name_only:  # the statement starts with the name: put the caret under it alone
-                span = dataclasses.replace(span, end_line=span.line,
+                span = replace(span, end_line=span.line,
                                            end_column=span.column + len(name))
             first = sc.locals[name]
             where = next((st.span for st in sc.body if getattr(st, "name", None) == name),

@@ -9,12 +9,12 @@ import functools
 import gc
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from ..errors import NamingError, ProgramError, UsageError, did_you_mean, with_deep_stack
 from ..frontend import syntax as S
 from ..frontend.parser import parse
 from ..ir.graph import Graph
+from ..records import field, record
 from ..source import name_span
 from ..transforms.autodiff import disconnected_warnings
 from .blocks import RunSpec, check_run
@@ -42,7 +42,7 @@ def parse_override(text: str):
     return {"true": True, "false": False}.get(text, text)
 
 
-@dataclass
+@record(frozen=False)
 class CompiledProgram:
     """A compiled program: `graphs[name]` are shape-checked Graphs, `runs` the checked
     train/evaluate blocks in file order."""

@@ -4,17 +4,16 @@ schedule: `adam(lr = 1e-3)`, `cosine(final = 0)`), the monitored metric, a held-
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..errors import ProgramError, did_you_mean
 from ..frontend import syntax as S
+from ..records import record
 from ..transforms.optimizers import OPTIMIZERS
 from ..transforms.schedules import SCHEDULES
 from . import static as C
 from .binding import REQUIRED, bind, parameters
 
 
-@dataclass(frozen=True)
+@record
 class Choice:
     """A call of an optimizer or a schedule with every parameter filled in."""
 
@@ -25,7 +24,7 @@ class Choice:
 Optimizer = Choice  # `sgd(lr = 0.1, momentum = 0.9)`
 
 
-@dataclass(frozen=True)
+@record
 class Monitor:
     """The metric early stopping and keep_best watch: `val_loss` (lower is better) or
     `max(val_acc)` (higher is better)."""
@@ -37,7 +36,7 @@ class Monitor:
         return f"max({self.name})" if self.higher else self.name
 
 
-@dataclass(frozen=True)
+@record
 class Split:
     """`split(NAME, fraction)`: the last `fraction` of data block NAME held out."""
 
@@ -45,7 +44,7 @@ class Split:
     fraction: float
 
 
-@dataclass
+@record(frozen=False)
 class Reading:
     """What a key's parser may use: the lets, and where each named node was written."""
 

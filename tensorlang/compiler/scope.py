@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ..records import field, record
 
 
-@dataclass
+@record(frozen=False)
 class Scope:
     """Where names are looked up: a layer instance's locals, or the graph's top level."""
 

@@ -5,16 +5,16 @@ symbolic Dims, tuples of values, and Func (a function passed by name)."""
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass
 
 from ..errors import ProgramError, did_you_mean
 from ..frontend import syntax as S
 from ..ir import dims as D
 from ..ir.types import DTYPES
+from ..records import record
 from ..source import Span
 
 
-@dataclass(frozen=True)
+@record
 class Func:
     """A function passed by name (`activation = relu`): an op, a layer, or `identity`; or a
     layer instance called by its name (`enc(b)`: the same layer and variables, new inputs)."""

@@ -6,7 +6,6 @@ each reduction. Turning Lark's exceptions into messages is parse_errors.py's job
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import threading
 
@@ -14,6 +13,7 @@ from lark import Token
 from lark.exceptions import LarkError, UnexpectedInput
 
 from ..errors import ParseError, did_you_mean
+from ..records import replace
 from ..source import Span
 from . import grammar, syntax
 from .parse_errors import explained as _explained
@@ -198,7 +198,7 @@ class _Builder:
         return syntax.UnaryOp(str(c[0]), c[1], self._span(c))
 
     def atom(self, c):  # "(" expr ")": the node itself, its span widened over the parentheses
-        return dataclasses.replace(c[1], span=self._span(c))
+        return replace(c[1], span=self._span(c))
 
     dim_atom = atom
 

@@ -1,4 +1,4 @@
-"""The abstract syntax of a .tl program: frozen dataclasses, every node with a Span, no behaviour.
+"""The abstract syntax of a .tl program: frozen records, every node with a Span, no behaviour.
 
 Spans are left out of equality, so two parses of the same program compare equal however it is
 laid out (what the formatter's round-trip tests rely on).
@@ -6,9 +6,9 @@ laid out (what the formatter's round-trip tests rely on).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Union
 
+from ..records import field, record
 from ..source import UNKNOWN, Span
 
 
@@ -17,14 +17,14 @@ def _span() -> Span:
 
 
 # ---------------------------------------------------------------- expressions
-@dataclass(frozen=True)
+@record
 class Name:
     """A plain name: `x`, `hidden`, `relu`, `N`."""
     id: str
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@record
 class Attribute:
     """`value.attr`: a dotted name (`h.W`) or an attribute (`x.T`); lowering tells which."""
     value: Expr
@@ -32,47 +32,47 @@ class Attribute:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@record
 class Number:
     """An int or float literal, as written (`1`, `.5`, `1e-3`)."""
     value: int | float
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@record
 class Bool:
     """`true` or `false`."""
     value: bool
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@record
 class String:
     """A double-quoted string, escapes resolved."""
     value: str
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@record
 class ListExpr:
     """`[a, b, ...]`: a tensor literal, a list of tensors, a shape or axes."""
     items: tuple[Expr, ...]
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@record
 class Unknown:
     """`?` in a type: a dim whose size is not known until run time."""
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@record
 class EllipsisLit:
     """`...` in an index or a shape pattern."""
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@record
 class BinOp:
     """`left op right`; op is one of `+ - * / % @ ** == != < <= > >= //`."""
     op: str
@@ -81,7 +81,7 @@ class BinOp:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@record
 class UnaryOp:
     """`-x` or `+x`."""
     op: str
@@ -89,7 +89,7 @@ class UnaryOp:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@record
 class Keyword:
     """`name = value` inside a call."""
     name: str
@@ -97,7 +97,7 @@ class Keyword:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@record
 class Call:
     """`func(args..., k = v...)`; func is a Name (an op or a layer) or an Attribute."""
     func: Expr
@@ -106,7 +106,7 @@ class Call:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@record
 class Slice:
     """`start:stop:step` inside an index; each part may be None."""
     start: Expr | None
@@ -115,7 +115,7 @@ class Slice:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@record
 class Index:
     """`value[i, a:b, ..., -1]`: basic indexing with compile-time integers."""
     value: Expr
@@ -123,7 +123,7 @@ class Index:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@record
 class IfElse:
     """`then if cond else otherwise`: chosen at compile time (cond is a compile-time bool)."""
     then: Expr
@@ -137,7 +137,7 @@ Expr = Union[Name, Attribute, Number, Bool, String, ListExpr, Unknown, EllipsisL
 
 
 # ---------------------------------------------------------------- types
-@dataclass(frozen=True)
+@record
 class TypeExpr:
     """`f32[N, 2]`; dtype None means the default (f32). dims are dim expressions: Number, Name,
     Unknown, EllipsisLit (in layer patterns) or BinOp of `+ - * //`."""
@@ -147,7 +147,7 @@ class TypeExpr:
 
 
 # ---------------------------------------------------------------- statements
-@dataclass(frozen=True)
+@record
 class Placeholder:
     """`placeholder NAME: TYPE [= DEFAULT]`."""
     name: str
@@ -156,7 +156,7 @@ class Placeholder:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@record
 class Variable:
     """`variable NAME: TYPE = INIT [frozen | state]`: trained, frozen, or state (changed only by
     `update`)."""
@@ -168,7 +168,7 @@ class Variable:
     state: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class Constant:
     """`constant NAME [: TYPE] = EXPR`."""
     name: str
@@ -177,7 +177,7 @@ class Constant:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@record
 class Assign:
     """`NAME = EXPR`: a node, defined once."""
     name: str
@@ -185,14 +185,14 @@ class Assign:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@record
 class Return:
     """`return EXPR`: the value of a layer."""
     value: Expr
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@record
 class Let:
     """`let NAME = EXPR`: a compile-time constant, overridable with --set."""
     name: str
@@ -200,7 +200,7 @@ class Let:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@record
 class Update:
     """`update NAME = EXPR`: the state variable NAME's value after a training step."""
     name: str
@@ -212,7 +212,7 @@ Stmt = Union[Placeholder, Variable, Constant, Assign, Return, Let, Update]
 
 
 # ---------------------------------------------------------------- top-level items
-@dataclass(frozen=True)
+@record
 class GraphDef:
     """`graph NAME { statements }`."""
     name: str
@@ -220,7 +220,7 @@ class GraphDef:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@record
 class LayerParam:
     """A layer parameter: `x: [..., In]` (a tensor with a shape pattern), `units`, `act = relu`."""
     name: str
@@ -229,7 +229,7 @@ class LayerParam:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@record
 class LayerDef:
     """`layer Name(params) { statements; return EXPR }`."""
     name: str
@@ -238,7 +238,7 @@ class LayerDef:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@record
 class Field:
     """`NAME = EXPR` in a data block, or `KEY = EXPR` in a run block."""
     name: str
@@ -246,7 +246,7 @@ class Field:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@record
 class DataDef:
     """`data NAME { fields }`."""
     name: str
@@ -254,7 +254,7 @@ class DataDef:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@record
 class RunBlock:
     """`train GRAPH { key = value ... }` or `evaluate GRAPH { ... }`."""
     kind: str  # "train" | "evaluate"
@@ -263,7 +263,7 @@ class RunBlock:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@record
 class Comment:
     """A `#` comment, kept so the formatter can put it back; not part of the meaning."""
     line: int
@@ -274,7 +274,7 @@ class Comment:
 Item = Union[Let, GraphDef, LayerDef, DataDef, RunBlock]
 
 
-@dataclass(frozen=True)
+@record
 class Program:
     """A whole file: its items in order, its comments (compare=False) and its file name."""
     items: tuple[Item, ...]

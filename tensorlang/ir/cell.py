@@ -5,9 +5,9 @@ graph's sources are placeholders `x` and `h` and those variables, matched by pos
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..records import record
 from . import dims as D
 from .constant import run
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 STEP_KEY = 1_000_003  # step t of a scan draws with key + STEP_KEY * (t + 1)
 
 
-@dataclass(frozen=True, eq=False)
+@record(eq=False)
 class Cell:
     """The forward graph of one step (x, h, variables -> out), and its backward graph (x, h,
     variables, u -> the gradients u^T d out / d(x, h, variables)) or why there is none."""

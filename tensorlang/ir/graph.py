@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -21,6 +20,7 @@ from ..errors import (
     quiet_numpy,
 )
 from ..files.limits import over_budget
+from ..records import field, record
 from ..source import UNKNOWN, Span
 from . import dims as D
 from .opdef import REGISTRY, OpDef
@@ -30,7 +30,7 @@ from .types import TensorType, from_numpy, promote
 _ids = itertools.count()
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@record(eq=False, slots=True)
 class Node:
     """One value of the dataflow graph: op, inputs (Nodes), attributes, type, place and scope.
 
@@ -109,7 +109,7 @@ INPUT_OPS = ("placeholder", "variable", "random_key")  # sources not known when 
 _NO_ATTRS: Mapping[str, Any] = MappingProxyType({})  # shared by every node without attributes
 
 
-@dataclass(frozen=True, eq=False)
+@record(eq=False)
 class Graph:
     """A compiled, shape-checked graph: nodes in topological order and the names users gave."""
 

@@ -44,8 +44,9 @@ Contracts:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from ..records import field, record
 
 REQUIRED = object()
 ATTR_KINDS = ("int", "float", "bool", "str", "axes", "axis", "shape", "dtype", "index", "any",
@@ -53,7 +54,7 @@ ATTR_KINDS = ("int", "float", "bool", "str", "axes", "axis", "shape", "dtype", "
 TENSOR_KINDS = ("tensor", "tensors", "key")  # key: a random op's draw key, supplied by the Builder
 
 
-@dataclass(frozen=True)
+@record
 class Param:
     """One parameter of an op: its name, kind and default (REQUIRED when it has none)."""
 
@@ -68,7 +69,7 @@ class Param:
         return self.kind in TENSOR_KINDS
 
 
-@dataclass(frozen=True)
+@record
 class Memory:
     """How an op's result relates to its inputs' memory (see the module doc): `views` lists the
     inputs the result may view (None: any of them; (): none, a new array), `out` says for which
@@ -96,7 +97,7 @@ def writes_into(when: Callable = lambda node: True, inplace: bool = False) -> Me
     return Memory((), when, inplace)
 
 
-@dataclass(frozen=True)
+@record
 class IdBound:
     """The exclusive upper bound of an integer-id input's values: `bound(node)` (a dim), and what
     it is, for messages (`depth of one_hot`)."""
@@ -105,7 +106,7 @@ class IdBound:
     what: str
 
 
-@dataclass(frozen=True)
+@record
 class OpDef:
     """One op: everything the compiler, executor and autodiff know about it."""
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import OpError
+from ..records import record
 from . import dims as D
 
 DTYPES = ("f16", "f32", "f64", "i32", "i64", "u8", "bool")
@@ -40,7 +40,7 @@ def is_float(dtype: str) -> bool:
     return dtype in FLOATS
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class TensorType:
     """dtype and shape (ints and symbolic Dims); weak marks an untyped number literal."""
 

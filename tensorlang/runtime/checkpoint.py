@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import zipfile
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -19,13 +18,14 @@ from ..files.atomic import write_atomic
 from ..files.sandbox import check_inside
 from ..files.writable import check_writable
 from ..ir.types import np_dtype
+from ..records import field, record
 
 META = "__tensorlang__"  # the member holding the training state, as JSON text
 BEST = "best/"           # the prefix of the best epoch's variables
 FORMAT = 2
 
 
-@dataclass
+@record(frozen=False)
 class Checkpoint:
     """What a checkpoint file holds: its arrays by name and, for a training checkpoint, the
     state of the run (`meta`, a JSON object) beside them."""

@@ -14,17 +14,16 @@ bench_memory compares them); small kernels' temporaries that no op declares are 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..ir import dims as D
 from ..ir.graph import Node
 from ..ir.types import np_dtype
+from ..records import record
 from .plan import Plan
 
 
-@dataclass(frozen=True)
+@record
 class MemoryEstimate:
     """Bytes: `peak` the most the run's own arrays hold at once (results and kernels' working
     arrays), `inputs` the fed, variable and constant arrays it reads, `fetched` what it returns;

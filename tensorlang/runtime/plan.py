@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ..errors import TensorlangError
 from ..ir import dims as D
 from ..ir.graph import Node
 from ..ir.traversal import needed
+from ..records import field, record
 from .finite import square_norm
 from .generated import generate
 
@@ -46,7 +46,7 @@ class ConcreteCall(NamedTuple):
     donor: int
 
 
-@dataclass
+@record(frozen=False)
 class KernelCall:
     """One kernel call: out_slot = fn(*slots[ins], **attrs) (with out=slots[donor] when the step
     reuses a dead buffer); then free the dead slots."""
@@ -62,7 +62,7 @@ class KernelCall:
     probe: bool = False  # a finite probe of node's value (see make_plan), not node's kernel
 
 
-@dataclass
+@record(frozen=False)
 class Plan:
     """The flat schedule for one set of fetches."""
 

@@ -14,8 +14,6 @@ relu or max exactly on a kink where finite differences are meaningless.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..errors import UsageError, did_you_mean
@@ -23,6 +21,7 @@ from ..ir import dims as D
 from ..ir.graph import Builder, Graph, Node
 from ..ir.traversal import needed, users
 from ..ir.types import is_float, np_dtype
+from ..records import record
 from ..runtime.session import Session
 from ..transforms.autodiff import gradients
 from ..transforms.retype import retype
@@ -31,7 +30,7 @@ TO_F64 = {"f16": "f64", "f32": "f64"}
 DIM_SIZE = 3
 SAMPLES = 50  # entries checked per variable (all of them when it has fewer)
 EPS, RTOL, ATOL = 1e-6, 1e-4, 1e-6
-@dataclass
+@record(frozen=False)
 class Row:
     """The comparison for one (loss, variable) pair."""
 

@@ -8,19 +8,18 @@ length T), and a dim left unbound is a usage error that names it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..errors import UsageError
 from ..ir import dims as D
 from ..ir.graph import Graph
 from ..ir.printing import outputs
+from ..records import record
 from ..runtime.memory import MemoryEstimate, predict
 from ..runtime.plan import Plan, make_plan
 from ..transforms.optimizers import train_graph
 from ..transforms.passes import optimize_map
 
 
-@dataclass(frozen=True)
+@record
 class GraphMemory:
     """One graph's predictions at one binding of its dims (`train` None: no train block)."""
 

@@ -9,7 +9,6 @@ import html
 import re
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -17,6 +16,7 @@ from ..ir.graph import Graph, Node
 from ..ir.opdef import REQUIRED
 from ..ir.printing import Namer, format_attr, format_init, format_node, param_count
 from ..ir.traversal import users
+from ..records import field, record
 
 # kind -> (legend text, DOT attributes). One row a kind; the legend is drawn from this table.
 STYLES: dict[str, tuple[str, dict]] = {
@@ -62,7 +62,7 @@ ATTR_WIDTH = 34  # characters per attribute line of a label
 DOT_ARG = "\u00b7"  # stands for an input drawn as an edge in `greater(·, 0.5)`
 
 
-@dataclass
+@record(frozen=False)
 class DrawNode:
     """One box of the picture: a graph node, a collapsed layer, or a legend entry."""
 
@@ -74,7 +74,7 @@ class DrawNode:
     output: bool = False  # computed by the graph and used by nothing (drawn bold)
 
 
-@dataclass
+@record(frozen=False)
 class DrawEdge:
     """One arrow, labelled with the type of the value it carries."""
 
@@ -85,7 +85,7 @@ class DrawEdge:
     upward: bool = False  # drawn against the ranking: gradients flow back up beside the model
 
 
-@dataclass
+@record(frozen=False)
 class Drawing:
     """Everything a picture shows, in a deterministic order."""
 
@@ -264,7 +264,7 @@ def update_pairs(updates) -> list[tuple[str, Node]]:
     return [(k if isinstance(k, str) else k.name, v) for k, v in items]
 
 
-@dataclass
+@record(frozen=False)
 class _Scene:
     """What layout decided so far: which nodes show, which are folded into their users' labels,
     which layer boxes stand for their members, and who reads what."""

@@ -6,15 +6,14 @@ continues a run exactly where it stopped: 2 epochs and a resume of 2 more give t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from ..errors import CheckpointError
+from ..records import field, record
 from ..runtime import checkpoint
 
 
-@dataclass
+@record(frozen=False)
 class Best:
     """The best epoch by the monitored metric so far, and the epochs since it."""
 
@@ -30,7 +29,7 @@ class Best:
         return self.value is None or (value > self.value if higher else value < self.value)
 
 
-@dataclass
+@record(frozen=False)
 class RunState:
     """Where a run stands: `epoch` epochs done, `step` steps taken over the whole run."""
 

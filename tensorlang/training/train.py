@@ -6,7 +6,6 @@ row and a picture of the curves. Every output path is checked before the first s
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 
@@ -14,6 +13,7 @@ from ..compiler.blocks import RunSpec
 from ..compiler.datablocks import file_paths
 from ..errors import DataError, UsageError
 from ..files.writable import check_writable
+from ..records import record
 from ..runtime import checkpoint
 from ..transforms.schedules import SCHEDULES, warmed
 from . import state as run_state
@@ -39,7 +39,7 @@ class TrainResult(dict):
         self.stopped, self.best_epoch = stopped, best_epoch
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class Extent:
     """How much a run trains: n examples in batches of `size`, `per_epoch` steps an epoch,
     `epochs` epochs and `total` steps in all (counted from the start of the run)."""

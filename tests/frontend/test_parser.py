@@ -283,11 +283,12 @@ def test_every_node_has_a_span():
             for x in node:
                 walk(x)
             return
-        if not hasattr(node, "__dataclass_fields__"):
+        if not hasattr(node, "__record_fields__"):
             return
-        if "span" in node.__dataclass_fields__:
+        names = [f.name for f in node.__record_fields__]
+        if "span" in names:
             assert node.span.file == "xor.tl" and node.span.line >= 1, node
-        for name in node.__dataclass_fields__:
+        for name in names:
             if name != "span":
                 walk(getattr(node, name))
 

@@ -1,12 +1,11 @@
-"""frontend/syntax.py: the AST is frozen dataclasses whose spans (and a Program's comments and
+"""frontend/syntax.py: the AST is frozen records whose spans (and a Program's comments and
 file) are left out of equality and repr, with the defaults the parser relies on."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
+from tensorlang import records
 from tensorlang.frontend import syntax as S
 from tensorlang.frontend.parser import parse
 from tensorlang.source import UNKNOWN, Span
@@ -34,7 +33,7 @@ def test_a_node_without_a_span_has_the_unknown_place():
 
 def test_nodes_are_frozen():
     n = S.Name("x")
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(records.FrozenRecordError):
         n.id = "y"
 
 
@@ -80,7 +79,7 @@ def test_the_union_aliases_name_the_node_kinds():
 
 def test_every_node_but_comment_has_a_span_field():
     for cls in vars(S).values():
-        if isinstance(cls, type) and dataclasses.is_dataclass(cls) and \
+        if isinstance(cls, type) and hasattr(cls, "__record_fields__") and \
                 cls.__module__ == S.__name__ and cls is not S.Comment:
-            fields = {f.name: f for f in dataclasses.fields(cls)}
+            fields = {f.name: f for f in records.fields(cls)}
             assert "span" in fields and not fields["span"].compare, cls.__name__

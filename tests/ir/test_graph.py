@@ -4,11 +4,10 @@ rule, literals, adopting and rebuilding nodes, renaming, binding, dropping unuse
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
+from tensorlang import records
 from tensorlang.errors import NamingError, ShapeError, TensorlangError
 from tensorlang.ir import dims as D
 from tensorlang.ir.graph import SOURCE_OPS, Builder, Graph, Node, VerifyError, weak_type
@@ -54,7 +53,7 @@ def test_nodes_compare_by_identity_and_are_frozen():
     b = Builder("g")
     a, c = b.constant(1.0), b.constant(1.0)
     assert a != c and a == a
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(records.FrozenRecordError):
         a.op = "neg"
 
 
@@ -380,7 +379,7 @@ def test_a_well_formed_graph_verifies():
 def test_verify_finds_a_node_whose_type_its_rule_does_not_give():
     g, n = small_graph()
     y = n["y"]
-    bad = dataclasses.replace(y, type=TensorType("f32", (N, 4)))
+    bad = records.replace(y, type=TensorType("f32", (N, 4)))
     broken = g.with_nodes(g.nodes[:-1] + (bad,), {"y": bad})
     with pytest.raises(VerifyError) as info:
         broken.verify()
@@ -407,7 +406,7 @@ def test_verify_finds_an_input_defined_after_its_user():
 
 def test_verify_finds_an_unknown_op_and_a_rule_that_rejects_the_inputs():
     g, n = small_graph()
-    odd = dataclasses.replace(n["y"], op="no_such_op")
+    odd = records.replace(n["y"], op="no_such_op")
     with pytest.raises(VerifyError, match="unknown op no_such_op"):
         g.with_nodes(g.nodes[:-1] + (odd,)).verify()
     x = n["x"]
@@ -431,7 +430,7 @@ def test_a_node_without_a_place_is_reported_at_the_graph():
     b.graph_span = at(1)
     x = placeholder(b, "x")
     y = b.add("tanh", (x,), span=UNKNOWN)
-    bad = dataclasses.replace(y, type=TensorType("f64", (N, 2)))
+    bad = records.replace(y, type=TensorType("f64", (N, 2)))
     with pytest.raises(VerifyError) as info:
         b.finish().with_nodes((x, bad)).verify()
     assert info.value.span == at(1)
@@ -464,7 +463,7 @@ def test_finish_and_with_nodes_carry_every_field_of_a_graph():
     b.training = True
     g = b.finish()
     same = g.with_nodes(g.nodes)
-    for f in dataclasses.fields(Graph):
+    for f in records.fields(Graph):
         a, c = getattr(g, f.name), getattr(same, f.name)
         assert (dict(a) if hasattr(a, "items") else a) == (dict(c) if hasattr(c, "items") else c), \
             f.name

@@ -4,12 +4,11 @@ printer, the renderer; its mistakes."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
 import tensorlang as tl
+from tensorlang import records
 from tensorlang.errors import OpError, ShapeError
 from tensorlang.ir.graph import Builder
 from tensorlang.ir.types import TensorType
@@ -281,8 +280,8 @@ def test_gradients_of_gradients_and_of_a_gradient_free_cell_are_refused(g):
                                          "first-order gradient of a recurrence"):
         gradients(b, b.op("sum", g.node("gxs")), [g.node("xs")])
     node = g.node("hs")
-    frozen = dataclasses.replace(node.attrs["cell"], no_gradient="it is made of integers")
-    odd = dataclasses.replace(node, attrs={"cell": frozen})
+    frozen = records.replace(node.attrs["cell"], no_gradient="it is made of integers")
+    odd = records.replace(node, attrs={"cell": frozen})
     with pytest.raises(OpError, match="no gradient through the scan of Cell: it is made of "
                                       "integers"):
         REGISTRY["scan"].grad(b, odd, odd)

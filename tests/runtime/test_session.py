@@ -3,12 +3,11 @@ fixed and symbolic dims), variables, assign, updates, and run-time failures as l
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
 import tensorlang as tl
+from tensorlang import records
 from tensorlang.errors import DataError, RuntimeNumericsError, TensorlangError
 from tensorlang.ops import REGISTRY
 
@@ -71,7 +70,7 @@ def test_kernel_of_an_unneeded_node_is_never_called(monkeypatch):
             calls[_op] += 1
             return _real(x)
 
-        monkeypatch.setitem(REGISTRY, op, dataclasses.replace(REGISTRY[op], kernel=counting))
+        monkeypatch.setitem(REGISTRY, op, records.replace(REGISTRY[op], kernel=counting))
     g = graph("""
     placeholder x: f32[3]
     a = sin(x)

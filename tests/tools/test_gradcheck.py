@@ -3,7 +3,6 @@ fails with exit status 1, inputs respect the declared types and class-id bounds.
 
 from __future__ import annotations
 
-import dataclasses
 import zlib
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import numpy as np
 import pytest
 
 import tensorlang as tl
+from tensorlang import records
 from tensorlang.ops import REGISTRY
 from tensorlang.tools import gradcheck as GC
 from tensorlang.tools.cli import main
@@ -57,7 +57,7 @@ def test_a_wrong_gradient_rule_fails(capsys, monkeypatch):
 
     def wrong(b, n, g):  # d tanh = 1 - tanh^2, here 1 - tanh (wrong)
         return (b.op("multiply", g, b.op("subtract", b.constant(1, n.dtype), n)),)
-    monkeypatch.setitem(REGISTRY, "tanh", dataclasses.replace(op, grad=wrong))
+    monkeypatch.setitem(REGISTRY, "tanh", records.replace(op, grad=wrong))
     rc, out, err = run_cli(capsys, "gradcheck", str(XOR))
     assert rc == 1
     rows = table_rows(out)
@@ -69,7 +69,7 @@ def test_a_wrong_gradient_rule_fails(capsys, monkeypatch):
 
 def test_a_subtly_wrong_broadcast_rule_fails(capsys, monkeypatch):
     op = REGISTRY["add"]  # scaling one side by 1.001 is a 1e-3 relative error
-    monkeypatch.setitem(REGISTRY, "add", dataclasses.replace(
+    monkeypatch.setitem(REGISTRY, "add", records.replace(
         op, grad=lambda b, n, g: (g, b.op("multiply", g, b.constant(1.001, g.dtype)))))
     rc, out, _ = run_cli(capsys, "gradcheck", str(XOR))
     assert rc == 1
@@ -101,7 +101,7 @@ def test_of_checks_named_scalars_including_second_order(tmp_path, capsys):
 def test_second_order_failure_is_caught(tmp_path, capsys, monkeypatch):
     """gn needs the gradient of tanh's gradient rule: break `square`'s rule, used only there."""
     op = REGISTRY["square"]
-    monkeypatch.setitem(REGISTRY, "square", dataclasses.replace(
+    monkeypatch.setitem(REGISTRY, "square", records.replace(
         op, grad=lambda b, n, g: (b.op("multiply", g, n.inputs[0]),)))  # x, not 2x
     f = tmp_path / "second.tl"
     f.write_text(SECOND)

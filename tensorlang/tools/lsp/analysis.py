@@ -11,15 +11,14 @@ larger than the live limits is not compiled at all: one problem says it was skip
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from dataclasses import dataclass, field
 
 from ...compiler.program import CompiledProgram, compile_syntax
 from ...errors import CompileWarning, TensorlangError
 from ...frontend import syntax as S
 from ...frontend.parser import parse
 from ...ir.graph import Graph
+from ...records import field, record, replace
 from ...source import Span
 
 MAX_LINES = 10_000  # a larger buffer is not checked live (parsing alone takes seconds)
@@ -27,7 +26,7 @@ MAX_CHARS = 1_000_000
 RECOVER_WITHIN = 1.0  # seconds: a program that took longer to fail is not compiled again
 
 
-@dataclass(frozen=True)
+@record
 class Problem:
     """One diagnostic: severity (`error`, `warning`, `information`), message, place, the hint and
     the notes (text, place or None) of the error it came from, and the error's class name."""
@@ -40,7 +39,7 @@ class Problem:
     kind: str = ""
 
 
-@dataclass
+@record(frozen=False)
 class Analysis:
     """A buffer as the compiler sees it. `syntax` is None when the text does not parse; `program`
     is None unless the whole program compiles; `graphs` holds every graph that compiled."""
@@ -119,7 +118,7 @@ def _recover(out: Analysis) -> None:
 def _try(out: Analysis, items: tuple, seen: set) -> CompiledProgram | None:
     """Compile some of the buffer's items; a new error joins out.problems."""
     try:
-        return compile_syntax(dataclasses.replace(out.syntax, items=items), out.file)
+        return compile_syntax(replace(out.syntax, items=items), out.file)
     except TensorlangError as e:
         p = problem(e)
     except Exception as e:  # noqa: BLE001

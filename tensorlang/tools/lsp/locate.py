@@ -9,8 +9,6 @@ statements first."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from lark.exceptions import LarkError
 
 from ...compiler.blocks import KEYS
@@ -22,6 +20,7 @@ from ...frontend import grammar
 from ...frontend import syntax as S
 from ...ops import REGISTRY
 from ...ops.initializers import INITIALIZERS
+from ...records import record
 from ...source import Span
 from ...source import name_span as after_keyword
 from ...transforms.optimizers import OPTIMIZERS
@@ -30,7 +29,7 @@ from .analysis import Analysis
 HEADERS = {"GRAPH", "LAYER", "DATA", "TRAIN", "EVALUATE", "LET"}
 
 
-@dataclass(frozen=True)
+@record
 class Word:
     """The dotted name that ends with the word under the cursor (`h.W` on the W, `h` on the h),
     its place (1-based, end exclusive) and the kinds of the tokens around it."""
@@ -43,7 +42,7 @@ class Word:
     after: str | None  # the token after the word (LPAR: a call; EQUAL: a key or a definition)
 
 
-@dataclass(frozen=True)
+@record
 class Target:
     """What a word names: kind (node, layer, op, let, data, graph, key, dim, dtype, param, local,
     field, initializer, optimizer, loader, builtin, keyword), the name, the syntax it belongs to

@@ -7,17 +7,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from ...ir.graph import Builder, Graph, Node
 from ...ir.rewrite import rewrite
+from ...records import field, record
 
 ANY = "*"  # a rule registered for every op
 
 
-@dataclass(frozen=True)
+@record
 class Rule:
     """One rewrite: `fn(b, node, inputs, ctx) -> Node | None` for nodes of `ops`."""
 
@@ -38,7 +38,7 @@ def attrs_key(v):
     return (type(v).__name__, v)
 
 
-@dataclass
+@record(frozen=False)
 class Context:
     """What a rule may ask besides its node: the graph being rewritten (`uses` of its nodes) and
     the new graph's nodes so far (`existing`)."""

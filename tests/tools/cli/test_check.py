@@ -158,11 +158,11 @@ def test_every_example_verifies_forward_and_with_gradients(path):
 
 
 def test_verify_catches_a_broken_graph():
-    import dataclasses
+    from tensorlang import records
     g = tl.compile("graph g {\n placeholder x: f32[N, 2]\n y = x * 2\n}").graphs["g"]
     y = g.node("y")
-    bad_type = dataclasses.replace(y, type=y.type.with_shape((3, 2)))
-    broken = dataclasses.replace(g, nodes=g.nodes[:-1] + (bad_type,))
+    bad_type = records.replace(y, type=y.type.with_shape((3, 2)))
+    broken = records.replace(g, nodes=g.nodes[:-1] + (bad_type,))
     with pytest.raises(VerifyError, match="the shape rule of multiply gives") as e:
         broken.verify()
     text = e.value.format()
@@ -173,7 +173,7 @@ def test_verify_catches_a_broken_graph():
     assert "%" + str(y.id) not in text and "    y = x * 2" in text
     with pytest.raises(VerifyError, match="its input 0 .placeholder: f32.N, 2.. is not defined "
                                           "before it"):
-        dataclasses.replace(g, nodes=(y,) + g.nodes[:-1]).verify()
+        records.replace(g, nodes=(y,) + g.nodes[:-1]).verify()
 
 
 # ------------------------------------------------------------------ data and run blocks

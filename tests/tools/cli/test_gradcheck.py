@@ -4,11 +4,10 @@ random ones with a note), and what a disagreement prints and returns."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 import tensorlang as tl
+from tensorlang import records
 from tensorlang.ops import REGISTRY
 from tensorlang.tools.cli import gradcheck as G
 from tensorlang.tools.cli import main
@@ -78,7 +77,7 @@ def test_a_graph_without_a_train_block_needs_of(path, capsys):
 
 def test_a_disagreement_is_named_and_exits_1(path, capsys, monkeypatch):
     op = REGISTRY["tanh"]
-    monkeypatch.setitem(REGISTRY, "tanh", dataclasses.replace(op, grad=lambda b, n, g: (g,)))
+    monkeypatch.setitem(REGISTRY, "tanh", records.replace(op, grad=lambda b, n, g: (g,)))
     assert main(["gradcheck", str(path)]) == 1
     out, err = capsys.readouterr()
     assert checked(out) == [("loss", "w")] and "FAILED" in out
