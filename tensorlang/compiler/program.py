@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from ..errors import NamingError, ProgramError, UsageError, did_you_mean, with_deep_stack
 from ..frontend import syntax as S
-from ..frontend.parser import parse
+from ..frontend.parser import parse, parse_cached
 from ..ir.graph import Graph
 from ..records import field, record
 from ..source import name_span
@@ -29,7 +29,7 @@ def prelude() -> S.Program:
     # beside this module (importlib.resources would cost 15 ms of imports at every start)
     with open(os.path.join(os.path.dirname(__file__), "prelude.tl"), encoding="utf-8") as f:
         text = f.read()
-    return parse(text, "<prelude>")
+    return parse_cached(text, "<prelude>")
 
 
 def parse_override(text: str):

@@ -138,8 +138,15 @@ class LinePostLexer(PostLex):
 def cache_path(grammar_text: str) -> Path | None:
     """Where the parse table of this grammar (and Lark and Python version) is cached, or None
     when the user's cache folder cannot be made private to the user (then nothing is cached)."""
-    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tensorlang"
     key = f"{grammar_text}\0{lark.__version__}\0{sys.version_info[:2]}".encode()
+    return cache_file("grammar", key, ".lark")
+
+
+def cache_file(kind: str, key: bytes, suffix: str) -> Path | None:
+    """`<user cache>/tensorlang/KIND-HASH(key)SUFFIX`, or None when that folder cannot be made
+    private to the user: what is cached there is a pickle, and loading a pickle someone else
+    could have planted runs their code."""
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tensorlang"
     try:
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
         info = root.stat()
@@ -147,7 +154,7 @@ def cache_path(grammar_text: str) -> Path | None:
             return None
     except (OSError, AttributeError):  # read-only home; no getuid on Windows
         return None
-    return root / f"grammar-{hashlib.sha256(key).hexdigest()[:16]}.lark"
+    return root / f"{kind}-{hashlib.sha256(key).hexdigest()[:16]}{suffix}"
 
 
 @functools.cache

@@ -9,7 +9,8 @@ import pytest
 
 from tensorlang.errors import ParseError
 from tensorlang.frontend import grammar
-from tensorlang.frontend.parser import comments, parse
+from tensorlang.frontend import parser as P
+from tensorlang.frontend.parser import comments, parse, parse_cached
 from tensorlang.frontend.syntax import (
     Assign,
     Attribute,
@@ -339,3 +340,50 @@ def test_a_parse_error_is_a_tensorlang_error_with_a_place():
     with pytest.raises(ParseError) as info:
         parse("let a = \n", "f.tl")
     assert (info.value.line, info.value.column) == (1, 7)
+
+
+PRELUDE_LIKE = ("layer Twice(x) {\n  return 2 * x\n}\n\n"
+                "graph g {\n  placeholder x: [N, 2]\n  y = Twice(x)\n}\n")
+
+
+def test_a_cached_tree_equals_the_parse_and_is_loaded_the_next_time(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    first = parse_cached(PRELUDE_LIKE, "<lib>")
+    assert first == parse(PRELUDE_LIKE, "<lib>") and first.file == "<lib>"
+    [cached] = (tmp_path / "tensorlang").glob("tree-*.pickle")
+
+    def no_parse(*_):
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(P, "parse", no_parse)
+    again = parse_cached(PRELUDE_LIKE, "<lib>")
+    assert again == first and again.items[0].span == first.items[0].span
+    assert again.items[0].span.source_line() == "layer Twice(x) {"
+    monkeypatch.undo()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    other = PRELUDE_LIKE.replace("2 * x", "3 * x")
+    assert parse_cached(other, "<lib>") == parse(other, "<lib>")  # another text: another file
+    assert len(list((tmp_path / "tensorlang").glob("tree-*.pickle"))) == 2
+    assert cached.exists()
+
+
+def test_a_broken_or_unusable_tree_cache_is_parsed_around(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    parse_cached(PRELUDE_LIKE, "<lib>")
+    [cached] = (tmp_path / "tensorlang").glob("tree-*.pickle")
+    for junk in (b"", b"\x80\x05not a pickle", b"\x80\x05K\x01."):  # empty, garbage, an int
+        cached.write_bytes(junk)
+        assert parse_cached(PRELUDE_LIKE, "<lib>") == parse(PRELUDE_LIKE, "<lib>")
+        assert cached.read_bytes() != junk  # rewritten whole
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))  # no cache folder can be made: no cache
+    assert parse_cached(PRELUDE_LIKE, "<lib>") == parse(PRELUDE_LIKE, "<lib>")
+
+
+def test_a_mistake_in_a_cached_text_is_the_usual_located_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    with pytest.raises(ParseError) as e:
+        parse_cached("graph g {\n  y = (1 +\n}\n", "<lib>")
+    assert e.value.span.file == "<lib>"
+    assert not list((tmp_path / "tensorlang").glob("tree-*.pickle"))
