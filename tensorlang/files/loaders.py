@@ -9,12 +9,9 @@ read-only, so two data blocks that read the same file share one array safely.
 from __future__ import annotations
 
 import contextlib
-import csv
-import gzip
 import io
 import os
 import stat
-import zipfile
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable
@@ -44,8 +41,15 @@ IDX_TYPES = {
 }
 
 # Errors the readers below may raise for a bad file; all become DataError.
-_READ_ERRORS = (OSError, ValueError, EOFError, zlib.error, zipfile.BadZipFile, MemoryError,
-                UnicodeDecodeError, csv.Error)
+def _read_errors() -> tuple:
+    """What reading a damaged file may raise. A function, not a constant: `except` evaluates it
+    only when something was raised, and csv and zipfile are then imported (4 ms of every start
+    of a command that reads no such file)."""
+    import csv
+    import zipfile
+
+    return (OSError, ValueError, EOFError, zlib.error, zipfile.BadZipFile, MemoryError,
+            UnicodeDecodeError, csv.Error)
 
 
 class _Bad(Exception):
@@ -168,7 +172,7 @@ def _load(kind: str, path: str, span: Span | None, base_dir: str | None, args: t
         arr = read(resolved)
     except _Bad as e:
         raise DataError(f'{kind} file "{path}": {e}', span) from None
-    except _READ_ERRORS as e:
+    except _read_errors() as e:
         detail = getattr(e, "strerror", None) or str(e) or type(e).__name__
         raise DataError(f'cannot read {kind} file "{path}": {detail}', span) from None
     arr.flags.writeable = False
@@ -197,6 +201,8 @@ def _opened(resolved: str):
             yield raw
             return
         raw.seek(0)
+        import gzip
+
         with gzip.GzipFile(fileobj=raw) as z:
             yield z
 
@@ -337,6 +343,8 @@ def load_csv(path: str, columns: int | list[int] | None = None, skip_header: boo
 def _read_csv(resolved: str, cols, skip_header: bool) -> np.ndarray:
     """Parse row by row, so a bad row or cell is reported with its line number."""
     text = _read_bytes(resolved).decode("utf-8-sig")
+    import csv
+
     reader = csv.reader(io.StringIO(text))
     width = first_line = None
     picked: list[int] = []

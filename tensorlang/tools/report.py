@@ -9,7 +9,6 @@ in the compiler's messages, the end exclusive; a shape lists ints and symbolic d
 
 from __future__ import annotations
 
-import json
 import math
 
 from ..errors import CompileWarning, TensorlangError
@@ -23,6 +22,8 @@ SCHEMA_VERSION = 1
 
 def dumps(value) -> str:
     """One line of JSON (strict: no NaN or Infinity)."""
+    import json  # only for --json: not among every check's imports
+
     return json.dumps(value, allow_nan=False, ensure_ascii=False)
 
 

@@ -17,6 +17,8 @@ OPTIONAL = ("pygls", "lsprotocol", "pygments", "jsonschema", "cattrs", "rich", "
             "matplotlib", "jax", "jaxlib", "onnx", "onnxruntime", "torch")
 NOT_FOR_CHECK = ("tensorlang.runtime.session", "tensorlang.training.train",
                  "tensorlang.tools.render", "tensorlang.tools.lsp.server")
+STDLIB_NOT_FOR_CHECK = ("csv", "zipfile", "gzip", "json")
+"""Standard modules only some files or options need (csv and zip data, --json)."""
 
 
 def modules(*argv: str) -> set[str]:
@@ -55,6 +57,12 @@ def test_check_imports_neither_runtime_nor_training_nor_renderer():
     found = modules("-m", "tensorlang", "check", "examples/xor.tl")
     assert "tensorlang.compiler.program" in found  # the listing is real
     assert found & set(NOT_FOR_CHECK) == set()
+
+
+def test_check_imports_no_reader_of_a_file_it_does_not_read():
+    assert packages("-m", "tensorlang", "check", "examples/xor.tl") & \
+        set(STDLIB_NOT_FOR_CHECK) == set()
+    assert "json" in packages("-m", "tensorlang", "check", "examples/xor.tl", "--json")
 
 
 def test_import_tensorlang_alone_imports_no_stage_until_used():
