@@ -16,7 +16,6 @@ import hashlib
 import os
 import re
 import sys
-from pathlib import Path
 
 import lark
 import lark.utils as lark_utils
@@ -44,12 +43,13 @@ _OPEN = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
 _CLOSE = frozenset(_OPEN.values())
 
 
-def grammar_path() -> Path:
-    """Where the .lark file is: inside the installed package, else in the source tree."""
-    here = Path(__file__).resolve().parent
-    source_tree = here.parents[1] / "grammar"
-    for candidate in (here / GRAMMAR_FILE, source_tree / GRAMMAR_FILE):
-        if candidate.is_file():
+def grammar_path() -> str:
+    """Where the .lark file is: inside the installed package, else in the source tree. (Paths
+    here are strings: pathlib costs 6 ms of imports that nothing else on check's way needs.)"""
+    here = os.path.dirname(os.path.realpath(__file__))
+    source_tree = os.path.join(os.path.dirname(os.path.dirname(here)), "grammar")
+    for candidate in (os.path.join(here, GRAMMAR_FILE), os.path.join(source_tree, GRAMMAR_FILE)):
+        if os.path.isfile(candidate):
             return candidate
     raise FileNotFoundError(f"{GRAMMAR_FILE} is neither in {here} nor in {source_tree}: the "
                             "tensorlang installation is broken")
@@ -135,26 +135,27 @@ class LinePostLexer(PostLex):
                         last.end_line, last.end_column, last.end_pos)
 
 
-def cache_path(grammar_text: str) -> Path | None:
+def cache_path(grammar_text: str) -> str | None:
     """Where the parse table of this grammar (and Lark and Python version) is cached, or None
     when the user's cache folder cannot be made private to the user (then nothing is cached)."""
     key = f"{grammar_text}\0{lark.__version__}\0{sys.version_info[:2]}".encode()
     return cache_file("grammar", key, ".lark")
 
 
-def cache_file(kind: str, key: bytes, suffix: str) -> Path | None:
+def cache_file(kind: str, key: bytes, suffix: str) -> str | None:
     """`<user cache>/tensorlang/KIND-HASH(key)SUFFIX`, or None when that folder cannot be made
     private to the user: what is cached there is a pickle, and loading a pickle someone else
     could have planted runs their code."""
-    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tensorlang"
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    root = os.path.join(base, "tensorlang")
     try:
-        root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = root.stat()
+        os.makedirs(root, mode=0o700, exist_ok=True)
+        info = os.stat(root)
         if info.st_uid != os.getuid() or info.st_mode & 0o022:  # others could plant a pickle
             return None
     except (OSError, AttributeError):  # read-only home; no getuid on Windows
         return None
-    return root / f"{kind}-{hashlib.sha256(key).hexdigest()[:16]}{suffix}"
+    return os.path.join(root, f"{kind}-{hashlib.sha256(key).hexdigest()[:16]}{suffix}")
 
 
 @functools.cache
@@ -166,13 +167,14 @@ def parser(transformer=None) -> Lark:
     with one, the transformer's methods build the result during the parse, a method per rule
     (no tree is built, which halves the time of a parse).
     """
-    text = grammar_path().read_text(encoding="utf-8")
+    with open(grammar_path(), encoding="utf-8") as f:
+        text = f.read()
     cache = cache_path(text)
 
     with _atomic_cache_writes():
         return Lark(text, parser="lalr", lexer=Lexer, postlex=LinePostLexer(),
                     keep_all_tokens=True, maybe_placeholders=True,
-                    cache=str(cache) if cache else False, transformer=transformer)
+                    cache=cache or False, transformer=transformer)
 
 
 @contextlib.contextmanager

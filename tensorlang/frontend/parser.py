@@ -81,10 +81,10 @@ def _tree_key(text: str, file: str) -> bytes:
     modules that build and define the tree, Lark's and Python's versions."""
     from .. import records, source
 
-    parts = [text.encode(), file.encode(), grammar.grammar_path().read_bytes(),
-             f"{lark.__version__}\0{sys.version_info[:2]}".encode()]
-    for module in (sys.modules[__name__], syntax, grammar, records, source):
-        with open(module.__file__, "rb") as f:
+    parts = [text.encode(), file.encode(), f"{lark.__version__}\0{sys.version_info[:2]}".encode()]
+    for name in (grammar.grammar_path(), __file__, syntax.__file__, grammar.__file__,
+                 records.__file__, source.__file__):
+        with open(name, "rb") as f:
             parts.append(f.read())
     return b"\0".join(parts)
 

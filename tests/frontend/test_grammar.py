@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 
 import pytest
 from lark import Lark
@@ -22,7 +23,7 @@ def kinds(text: str) -> list[str]:
 
 
 def test_grammar_path_is_the_lark_file():
-    path = grammar.grammar_path()
+    path = Path(grammar.grammar_path())
     assert path.name == grammar.GRAMMAR_FILE == "tensorlang.lark" and path.is_file()
     assert "start:" in path.read_text(encoding="utf-8")
 
@@ -130,12 +131,12 @@ def test_the_parser_is_built_once_and_parses_to_a_tree():
 
 def test_the_cache_lives_in_the_users_cache_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    path = grammar.cache_path("grammar text")
+    path = Path(grammar.cache_path("grammar text"))
     assert path.parent == tmp_path / "cache" / "tensorlang"
     assert path.name.startswith("grammar-") and path.suffix == ".lark"
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700  # a pickle only we may write
-    assert grammar.cache_path("grammar text") == path
-    assert grammar.cache_path("another grammar") != path
+    assert grammar.cache_path("grammar text") == str(path)
+    assert grammar.cache_path("another grammar") != str(path)
 
 
 def test_no_cache_in_a_folder_of_another_user_or_one_that_cannot_be_made(tmp_path, monkeypatch):
@@ -160,10 +161,10 @@ def test_a_cache_folder_others_may_write_into_is_not_used(tmp_path, monkeypatch)
 
 def test_building_the_parser_writes_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    text = grammar.grammar_path().read_text(encoding="utf-8")
+    text = Path(grammar.grammar_path()).read_text(encoding="utf-8")
     build = grammar.parser.__wrapped__  # past functools.cache: a fresh Lark
     first = build()
-    cached = grammar.cache_path(text)
+    cached = Path(grammar.cache_path(text))
     assert cached.is_file() and cached.stat().st_size > 0
     assert [p.name for p in cached.parent.iterdir()] == [cached.name]  # no temporary left
     assert build().parse("let a = [1,\n2]\n") == first.parse("let a = [1,\n2]\n")
@@ -171,10 +172,10 @@ def test_building_the_parser_writes_the_cache(tmp_path, monkeypatch):
 
 def test_a_second_build_reads_the_cache_the_first_wrote(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    text = grammar.grammar_path().read_text(encoding="utf-8")
+    text = Path(grammar.grammar_path()).read_text(encoding="utf-8")
     build = grammar.parser.__wrapped__
     build()
-    cached = grammar.cache_path(text)
+    cached = Path(grammar.cache_path(text))
     written = cached.stat().st_mtime_ns
     build()
     assert cached.stat().st_mtime_ns == written  # loaded, not written again

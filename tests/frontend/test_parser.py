@@ -333,7 +333,7 @@ def test_keywords_listed_are_the_grammar_keywords():
 
 def test_grammar_is_loaded_once():
     assert grammar.parser() is grammar.parser()
-    assert grammar.grammar_path().name == "tensorlang.lark"
+    assert Path(grammar.grammar_path()).name == "tensorlang.lark"
 
 
 def test_a_parse_error_is_a_tensorlang_error_with_a_place():
