@@ -12,7 +12,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput
 
 from ..errors import ParseError, did_you_mean
 from ..source import Span
-from . import grammar
+from . import grammar, larkparser
 
 _COMPARE = {"EQ", "NE", "LT", "LE", "GT", "GE"}
 _OPERATORS = _COMPARE | {"PLUS", "MINUS", "STAR", "SLASH", "DSLASH", "PERCENT", "AT", "POW"}
@@ -76,7 +76,7 @@ def explain(err: UnexpectedInput, text: str, file: str, lark=None) -> ParseError
     if isinstance(err, UnexpectedCharacters):
         return _bad_character(err, text, file)
     ctx = _Context(err, text, file)
-    ctx.lark = lark or grammar.parser()
+    ctx.lark = lark or larkparser.parser()
     for check in (_brackets, _keyword_as_name, _top_level, _statement_start, _missing_colon,
                   _chained_comparison, _trailing_operator, _missing_comma, _from_examples):
         found = check(ctx)
@@ -109,7 +109,7 @@ class _Context:
         self.text, self.file = text, file
         self.toks: list[Token] = []
         try:
-            for tok in grammar.tokens(text):
+            for tok in larkparser.tokens(text):
                 self.toks.append(tok)
         except UnexpectedInput:
             pass  # a bad character after the parse error: the tokens before it are enough
@@ -165,7 +165,7 @@ class _Context:
                 shown.add(_WORDS[name] if name not in ("_NL", "$END") else "the " + _WORDS[name])
             else:
                 try:
-                    shown.add(f'"{grammar.parser().get_terminal(name).pattern.value}"')
+                    shown.add(f'"{larkparser.parser().get_terminal(name).pattern.value}"')
                 except KeyError:
                     continue
         if not shown or len(shown) > 6:

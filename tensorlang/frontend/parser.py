@@ -1,7 +1,8 @@
 """Text -> syntax.Program: the parser builds the AST as it goes; Lark's errors become ParseError.
 
-`parse` is the public entry; the AST builder has a method per grammar rule that Lark calls on
-each reduction. Turning Lark's exceptions into messages is parse_errors.py's job.
+`parse` is the public entry; the AST builder has a method per grammar rule that the LALR driver
+(lalr.py, running the table Lark built) calls on each reduction. A text the table rejects is
+parsed again by Lark itself, whose error parse_errors.py turns into a message.
 """
 
 from __future__ import annotations
@@ -13,15 +14,10 @@ import re
 import sys
 import threading
 
-import lark
-from lark import Token
-from lark.exceptions import LarkError, UnexpectedInput
-
 from ..errors import ParseError, did_you_mean
 from ..records import replace
 from ..source import Span
-from . import grammar, syntax
-from .parse_errors import explained as _explained
+from . import grammar, lalr, syntax
 
 
 def parse(text: str, file: str = "<string>") -> syntax.Program:
@@ -30,14 +26,10 @@ def parse(text: str, file: str = "<string>") -> syntax.Program:
         text = " " + text[1:]
     with _LOCK:  # the builder is shared by the one cached parser: one parse at a time
         _BUILDER.file, _BUILDER.text = file, text
-        lark_parser = grammar.parser(_BUILDER)
         try:
-            items = lark_parser.parse(text)
-        except UnexpectedInput as err:
-            raise _explained(err, text, file, lark_parser) from None
-        except LarkError as err:  # nothing else is expected; still never let Lark's text out
-            raise ParseError(f"cannot parse this file ({type(err).__name__})",
-                             Span(file, 1, 1, 1, 2, text)) from None
+            items = _driver().parse(text)
+        except lalr.Rejected:
+            items = _parse_with_lark(text, file)
         finally:
             _BUILDER.text = None
     if not items:
@@ -46,6 +38,30 @@ def parse(text: str, file: str = "<string>") -> syntax.Program:
                               '"train" and "evaluate" blocks')
     return syntax.Program(tuple(items), comments(text), file,
                           items[0].span.merge(items[-1].span))
+
+
+def _driver() -> lalr.Parser:
+    global _DRIVER
+    if _DRIVER is None:
+        _DRIVER = lalr.Parser(_BUILDER)
+    return _DRIVER
+
+
+def _parse_with_lark(text: str, file: str):
+    """Lark's parse of a text the table rejected: its exception, explained, is the ParseError."""
+    from lark.exceptions import LarkError, UnexpectedInput
+
+    from .larkparser import parser
+    from .parse_errors import explained
+
+    lark_parser = parser(_BUILDER)
+    try:
+        return lark_parser.parse(text)  # the same table: it fails at the same token
+    except UnexpectedInput as err:
+        raise explained(err, text, file, lark_parser) from None
+    except LarkError as err:  # nothing else is expected; still never let Lark's text out
+        raise ParseError(f"cannot parse this file ({type(err).__name__})",
+                         Span(file, 1, 1, 1, 2, text)) from None
 
 
 def parse_cached(text: str, file: str) -> syntax.Program:
@@ -78,12 +94,12 @@ def parse_cached(text: str, file: str) -> syntax.Program:
 
 def _tree_key(text: str, file: str) -> bytes:
     """What a cached tree depends on: the text and its name, the grammar, the sources of the
-    modules that build and define the tree, Lark's and Python's versions."""
+    modules that build and define the tree, Python's version."""
     from .. import records, source
 
-    parts = [text.encode(), file.encode(), f"{lark.__version__}\0{sys.version_info[:2]}".encode()]
+    parts = [text.encode(), file.encode(), repr(sys.version_info[:2]).encode()]
     for name in (grammar.grammar_path(), __file__, syntax.__file__, grammar.__file__,
-                 records.__file__, source.__file__):
+                 lalr.__file__, records.__file__, source.__file__):
         with open(name, "rb") as f:
             parts.append(f.read())
     return b"\0".join(parts)
@@ -117,7 +133,7 @@ def _first(x) -> tuple[int, int]:
                 break
         else:
             raise ValueError("a rule without tokens has no place")
-    return (x.line, x.column) if isinstance(x, Token) else (x.span.line, x.span.column)
+    return (x.line, x.column) if isinstance(x, str) else (x.span.line, x.span.column)
 
 
 def _last(x) -> tuple[int, int]:
@@ -129,13 +145,13 @@ def _last(x) -> tuple[int, int]:
                 break
         else:
             raise ValueError("a rule without tokens has no place")
-    return (x.end_line, x.end_column) if isinstance(x, Token) else \
+    return (x.end_line, x.end_column) if isinstance(x, str) else \
         (x.span.end_line, x.span.end_column)
 
 
 def _nodes(children) -> tuple:
     """The nodes of a list rule (`a, b, c`), without its punctuation and newlines."""
-    return tuple(c for c in children if not isinstance(c, Token))
+    return tuple(c for c in children if not isinstance(c, str))
 
 
 class _Builder:
@@ -150,12 +166,12 @@ class _Builder:
         end_line, end_column = _last(children)
         return Span(self.file, line, column, end_line, end_column, self.text)
 
-    def _tok_span(self, tok: Token) -> Span:
+    def _tok_span(self, tok: grammar.Token) -> Span:
         return Span(self.file, tok.line, tok.column, tok.end_line, tok.end_column, self.text)
 
     # ------------------------------------------------------------ items and blocks
     def start(self, c):
-        return [x for x in c if not isinstance(x, Token)]
+        return [x for x in c if not isinstance(x, str)]
 
     def graph(self, c):
         _, name, body = c
@@ -173,9 +189,9 @@ class _Builder:
     def param(self, c):
         name, pattern, default = c[0], None, None
         for k, x in enumerate(c):
-            if isinstance(x, Token) and x.type == "COLON":
+            if isinstance(x, str) and x.type == "COLON":
                 pattern = c[k + 1]
-            elif isinstance(x, Token) and x.type == "EQUAL":
+            elif isinstance(x, str) and x.type == "EQUAL":
                 default = c[k + 1]
         return syntax.LayerParam(str(name), pattern, default, self._span(c))
 
@@ -260,7 +276,7 @@ class _Builder:
         return syntax.String(_ESCAPE.sub(lambda m: self._unescape(m, tok), tok[1:-1]),
                              self._span(c))
 
-    def _unescape(self, m: re.Match, tok: Token) -> str:
+    def _unescape(self, m: re.Match, tok: grammar.Token) -> str:
         code = m.group(1)
         if code in _ESCAPES:
             return _ESCAPES[code]
@@ -311,7 +327,7 @@ class _Builder:
     def slice(self, c):
         parts: list = [None]
         for child in c:  # expr? COLON expr? (COLON expr?)?: the colons split the parts
-            if isinstance(child, Token):
+            if isinstance(child, str):
                 parts.append(None)
             else:
                 parts[-1] = child
@@ -332,6 +348,7 @@ def _check_dim(dim) -> None:
 
 
 _BUILDER = _Builder()
+_DRIVER: lalr.Parser | None = None  # bound to _BUILDER on the first parse
 _LOCK = threading.RLock()
 
 # ==================================================================== Lark's errors -> ParseError

@@ -5,8 +5,6 @@ the node stores and the kernel, the gradient and the printer use."""
 
 from __future__ import annotations
 
-import string
-
 import numpy as np
 
 from ..errors import OpError
@@ -14,7 +12,7 @@ from ..ir import dims as D
 from ..ir.opdef import FRESH, defop
 from ..ir.types import TensorType, promote
 
-LETTERS = string.ascii_letters
+LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"  # string.ascii_letters
 
 
 def parse(spec: str, ranks: list[int]) -> tuple[list[str], str]:

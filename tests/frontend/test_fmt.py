@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tensorlang.errors import ParseError
-from tensorlang.frontend import grammar, syntax
+from tensorlang.frontend import grammar, larkparser, syntax
 from tensorlang.frontend.fmt import fmt_file, format_expr, format_program, format_source
 from tensorlang.frontend.parser import parse
 
@@ -343,7 +343,7 @@ def mutate(text: str, rnd: random.Random) -> str:
             text = text[:i] + rnd.choice(CHARS) + text[i:]
         else:
             try:
-                toks = list(grammar.tokens(text))
+                toks = list(larkparser.tokens(text))
             except Exception:
                 continue
             if len(toks) < 2:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tensorlang.errors import ParseError
-from tensorlang.frontend import grammar
+from tensorlang.frontend import grammar, larkparser
 from tensorlang.frontend import parser as P
 from tensorlang.frontend.parser import comments, parse, parse_cached
 from tensorlang.frontend.syntax import (
@@ -326,13 +326,13 @@ def test_parse_is_thread_safe():
 
 
 def test_keywords_listed_are_the_grammar_keywords():
-    terminals = {t.name: t.pattern.value for t in grammar.parser().terminals}
+    terminals = {t.name: t.pattern.value for t in larkparser.parser().terminals}
     words = {v for v in terminals.values() if v.isidentifier()}
     assert words == set(grammar.KEYWORDS)
 
 
 def test_grammar_is_loaded_once():
-    assert grammar.parser() is grammar.parser()
+    assert larkparser.parser() is larkparser.parser()
     assert Path(grammar.grammar_path()).name == "tensorlang.lark"
 
 

@@ -12,7 +12,7 @@ import pytest
 from pygments.lexers import get_lexer_by_name, get_lexer_for_filename
 from pygments.token import Comment, Error, Keyword, Name, Number, String
 
-from tensorlang.frontend import grammar
+from tensorlang.frontend import grammar, larkparser
 from tensorlang.ops import REGISTRY
 from tensorlang.tools.lexer import TensorlangLexer
 
@@ -77,7 +77,7 @@ def test_every_keyword_dtype_and_public_op_of_the_compiler_is_highlighted():
 def test_the_compilers_keyword_list_is_every_word_the_parser_reserves():
     """The lexer (and the VS Code grammar) read grammar.KEYWORDS; a keyword added to the .lark
     grammar but not to that list would be lexed as a plain name."""
-    terminals = grammar.parser().lexer_conf.terminals
+    terminals = larkparser.parser().lexer_conf.terminals
     reserved = {t.pattern.value for t in terminals
                 if t.pattern.type == "str" and t.pattern.value.isidentifier()}
     assert reserved == set(grammar.KEYWORDS)

@@ -9,14 +9,12 @@ statements first."""
 
 from __future__ import annotations
 
-from lark.exceptions import LarkError
-
 from ...compiler.blocks import KEYS
 from ...compiler.calls import BUILTIN_FUNCS
 from ...compiler.datablocks import LOADERS
 from ...compiler.lower import MODE
 from ...compiler.program import prelude
-from ...frontend import grammar
+from ...frontend import grammar, lalr
 from ...frontend import syntax as S
 from ...ops import REGISTRY
 from ...ops.initializers import INITIALIZERS
@@ -60,10 +58,10 @@ def line_tokens(line: str) -> list:
     """The tokens of one line (up to a character no token matches), without the newline."""
     out = []
     try:
-        for tok in grammar.tokens(line):
+        for tok in lalr.tokens(line):
             if tok.type != "_NL":
                 out.append(tok)
-    except LarkError:
+    except lalr.Rejected:
         pass
     return out
 
