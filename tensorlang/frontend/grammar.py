@@ -12,6 +12,7 @@ runs their code.
 from __future__ import annotations
 
 import _imp
+import functools
 import os
 
 GRAMMAR_FILE = "tensorlang.lark"
@@ -120,8 +121,9 @@ def close_lines(stream, new):
                   last.end_line, last.end_column, last.end_pos)
 
 
+@functools.cache
 def grammar_text() -> str:
-    """The text of the .lark file."""
+    """The text of the .lark file (read once per process)."""
     with open(grammar_path(), encoding="utf-8") as f:
         return f.read()
 

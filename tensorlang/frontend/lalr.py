@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import marshal
 import os
 import re
@@ -193,9 +194,9 @@ class Parser:
 
     def parse(self, text: str):
         """The builder's value for text; Rejected where the table has no action."""
-        states, rules = self.states, self.rules
+        states, rules, end = self.states, self.rules, self.end
         stack, values = [self.start], []
-        for tok in tokens(text):
+        for tok in itertools.chain(tokens(text), (_END,)):
             kind = tok.type
             while True:
                 action = states[stack[-1]].get(kind)
@@ -213,21 +214,13 @@ class Parser:
                     children = []
                 values.append(build(children))
                 stack.append(states[stack[-1]][origin])
-        end = self.end
-        while True:
-            action = states[stack[-1]].get("$END")
-            if action is None or action >= 0:
-                raise Rejected("unexpected end of file")
-            origin, size, build = rules[~action]
-            if size:
-                children = values[-size:]
-                del values[-size:], stack[-size:]
-            else:
-                children = []
-            values.append(build(children))
-            stack.append(states[stack[-1]][origin])
-            if stack[-1] == end:
-                return values[-1]
+                if stack[-1] == end:  # the goto on the start rule: only ever before $END
+                    return values[-1]
+        raise Rejected("the input ended before the grammar's end")
+
+
+_END = grammar.Token("$END", "", 0, 0, 0, 0, 0, 0)
+"""The lookahead after the last token (the table's end marker)."""
 
 
 def _shaper(rule: Rule, builder):

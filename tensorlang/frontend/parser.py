@@ -8,6 +8,7 @@ parsed again by Lark itself, whose error parse_errors.py turns into a message.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import pickle
 import re
@@ -40,11 +41,10 @@ def parse(text: str, file: str = "<string>") -> syntax.Program:
                           items[0].span.merge(items[-1].span))
 
 
+@functools.cache
 def _driver() -> lalr.Parser:
-    global _DRIVER
-    if _DRIVER is None:
-        _DRIVER = lalr.Parser(_BUILDER)
-    return _DRIVER
+    """The table's driver bound to the builder, made on the first parse."""
+    return lalr.Parser(_BUILDER)
 
 
 def _parse_with_lark(text: str, file: str):
@@ -97,9 +97,10 @@ def _tree_key(text: str, file: str) -> bytes:
     modules that build and define the tree, Python's version."""
     from .. import records, source
 
-    parts = [text.encode(), file.encode(), repr(sys.version_info[:2]).encode()]
-    for name in (grammar.grammar_path(), __file__, syntax.__file__, grammar.__file__,
-                 lalr.__file__, records.__file__, source.__file__):
+    parts = [text.encode(), file.encode(), repr(sys.version_info[:2]).encode(),
+             grammar.grammar_text().encode()]
+    for name in (__file__, syntax.__file__, grammar.__file__, lalr.__file__, records.__file__,
+                 source.__file__):
         with open(name, "rb") as f:
             parts.append(f.read())
     return b"\0".join(parts)
@@ -348,7 +349,6 @@ def _check_dim(dim) -> None:
 
 
 _BUILDER = _Builder()
-_DRIVER: lalr.Parser | None = None  # bound to _BUILDER on the first parse
 _LOCK = threading.RLock()
 
 # ==================================================================== Lark's errors -> ParseError
