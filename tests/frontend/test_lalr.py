@@ -17,6 +17,7 @@ from lark.exceptions import UnexpectedInput
 from tensorlang.errors import ParseError
 from tensorlang.frontend import grammar, lalr, larkparser
 from tensorlang.frontend import parser as P
+from tensorlang.records import fields
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAMS = sorted({*ROOT.glob("examples/**/*.tl"), *ROOT.glob("tensorlang/**/*.tl"),
@@ -198,3 +199,21 @@ def test_the_cache_key_follows_the_grammar_and_the_driver(monkeypatch):
     key = lalr._key()
     monkeypatch.setattr(grammar, "grammar_text", lambda: "start: NAME\n")
     assert lalr._key() != key
+
+
+def _tokens_in(x) -> list:
+    if isinstance(x, str):
+        return [x] if type(x) is not str else []
+    if isinstance(x, (list, tuple)):
+        return [t for y in x for t in _tokens_in(y)]
+    if hasattr(type(x), "__record_fields__"):
+        return [t for f in fields(x) for t in _tokens_in(getattr(x, f.name))]
+    return []
+
+
+def test_no_token_is_left_in_a_tree():
+    # a tree holds plain str (it is pickled into the cache, and compared with names)
+    for path in SMALL + [ROOT / "tensorlang" / "compiler" / "prelude.tl"]:
+        tree = P.parse(path.read_text(encoding="utf-8"), str(path))
+        assert _tokens_in(tree) == []
+    assert _tokens_in([grammar.Token("NAME", "a", 0, 1, 1, 1, 2, 1)])  # the probe sees one
