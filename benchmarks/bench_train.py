@@ -342,6 +342,17 @@ CNN_NAMES = ["c1.k", "c1.b", "c2.k", "c2.b", "h1.W", "h1.b", "h2.W", "h2.b", "lo
              "logits.b"]
 
 
+def probe_rows(what: str, step, feed: dict, repeats: int) -> list[tuple[str, float, str]]:
+    """What the finite check of the new values costs: the step's plan (its fetches and the
+    probes of the new values) against the same fetches' plan without the probes, both run
+    without applying the updates (the same work every call)."""
+    sess = step.sess
+    probed, bare = step.plan, sess.plan(step.fetch)
+    fns = {"probed": lambda: sess.execute(probed, feed),
+           "unprobed": lambda: sess.execute(bare, feed)}
+    return rows_for(what, interleaved(fns, repeats, 10), ours="probed")
+
+
 def mlp_rows(torch, repeats: int) -> list[tuple[str, float, str]]:
     """MLP train step and inference rows."""
     rng = np.random.default_rng(0)
@@ -358,6 +369,7 @@ def mlp_rows(torch, repeats: int) -> list[tuple[str, float, str]]:
         tx, ty = torch.from_numpy(x), torch.from_numpy(y)
         fns["torch"] = lambda: torch_step(torch, tm, topt, tx, ty)
     rows = rows_for("mlp_step_b128", interleaved(fns, repeats, 10))
+    rows += probe_rows("mlp_step_b128", step, feed, repeats)
     for batch, inner in ((1, 200), (1024, 3)):
         xb = rng.normal(size=(batch, 784)).astype(np.float32)
         fb = {"x": xb}

@@ -18,6 +18,8 @@ TABLE = (
      "train/mlp_step_b128_numpy_cpu", "hand NumPy", 1.0, None),
     ("", "train/mlp_step_b128_tensorlang_cpu", "train/mlp_step_b128_torch_cpu",
      "PyTorch eager", 1.0, None),
+    ("the MLP step's finite check of the new values", "train/mlp_step_b128_probed_cpu",
+     "train/mlp_step_b128_unprobed_cpu", "the step without it", 1.0, None),
     ("LeNet-style CNN training step, b64", "train/cnn_step_b64_tensorlang_cpu",
      "train/cnn_step_b64_torch_cpu", "PyTorch eager", 1.0, None),
     ("Keras's MNIST convnet step, b128, 1 thread",
