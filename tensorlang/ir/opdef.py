@@ -43,6 +43,7 @@ Contracts:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -175,6 +176,7 @@ class OpDef:
 REGISTRY: dict[str, OpDef] = {}
 
 
+@functools.cache  # 143 ops, 74 distinct signatures; the Params are frozen, so shared safely
 def parse_signature(sig: str) -> tuple[Param, ...]:
     """Params from `"x, axis: axes = None, keepdims: bool = false"`."""
     out = []
