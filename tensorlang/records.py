@@ -24,6 +24,9 @@ lists them; `replace(r, name=value)` is a copy with some fields changed.
 
 from __future__ import annotations
 
+import builtins
+import functools
+import types
 from operator import attrgetter
 
 __all__ = ["FrozenRecordError", "Field", "field", "fields", "record", "replace"]
@@ -165,42 +168,71 @@ def _set_if_absent(cls, body: dict, name: str, fn) -> None:
 
 
 def _init(cls, all_fields: tuple[Field, ...], frozen: bool):
-    """__init__ compiled for these fields: positional-or-keyword parameters in field order."""
-    params, lines, scope = [], [], {"MISSING": MISSING, "_setattr": object.__setattr__}
+    """__init__ for these fields: positional-or-keyword parameters in field order. Its code is
+    a template compiled once per shape of fields (what each one is: a parameter, one with a
+    default factory, set without a parameter, or left to __post_init__), its placeholder names
+    renamed to the fields' (code.replace): compiling costs about 0.1 ms a class, renaming a
+    few microseconds, and 51 record classes are made on `tensorlang check`'s way."""
+    kinds, defaults = [], []
+    scope = {"__builtins__": builtins, "MISSING": MISSING, "_setattr": object.__setattr__}
     seen_default = None
-    for f in all_fields:
-        if f.init:
-            if f.default is not MISSING:
-                scope[f"_d_{f.name}"] = f.default
-                params.append(f"{f.name}=_d_{f.name}")
-                seen_default = f.name
-            elif f.default_factory is not MISSING:
-                scope[f"_f_{f.name}"] = f.default_factory
-                params.append(f"{f.name}=MISSING")
-                seen_default = f.name
-                lines.append(f"if {f.name} is MISSING: {f.name} = _f_{f.name}()")
-            else:
-                if seen_default is not None:
-                    raise TypeError(f"{cls.__name__}: the field {f.name!r} without a default "
-                                    f"follows {seen_default!r}, which has one")
-                params.append(f.name)
-            value = f.name
+    for k, f in enumerate(all_fields):
+        if f.init and f.default is not MISSING:  # the same code: the default is on the function
+            kind, seen_default = "param", f.name
+            defaults.append(f.default)
+        elif f.init and f.default_factory is not MISSING:
+            kind, seen_default = "factory", f.name
+            scope[f"_f{k}"] = f.default_factory
+            defaults.append(MISSING)
+        elif f.init:
+            if seen_default is not None:
+                raise TypeError(f"{cls.__name__}: the field {f.name!r} without a default "
+                                f"follows {seen_default!r}, which has one")
+            kind = "param"
         elif f.default_factory is not MISSING:
-            scope[f"_f_{f.name}"] = f.default_factory
-            value = f"_f_{f.name}()"
+            kind = "made"
+            scope[f"_f{k}"] = f.default_factory
         elif f.default is not MISSING:
-            scope[f"_d_{f.name}"] = f.default
-            value = f"_d_{f.name}"
+            kind = "fixed"
+            scope[f"_d{k}"] = f.default
         else:
-            continue  # set by __post_init__
-        lines.append(f"_setattr(self, {f.name!r}, {value})" if frozen
-                     else f"self.{f.name} = {value}")
-    if hasattr(cls, "__post_init__"):
+            kind = "later"  # set by __post_init__
+        kinds.append(kind)
+    code = _template(tuple(kinds), frozen, hasattr(cls, "__post_init__"))
+    real = {f"f{k}": f.name for k, f in enumerate(all_fields)}
+    code = code.replace(
+        co_varnames=tuple(real.get(n, n) for n in code.co_varnames),
+        co_names=tuple(real.get(n, n) for n in code.co_names),
+        co_consts=tuple(real.get(c, c) if type(c) is str else c for c in code.co_consts))
+    return types.FunctionType(code, scope, "__init__", tuple(defaults) or None)
+
+
+@functools.cache
+def _template(kinds: tuple[str, ...], frozen: bool, post_init: bool):
+    """The code of __init__ for fields of these kinds, field k named f{k}, its default or
+    factory the global _d{k} or _f{k} (the parameters' defaults are set on the function)."""
+    params, lines = [], []
+    for k, kind in enumerate(kinds):
+        name = f"f{k}"
+        if kind in ("param", "factory"):
+            params.append(name)
+            value = name
+            if kind == "factory":
+                lines.append(f"if {name} is MISSING: {name} = _f{k}()")
+        elif kind == "made":
+            value = f"_f{k}()"
+        elif kind == "fixed":
+            value = f"_d{k}"
+        else:
+            continue
+        lines.append(f"_setattr(self, {name!r}, {value})" if frozen else f"self.{name} = {value}")
+    if post_init:
         lines.append("self.__post_init__()")
-    source = (f"def __init__(self, {', '.join(params)}):\n"
+    source = (f"def __init__({', '.join(['self', *params])}):\n"
               + "".join(f"    {line}\n" for line in lines or ["pass"]))
-    exec(source, scope)  # noqa: S102 - generated from the field names above, nothing else
-    return scope["__init__"]
+    scope: dict = {}
+    exec(source, scope)  # noqa: S102 - generated from the placeholders above, nothing else
+    return scope["__init__"].__code__
 
 
 def _key(names: tuple[str, ...]):

@@ -143,3 +143,38 @@ def test_a_field_without_a_default_may_not_follow_one_with_a_default():
 def test_a_field_takes_a_default_or_a_factory_not_both():
     with pytest.raises(ValueError, match="not both"):
         field(default=1, default_factory=list)
+
+
+@pytest.mark.parametrize("frozen", [True, False])
+def test_classes_of_one_shape_share_code_but_not_names_or_defaults(frozen):
+    # the __init__ of both is one template renamed: each keeps its own names and defaults
+    @record(frozen=frozen)
+    class P:
+        x: int
+        y: int = 1
+        z: list = field(default_factory=list)
+
+    @record(frozen=frozen)
+    class Q:
+        f1: str  # the template's own placeholder names, swapped
+        f0: str = "zero"
+        MISSING: list = field(default_factory=lambda: ["made"])  # and its globals' names
+
+    @dataclasses.dataclass(frozen=frozen)
+    class RefQ:
+        f1: str
+        f0: str = "zero"
+        MISSING: list = dataclasses.field(default_factory=lambda: ["made"])
+
+    assert P.__init__.__code__.co_code == Q.__init__.__code__.co_code
+    assert (P(5).x, P(5).y, P(5).z) == (5, 1, [])
+    assert P(5).z is not P(5).z
+    for args, kwargs in (((), {"f1": "a"}), (("a", "b"), {}), (("a",), {"MISSING": [2]}),
+                         ((), {"f1": "a", "f0": "b", "MISSING": None})):
+        ours, ref = Q(*args, **kwargs), RefQ(*args, **kwargs)
+        assert (ours.f1, ours.f0, ours.MISSING) == (ref.f1, ref.f0, ref.MISSING)
+    with pytest.raises(TypeError, match="'f1'"):
+        Q()
+    with pytest.raises(TypeError, match="unexpected keyword argument 'x'"):
+        Q("a", x=1)
+    assert Q.__init__.__code__.co_varnames[:4] == ("self", "f1", "f0", "MISSING")
