@@ -2,8 +2,9 @@
 
 `@dataclasses.dataclass(frozen=True)` compiles six functions from source text for every class,
 about 0.8 ms each time on the 2-core reference machine; the 50 record classes that every
-command imports cost 30 ms of a 180 ms `tensorlang check`. `record` compiles one function per
-class (`__init__`, as fast to call as the dataclass's) and shares the rest: equality, hashing
+command imports cost 30 ms of a 180 ms `tensorlang check`. `record` makes one function per
+class (`__init__`, as fast to call as the dataclass's, from a template compiled once per shape
+of fields and renamed to the class's) and shares the rest: equality, hashing
 and repr go through one `operator.attrgetter` of the compared fields, and a frozen class's
 `__setattr__` is one shared function that refuses. What a class body defines itself (`__repr__`,
 `__eq__`, `__hash__`) is kept, as dataclasses do.
