@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import stat
 import tempfile
 
@@ -57,8 +58,6 @@ def check_writable(path: str, kind: str, span=None, *, size: int | None = None,
     folder = _existing_folder(os.path.dirname(full), path, what, span)
     _check_folder(folder, path, what, span)
     if size is not None:
-        import shutil  # here: with it come bz2 and lzma, 2.5 ms that only a writer needs
-
         free = shutil.disk_usage(folder).free
         if free < size + MARGIN:
             raise WriteError(f'no room for the {what} "{path}": it takes about {_mb(size)}, '

@@ -99,8 +99,8 @@ def _exported(rule) -> Rule:
     pending += nones[size]
     shaped = bool(marks) or len(include) < size or any(splice for _, splice, _ in include)
     callback = rule.alias or options.template_source or rule.origin.name
-    # str(): a freshly built grammar names things with Lark's Token, which marshal refuses
     expand1 = bool(options.expand1 and not rule.alias)
+    # str(): a freshly built grammar names things with Lark's Token, which marshal refuses
     return Rule(str(rule.origin.name), size, str(callback), expand1,
                 tuple(include) if shaped else None, pending)
 
@@ -154,15 +154,12 @@ def _read(path: str) -> bytes:
 
 
 def _write(path: str, data: bytes) -> None:
-    """Write under a private name, then rename: another process reads the whole file or none."""
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except OSError:  # a full or read-only disk: the next process exports again
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    """Write the cache atomically (files.atomic, imported only on a miss: it brings tempfile);
+    a full or read-only disk leaves it uncached, and the next process exports again."""
+    from ..files.atomic import write_atomic
+
+    with contextlib.suppress(OSError):
+        write_atomic(path, data)
 
 
 # ------------------------------------------------------------------ lexing and parsing

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import pickle
 import re
 import sys
@@ -81,14 +80,10 @@ def parse_cached(text: str, file: str) -> syntax.Program:
             pass
     tree = parse(text, file)
     if path is not None:
-        tmp = f"{path}.{os.getpid()}.tmp"
-        try:
-            with open(tmp, "wb") as f:
-                pickle.dump(tree, f, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-        except (OSError, pickle.PicklingError):
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        from ..files.atomic import write_atomic  # only on a miss: it brings tempfile
+
+        with contextlib.suppress(OSError, pickle.PicklingError):  # uncached, never an error
+            write_atomic(path, lambda f: pickle.dump(tree, f, protocol=pickle.HIGHEST_PROTOCOL))
     return tree
 
 

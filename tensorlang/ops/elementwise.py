@@ -334,7 +334,7 @@ def _relu_grad(x, g, out=None):
     every value, NaN and infinities included; np.where would branch on a random mask)."""
     if np.ndim(g) == 0 or np.shape(x) != np.shape(g) or x.dtype.kind != "f" or \
             g.dtype.kind != "f":
-        r = np.where(x > 0, g, np.zeros((), g.dtype))
+        r = np.where(x > 0, g, _zero(g.dtype))
         if out is None:
             return r
         out[...] = r

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tensorlang.errors import WriteError
+from tensorlang.files import writable
 from tensorlang.files.writable import check_writable
 from tensorlang.source import Span
 
@@ -94,9 +95,7 @@ def test_the_folder_must_take_files(tmp_path):
 
 def test_room_for_the_known_size(tmp_path, monkeypatch):
     usage = collections.namedtuple("usage", "total used free")
-    import shutil
-
-    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10 << 20, 9 << 20, 3 << 20))
+    monkeypatch.setattr(writable.shutil, "disk_usage", lambda p: usage(10 << 20, 9 << 20, 3 << 20))
     check_writable(str(tmp_path / "ck.npz"), "checkpoint", AT, size=1 << 20)
     refused(tmp_path / "ck.npz", match=r"takes about 8\.0 MiB, the disk has 3\.0 MiB free",
             size=8 << 20)
