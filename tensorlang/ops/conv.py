@@ -226,7 +226,7 @@ def _grad_kernel_scratch(node, env) -> int:
     size = np_dtype(node.dtype).itemsize
     if node.attrs["stride"] != 1:
         return size * (n * c * hp * wp + c * kh * kw * n * oh * ow + f * n * oh * ow)
-    m = min(n, fast._chunk(c * kh * kw, oh * wp, size))
+    m = min(n, fast.grad_kernel_chunk(c * kh * kw, f, oh * wp, size))
     return size * (n * c * (hp + 1) * wp + 2 * f * c * kh * kw + (f + c * kh * kw) * m * oh * wp)
 
 

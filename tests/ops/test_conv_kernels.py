@@ -63,6 +63,7 @@ def test_padded_flat_lays_out_each_image_row_by_row_with_a_spare_row():
 def test_conv2d_and_its_gradients_match_the_loops(xs, ks, pads, chunk, monkeypatch):
     monkeypatch.setattr(F, "CHUNK_BYTES", chunk)  # 1: a chunk per image
     monkeypatch.setattr(F, "GRAD_INPUT_CHUNK_BYTES", 2 * chunk)
+    monkeypatch.setattr(F, "GRAD_KERNEL_CHUNK_BYTES", chunk // 2)
     rng = np.random.default_rng(sum(xs))
     x, k = rng.normal(size=xs), rng.normal(size=ks)
     got = F.conv2d(x, k, pads)
@@ -95,6 +96,9 @@ def test_a_chunk_holds_at_least_one_image():
     assert F._chunk(rows=9, run=100, itemsize=8) == F.CHUNK_BYTES // 7200
     assert F._chunk(rows=10 ** 6, run=10 ** 6, itemsize=8) == 1
     assert F._chunk(rows=0, run=0, itemsize=8) == F.CHUNK_BYTES
+    assert F.grad_kernel_chunk(rows=9, f=3, run=100, itemsize=8) == \
+        F.GRAD_KERNEL_CHUNK_BYTES // 9600
+    assert F.grad_kernel_chunk(rows=10 ** 6, f=1, run=10 ** 6, itemsize=8) == 1
 
 
 def tiled_views(size, oh, ow):
