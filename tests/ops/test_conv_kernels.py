@@ -82,6 +82,14 @@ def test_conv2d_and_its_gradients_match_the_loops(xs, ks, pads, chunk, monkeypat
                                atol=1e-11)
 
 
+def test_spread_rows_start_an_odd_number_of_lines_apart():
+    for dtype, length in ((np.float32, 896 * 8), (np.float64, 1), (np.float32, 16)):
+        a = F.spread_rows(3, length, dtype)
+        assert a.shape == (3, length) and a.dtype == dtype and a.strides[1] == a.itemsize
+        assert a.strides[0] >= length * a.itemsize and (a.strides[0] // 64) % 2 == 1
+        assert a.strides[0] % 64 == 0
+
+
 def test_conv2d_keeps_f32():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(2, 2, 5, 5)).astype(np.float32)
@@ -93,9 +101,10 @@ def test_conv2d_keeps_f32():
 
 
 def test_a_chunk_holds_at_least_one_image():
-    assert F._chunk(rows=9, run=100, itemsize=8) == F.CHUNK_BYTES // 7200
+    assert F._chunk(rows=9, run=100, itemsize=8) == F.CHUNK_BYTES // 2 // 7200  # thin
+    assert F._chunk(rows=90, run=100, itemsize=8) == F.CHUNK_BYTES // 72000
     assert F._chunk(rows=10 ** 6, run=10 ** 6, itemsize=8) == 1
-    assert F._chunk(rows=0, run=0, itemsize=8) == F.CHUNK_BYTES
+    assert F._chunk(rows=0, run=0, itemsize=8) == F.CHUNK_BYTES // 2
     assert F.grad_kernel_chunk(rows=9, f=3, run=100, itemsize=8) == \
         F.GRAD_KERNEL_CHUNK_BYTES // 9600
     assert F.grad_kernel_chunk(rows=10 ** 6, f=1, run=10 ** 6, itemsize=8) == 1
