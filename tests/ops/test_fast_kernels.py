@@ -133,6 +133,40 @@ def test_fused_softmax_cross_entropy_gradient():
             losses._sxe_grad(z, np.array([0, bad, 1, 1, 2]), g)
 
 
+@pytest.mark.parametrize("shape", [(128, 10), (3, 64), (4, 65), (2, 3, 10)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_cross_entropy_kernels_of_few_and_many_classes(shape, dtype):
+    """Class-major (at most FEW_CLASSES classes, 2-D) and row-major paths against a reference
+    computed in f64 along the last axis, the gradient for g per example and for one g."""
+    rng = np.random.default_rng(shape[-1])
+    z = (rng.normal(size=shape) * 4).astype(dtype)
+    ids = rng.integers(0, shape[-1], size=shape[:-1])
+    z64 = z.astype(np.float64)
+    lse = np.log(np.exp(z64 - z64.max(-1, keepdims=True)).sum(-1)) + z64.max(-1)
+    want = lse - np.take_along_axis(z64, ids[..., None], -1)[..., 0]
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    got = losses._softmax_cross_entropy(z, ids)
+    assert got.dtype == dtype and got.shape == shape[:-1]
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)  # a loss near 0 cancels
+    mean = losses._sxe_mean(z, ids)
+    np.testing.assert_allclose(mean, want.mean(), rtol=tol)
+    if len(shape) == 2:  # the fused mean sums the very losses of the plain op, bit for bit
+        assert mean.tobytes() == np.asarray(np.mean(got)).tobytes()
+    for g in (rng.normal(size=shape[:-1]).astype(dtype), np.asarray([0.5], dtype)):
+        out = np.empty_like(z)
+        grad = losses._sxe_grad(z, ids, g, out=out)
+        assert grad is out
+        np.testing.assert_allclose(grad, _sxe_grad_reference(z64, ids, g.astype(np.float64)),
+                                   rtol=tol, atol=tol)
+    for bad in (-1, shape[-1]):
+        wrong = ids.copy()
+        wrong.flat[1] = bad
+        for kernel, args in ((losses._sxe_mean, ()), (losses._sxe_grad, (g,)),
+                             (losses._softmax_cross_entropy, ())):
+            with pytest.raises(IndexError, match=f"class id {bad} is out of range"):
+                kernel(z, wrong, *args)
+
+
 def test_fused_mean_loss_is_the_mean_of_the_per_example_losses():
     rng = np.random.default_rng(8)
     for shape in ((7, 5), (2, 3, 4)):
