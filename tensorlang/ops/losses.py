@@ -428,7 +428,7 @@ def _sxe_mean(z, ids):
         check_ids(ids, c)
         raise
     losses = losses.reshape(-1)
-    losses -= picked  # the per-example losses as softmax_cross_entropy computes them
+    losses -= picked  # the per-example losses, exactly as softmax_cross_entropy computes them
     return _mean_of(losses, ids.size, z.dtype)
 
 
