@@ -215,7 +215,8 @@ def _conv_scratch(node, env) -> int:
     if node.attrs["stride"] != 1:
         return size * (n * c * hp * wp + (c * kh * kw + f) * n * oh * ow)
     m = min(n, fast._chunk(c * kh * kw, oh * wp, size))
-    return size * (n * c * (hp + 1) * wp + (c * kh * kw + f) * m * oh * wp)
+    columns = c * kh * kw * fast.spread_row_bytes(m * oh * wp, size)
+    return size * (n * c * (hp + 1) * wp + f * m * oh * wp) + columns
 
 
 def _grad_kernel_scratch(node, env) -> int:
@@ -227,7 +228,8 @@ def _grad_kernel_scratch(node, env) -> int:
     if node.attrs["stride"] != 1:
         return size * (n * c * hp * wp + c * kh * kw * n * oh * ow + f * n * oh * ow)
     m = min(n, fast.grad_kernel_chunk(c * kh * kw, f, oh * wp, size))
-    return size * (n * c * (hp + 1) * wp + 2 * f * c * kh * kw + (f + c * kh * kw) * m * oh * wp)
+    columns = c * kh * kw * fast.spread_row_bytes(m * oh * wp, size)
+    return size * (n * c * (hp + 1) * wp + 2 * f * c * kh * kw + f * m * oh * wp) + columns
 
 
 def _grad_input_scratch(node, env) -> int:

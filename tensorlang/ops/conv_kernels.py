@@ -38,8 +38,12 @@ def spread_rows(rows: int, length: int, dtype) -> np.ndarray:
     LeNet conv's columns of 8 images, rows 7 * 4 KiB apart, took 96 us packed and 55 us
     spread)."""
     size = np.dtype(dtype).itemsize
-    line = -(-length * size // 128) * 128 + 64  # bytes: an odd multiple of 64
-    return np.empty((rows, line // size), dtype)[:, :length]
+    return np.empty((rows, spread_row_bytes(length, size) // size), dtype)[:, :length]
+
+
+def spread_row_bytes(length: int, itemsize: int) -> int:
+    """The bytes from one row of spread_rows to the next: an odd multiple of 64."""
+    return -(-length * itemsize // 128) * 128 + 64
 
 
 def _shaped(a: np.ndarray, shape) -> np.ndarray:

@@ -88,6 +88,7 @@ def test_spread_rows_start_an_odd_number_of_lines_apart():
         assert a.shape == (3, length) and a.dtype == dtype and a.strides[1] == a.itemsize
         assert a.strides[0] >= length * a.itemsize and (a.strides[0] // 64) % 2 == 1
         assert a.strides[0] % 64 == 0
+        assert a.strides[0] == F.spread_row_bytes(length, a.itemsize)  # what memory predicts
 
 
 def test_conv2d_keeps_f32():
