@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import DataError
+from . import heap
 
 
 class PreparedCall:
@@ -92,4 +93,5 @@ class PreparedCall:
         unchanged = all(c is a for c, a in zip(checked, arrays))
         self._key, self._env = (key if unchanged else None), env
         self._run = self.plan.generated(env)
+        heap.keep_for(self.plan, env)  # a prepared call runs again and again
         return tuple(checked)
