@@ -140,18 +140,25 @@ def test_the_contractions_read_the_gated_kernels_time_major_layout(name, inputs,
 @pytest.mark.parametrize("chunk_elements", [1, 7 * 16, 3 * 4 * 16])
 @pytest.mark.parametrize("name, inputs", [("rnn_grad_Wx", ("x", "dA")),
                                           ("rnn_grad_Wh", ("h0", "hs", "dA"))])
+@pytest.mark.parametrize("time_major", [False, True])
 def test_the_weight_contractions_sum_every_chunk_of_steps(monkeypatch, name, inputs,
-                                                          chunk_elements):
+                                                          chunk_elements, time_major):
     """The weight gradients multiply a chunk of steps at a time: with chunks of one step,
-    of some steps (the last chunk shorter) and of all of them, the sums equal the references'."""
+    of some steps (the last chunk shorter) and of all of them, the sums equal the references';
+    also with the states' blocks laid out as a tape holds them ([H, N], copied a chunk at a
+    time into [N, H] rows before they are multiplied)."""
     from tensorlang.ops import REGISTRY
     monkeypatch.setattr(R, "CHUNK_ELEMENTS", chunk_elements)
     rng = np.random.default_rng(12)
     n, t, d, h, k = 3, 11, 4, 4, 16
     arrays = {"dA": rng.normal(size=(n, t, k)), "x": rng.normal(size=(n, t, d)),
               "h0": rng.normal(size=(n, h)), "hs": rng.normal(size=(n, t, h))}
+    given = dict(arrays)
+    if time_major:
+        for key in ("x", "hs"):
+            given[key] = np.ascontiguousarray(arrays[key].transpose(1, 2, 0)).transpose(2, 0, 1)
     steps = R._chunk_steps(d if name == "rnn_grad_Wx" else h, k)
     assert steps == max(1, chunk_elements // (4 * k))
-    got = REGISTRY[name].kernel(*[arrays[i] for i in inputs])
+    got = REGISTRY[name].kernel(*[given[i] for i in inputs])
     want = getattr(ref, name)(*[arrays[i] for i in inputs])
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
