@@ -285,13 +285,17 @@ class Timings(dict):
         self.rounds = rounds
 
 
-def interleaved(fns: dict, repeats: int, inner: int) -> Timings:
+def interleaved(fns: dict, repeats: int, inner: int, warmup: int = 0) -> Timings:
     """(wall, cpu) median milliseconds per call of each function, timed in alternation so that
-    the machine's load hits them alike (repeats: best a multiple of the contenders). CPU time
-    (this process's) leaves out the time the process waited for a core, which on a shared
-    machine is most of the noise."""
+    the machine's load hits them alike (repeats: best a multiple of the contenders), after
+    `warmup` untimed calls of each in alternation (the steady state a training loop reaches).
+    CPU time (this process's) leaves out the time the process waited for a core, which on a
+    shared machine is most of the noise."""
     rounds: dict[str, list[tuple[float, float]]] = {k: [] for k in fns}
     names = list(fns)
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
     for r in range(repeats):
         # the order rotates: each contender follows each other one as often (the one before
         # leaves the caches and the allocator in its own state)
