@@ -11,6 +11,7 @@ A float16 array is checked element by element (its dot would overflow at values 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -32,8 +33,9 @@ def square_norm(v) -> np.floating:
 
 
 def probes_finite(probes: Sequence) -> bool:
-    """True when every probe is finite (one test for all of them)."""
-    return bool(np.isfinite(np.array(probes, np.float64)).all())
+    """True when every probe (a NumPy float scalar) is finite: a Python float test each, a
+    tenth of what building an array of them for one np.isfinite costs."""
+    return all(map(math.isfinite, probes))
 
 
 def first_nonfinite(values: Sequence) -> int | None:
@@ -48,11 +50,12 @@ def _first_nonfinite(values: Sequence) -> int | None:
     dot = np.dot
     for i, v in enumerate(values):
         if type(v) is np.ndarray and v.dtype in _DOT:
-            if v.ndim:
-                flat = v.reshape(-1)  # a view when contiguous, else a copy
-                squares.append(dot(flat, flat))
-            else:
-                squares.append(v * v)
+            if not v.ndim:  # a loss: one Python float test, exact
+                if not math.isfinite(v):
+                    return i
+                continue
+            flat = v.reshape(-1)  # a view when contiguous, else a copy
+            squares.append(dot(flat, flat))
             which.append(i)
         elif isinstance(v, (float, np.floating, np.ndarray)) and not _exact(v):
             return i

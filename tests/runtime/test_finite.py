@@ -42,12 +42,27 @@ def test_big_arrays_first_and_last_elements_and_the_first_bad_value_wins():
     assert first_nonfinite([v, v.T, v[:, ::3]]) is None  # views, not contiguous: copies
 
 
+def test_probes_of_every_float_kind_are_tested_exactly():
+    from tensorlang.runtime.finite import probes_finite
+    finite = [np.float32(3e38), np.float64(0.0), np.asarray(-1.5, np.float32), 2.0]
+    assert probes_finite(finite) and probes_finite([])
+    for bad in (np.nan, np.inf, -np.inf):
+        for k in range(len(finite)):
+            kind = type(finite[k])
+            probe = np.asarray(bad, np.float32) if kind is np.ndarray else kind(bad)
+            assert not probes_finite(finite[:k] + [probe] + finite[k + 1:])
+
+
 def test_overflowing_squares_ints_bools_and_python_scalars():
     huge = np.full((100, 100), 1e30, np.float32)  # finite, its squares overflow f32
     assert first_nonfinite([huge, -huge, np.float32(3e38), 1e300]) is None
     assert first_nonfinite([np.arange(10), np.ones(3, bool), 7, 2.5, np.float64(1)]) is None
     assert first_nonfinite([1.0, float("nan")]) == 1
     assert first_nonfinite([np.float32(np.inf)]) == 0
+    zero_d = [np.asarray(2.0, np.float32), np.asarray(np.float64(1e300))]  # losses: 0-d arrays
+    assert first_nonfinite(zero_d) is None
+    assert first_nonfinite([*zero_d, np.asarray(np.nan, np.float32)]) == 2
+    assert first_nonfinite([np.asarray(-np.inf), *zero_d]) == 0
     assert first_nonfinite([]) is None
 
 
