@@ -37,6 +37,7 @@ class PreparedCall:
         self._key: tuple | None = None  # (dtype, shape) of each array of the last checked call
         self._env: dict = {}
         self._run = None  # the plan's generated code for the last checked call's dims
+        self._kept: dict | None = None  # the dims heap.keep_for was last given
         self._slots: list[tuple[int, int]] = []  # (slot, position in the call's arrays)
         self._defaults: list[tuple[int, np.ndarray]] = []  # needed, not a feed: its default
 
@@ -93,5 +94,7 @@ class PreparedCall:
         unchanged = all(c is a for c, a in zip(checked, arrays))
         self._key, self._env = (key if unchanged else None), env
         self._run = self.plan.generated(env)
-        heap.keep_for(self.plan, env)  # a prepared call runs again and again
+        if env != self._kept:  # a prepared call runs again and again (once per binding: a
+            heap.keep_for(self.plan, env)  # feed cast every call is checked every call)
+            self._kept = env
         return tuple(checked)

@@ -98,3 +98,21 @@ def test_a_refused_setting_is_not_counted_as_kept(monkeypatch):
     monkeypatch.setattr(heap, "_libc", [Lib()])
     monkeypatch.setattr(heap, "_kept", {"trim": 0})
     assert not heap.keep(100 << 20) and heap.kept() == 0
+
+
+def test_a_prepared_call_keeps_once_per_binding(monkeypatch):
+    """make_callable's call asks keep_for once for each new binding of the dims, not on every
+    call whose feed is cast (those are checked in full every time)."""
+    import numpy as np
+
+    import tensorlang as tl
+    from tensorlang.runtime import prepared
+
+    asked = []
+    monkeypatch.setattr(prepared.heap, "keep_for", lambda plan, env: asked.append(dict(env)))
+    g = tl.compile("graph g {\n placeholder x: f32[N, 3]\n y = x * 2.0\n}").graphs["g"]
+    call = tl.Session(g, seed=0).make_callable("y")
+    for n in (2, 2, 2, 5, 5):
+        got = call(np.ones((n, 3)))  # f64: cast to f32 every call
+        np.testing.assert_array_equal(got, np.full((n, 3), 2.0, np.float32))
+    assert asked == [{"N": 2}, {"N": 5}]
