@@ -4,10 +4,11 @@ the float data plus a microsecond per value, about 1% of an MLP training step (c
 value on its own costs twice that and more for many small ones).
 
 How: a float array v is finite exactly when v . v is, unless the squares overflow. So each float
-value is reduced to one scalar (v . v for an array, v * v for a 0-d value), all the scalars are
-tested together, and only a value whose scalar is not finite is looked at element by element
-(a NaN/Inf, or finite values whose squares overflow). Integer and bool values are always finite.
-A float16 array is checked element by element (its dot would overflow at values above 256)."""
+array is reduced to one scalar (v . v), all the scalars are tested together, and only an array
+whose scalar is not finite is looked at element by element (a NaN/Inf, or finite values whose
+squares overflow); a 0-d value (a loss) is tested as a Python float, exactly. Integer and bool
+values are always finite. A float16 array is checked element by element (its dot would overflow
+at values above 256)."""
 
 from __future__ import annotations
 

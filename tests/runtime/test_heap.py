@@ -7,9 +7,11 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
-from tensorlang.runtime import heap
+import tensorlang as tl
+from tensorlang.runtime import heap, prepared
 
 GLIBC = heap._glibc() is not None
 
@@ -103,11 +105,6 @@ def test_a_refused_setting_is_not_counted_as_kept(monkeypatch):
 def test_a_prepared_call_keeps_once_per_binding(monkeypatch):
     """make_callable's call asks keep_for once for each new binding of the dims, not on every
     call whose feed is cast (those are checked in full every time)."""
-    import numpy as np
-
-    import tensorlang as tl
-    from tensorlang.runtime import prepared
-
     asked = []
     monkeypatch.setattr(prepared.heap, "keep_for", lambda plan, env: asked.append(dict(env)))
     g = tl.compile("graph g {\n placeholder x: f32[N, 3]\n y = x * 2.0\n}").graphs["g"]
